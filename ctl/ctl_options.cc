@@ -1,0 +1,158 @@
+#include "ctl/ctl_options.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "common/pyformat.h"
+#include "common/pystr.h"
+
+namespace zagent::ctl {
+namespace {
+
+std::string normalize_path(std::string_view path, std::string_view cwd, std::string_view home) {
+  std::string p(path);
+  if (p == "~" || p.starts_with("~/")) {
+    p = std::string(home) + p.substr(1);
+  }
+  std::filesystem::path fp(p);
+  if (fp.is_relative()) {
+    fp = std::filesystem::path(cwd) / fp;
+  }
+  std::string out = fp.lexically_normal().string();
+  if (out.size() > 1 && out.back() == '/') {
+    out.pop_back();
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<CtlArgs> parse_ctl_args(const std::vector<std::string>& args) {
+  CtlArgs out;
+  // supervisorctl's options come before the action; everything from the first non-option
+  // word on is the command line.
+  size_t i = 0;
+  const auto needs_value = [&](const std::string& name) -> Result<std::string> {
+    if (i + 1 >= args.size()) {
+      return fail(fmt::format("option {} requires argument", name));
+    }
+    return args[++i];
+  };
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.empty() || a.front() != '-' || a == "-") {
+      break;
+    }
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    std::string name = a;
+    std::optional<std::string> inline_value;
+    if (a.starts_with("--")) {
+      if (const auto eq = a.find('='); eq != std::string::npos) {
+        name = a.substr(0, eq);
+        inline_value = a.substr(eq + 1);
+      }
+    } else if (a.size() > 2) {
+      name = a.substr(0, 2);
+      inline_value = a.substr(2);
+    }
+    const auto value = [&]() -> Result<std::string> {
+      if (inline_value) {
+        return *inline_value;
+      }
+      return needs_value(name);
+    };
+    if (name == "-h" || name == "--help") {
+      out.help = true;
+    } else if (name == "-i" || name == "--interactive") {
+      out.interactive = true;
+    } else if (name == "--json") {
+      out.json = true;
+    } else if (name == "-c" || name == "--configuration") {
+      auto v = value();
+      if (!v) return v.error();
+      out.config_path = *v;
+    } else if (name == "-s" || name == "--serverurl") {
+      auto v = value();
+      if (!v) return v.error();
+      if (auto ok = check_url(*v); !ok) {
+        return fail(fmt::format("invalid value for {} {}: {}", name, py_repr(*v),
+                                ok.error().message));
+      }
+      out.serverurl = *v;
+    } else if (name == "-u" || name == "--username") {
+      auto v = value();
+      if (!v) return v.error();
+      out.username = *v;
+    } else if (name == "-p" || name == "--password") {
+      auto v = value();
+      if (!v) return v.error();
+      out.password = *v;
+    } else if (name == "-r" || name == "--history-file" || name == "--history_file") {
+      auto v = value();
+      if (!v) return v.error();
+      out.history_file = *v;
+    } else {
+      return fail(fmt::format("option {} not recognized", name));
+    }
+  }
+  out.command.assign(args.begin() + static_cast<std::ptrdiff_t>(std::min(i, args.size())),
+                     args.end());
+  return out;
+}
+
+Result<void> check_url(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos || scheme_end == 0 ||
+      scheme_end + 3 >= url.size()) {
+    return fail(fmt::format("value {} is not a URL", py_repr(url)));
+  }
+  return {};
+}
+
+Result<CtlSettings> settings_from_config(const IniDocument& doc, std::string_view here,
+                                         std::string_view cwd, std::string_view home) {
+  const IniSection* s = doc.find("supervisorctl");
+  if (s == nullptr) {
+    return fail(".ini file does not include supervisorctl section");
+  }
+  CtlSettings out;
+  FormatNames names;
+  names["here"] = std::string(here);
+  if (const IniOption* url = s->find("serverurl")) {
+    auto expanded = expand(url->value, names, "supervisorctl.serverurl");
+    if (!expanded) {
+      return expanded.error();
+    }
+    out.serverurl = *expanded;
+    // supervisord compat: a unix:// path from the config is normalised against the CWD.
+    if (out.serverurl.starts_with("unix://")) {
+      out.serverurl = "unix://" + normalize_path(out.serverurl.substr(7), cwd, home);
+    }
+  }
+  if (const IniOption* o = s->find("username")) out.username = o->value;
+  if (const IniOption* o = s->find("password")) out.password = o->value;
+  if (const IniOption* o = s->find("prompt")) out.prompt = o->value;
+  if (const IniOption* o = s->find("history_file")) {
+    auto expanded = expand(o->value, names, "supervisorctl.history_file");
+    if (!expanded) {
+      return expanded.error();
+    }
+    out.history_file = normalize_path(*expanded, cwd, home);
+  }
+  return out;
+}
+
+CtlSettings apply_args(CtlSettings settings, const CtlArgs& args) {
+  if (args.serverurl) settings.serverurl = *args.serverurl;
+  if (args.username) settings.username = *args.username;
+  if (args.password) settings.password = *args.password;
+  if (args.history_file) settings.history_file = *args.history_file;
+  return settings;
+}
+
+}  // namespace zagent::ctl

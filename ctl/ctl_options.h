@@ -1,0 +1,50 @@
+// zctl's command line and its [supervisorctl] settings (spec/ctl.md §1, spec/config.md §5.4).
+// Pure: the caller reads files and supplies the working directory.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+#include "common/ini.h"
+
+namespace zagent::ctl {
+
+struct CtlArgs {
+  std::optional<std::string> config_path;  ///< -c
+  std::optional<std::string> serverurl;    ///< -s, used verbatim
+  std::optional<std::string> username;     ///< -u
+  std::optional<std::string> password;     ///< -p
+  std::optional<std::string> history_file; ///< -r
+  bool interactive = false;                ///< -i
+  bool help = false;                       ///< -h
+  bool json = false;                       ///< --json (zctl extension)
+  std::vector<std::string> command;        ///< the action and its arguments
+};
+
+/// Parses the arguments after argv[0]; the error is the text after `Error: `.
+Result<CtlArgs> parse_ctl_args(const std::vector<std::string>& args);
+
+struct CtlSettings {
+  std::string serverurl = "http://localhost:9001";
+  std::string username;
+  std::string password;
+  std::string prompt = "supervisor";
+  std::string history_file;
+};
+
+/// Reads [supervisorctl] from a parsed config. `here` is the config file's directory, `cwd`
+/// the CLI's working directory (a `unix://` path is made absolute against it). Errors:
+/// `.ini file does not include supervisorctl section`, expansion errors.
+Result<CtlSettings> settings_from_config(const IniDocument& doc, std::string_view here,
+                                         std::string_view cwd, std::string_view home);
+
+/// Command-line values win over the config (`-s` is used verbatim).
+CtlSettings apply_args(CtlSettings settings, const CtlArgs& args);
+
+/// `-s` must have a scheme and a host or path: `value 'bogus' is not a URL`.
+Result<void> check_url(std::string_view url);
+
+}  // namespace zagent::ctl

@@ -1,0 +1,119 @@
+// zctl: arguments -> settings (from -c or the search path) -> command. Exit codes are
+// supervisorctl's (spec/ctl.md §1.2).
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "common/config_search.h"
+#include "common/ini.h"
+#include "ctl/ctl_options.h"
+
+namespace {
+
+constexpr int kExitInvalidArgs = 2;
+
+int usage_error(const std::string& argv0, const std::string& message) {
+  fmt::print(stderr, "Error: {}\nFor help, use {} -h\n", message, argv0);
+  return kExitInvalidArgs;
+}
+
+std::string usage(const std::string& argv0) {
+  return fmt::format(
+      "zctl -- control applications run by zagent from the cmd line.\n"
+      "\n"
+      "Usage: {} [options] [action [arguments]]\n"
+      "\n"
+      "Options:\n"
+      "-c/--configuration FILENAME -- configuration file path (searches if not given)\n"
+      "-h/--help -- print usage message and exit\n"
+      "-i/--interactive -- start an interactive shell after executing commands\n"
+      "-s/--serverurl URL -- URL on which zagent server is listening\n"
+      "     (default \"http://localhost:9001\").\n"
+      "-u/--username USERNAME -- username to use for authentication with server\n"
+      "-p/--password PASSWORD -- password to use for authentication with server\n"
+      "-r/--history-file -- keep a readline history (if readline is available)\n"
+      "--json -- machine-readable output\n"
+      "\n"
+      "action [arguments] -- see below\n"
+      "\n"
+      "Actions are commands like \"tail\" or \"stop\".  If -i is specified or no action is\n"
+      "specified on the command line, a \"shell\" interpreting actions typed\n"
+      "interactively is started.  Use the action \"help\" to find out about available\n"
+      "actions.\n",
+      argv0);
+}
+
+std::string self_path(const std::string& argv0) {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? argv0 : p.string();
+}
+
+int run(int argc, char** argv) {
+  const std::string argv0 = argc > 0 ? argv[0] : "zctl";
+  std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  auto parsed = zagent::ctl::parse_ctl_args(args);
+  if (!parsed) {
+    return usage_error(argv0, parsed.error().message);
+  }
+  if (parsed->help) {
+    fmt::print("{}", usage(argv0));
+    return 0;
+  }
+
+  std::optional<std::string> path = parsed->config_path;
+  if (!path) {
+    // supervisord compat: the CLI searches the same list and does not fail when nothing
+    // is found.
+    path = zagent::find_first(zagent::config_search_paths(self_path(argv0)),
+                              [](const std::string& p) { return std::filesystem::exists(p); });
+  }
+  zagent::ctl::CtlSettings settings;
+  if (path) {
+    std::ifstream in(*path, std::ios::binary);
+    if (!in) {
+      return usage_error(argv0, "could not find config file " + *path);
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    zagent::IniDocument doc;
+    if (auto ok = zagent::parse_ini(ss.str(), *path, doc); !ok) {
+      return usage_error(argv0, ok.error().message);
+    }
+    const std::string cwd = std::filesystem::current_path().string();
+    const std::string here =
+        std::filesystem::absolute(*path).lexically_normal().parent_path().string();
+    const char* home = std::getenv("HOME");
+    auto from_config =
+        zagent::ctl::settings_from_config(doc, here, cwd, home != nullptr ? home : "");
+    if (!from_config) {
+      return usage_error(argv0, from_config.error().message);
+    }
+    settings = *from_config;
+  }
+  settings = zagent::ctl::apply_args(settings, *parsed);
+
+  // TODO(zctl): the commands arrive with the control-plane issue; until then zctl can only
+  // report where it would connect.
+  fmt::print(stderr, "zctl: no commands are available in this version (server: {})\n",
+             settings.serverurl);
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 1;
+  }
+}

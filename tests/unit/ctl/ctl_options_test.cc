@@ -1,0 +1,76 @@
+#include "ctl/ctl_options.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace zagent::ctl {
+namespace {
+
+using ::testing::ElementsAre;
+
+TEST(CtlArgs, OptionsThenCommand) {
+  auto r = parse_ctl_args({"-c", "/etc/z.conf", "-s", "unix:///tmp/z.sock", "-u", "bob", "-p",
+                           "pw", "--json", "status", "-x", "web"});
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->config_path, "/etc/z.conf");
+  EXPECT_EQ(r->serverurl, "unix:///tmp/z.sock");
+  EXPECT_EQ(r->username, "bob");
+  EXPECT_EQ(r->password, "pw");
+  EXPECT_TRUE(r->json);
+  EXPECT_THAT(r->command, ElementsAre("status", "-x", "web"));
+}
+
+TEST(CtlArgs, AttachedAndLongValues) {
+  auto r = parse_ctl_args({"-c/a.conf", "--serverurl=unix:///x.sock", "-i"});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->config_path, "/a.conf");
+  EXPECT_EQ(r->serverurl, "unix:///x.sock");
+  EXPECT_TRUE(r->interactive);
+  EXPECT_TRUE(r->command.empty());
+}
+
+TEST(CtlArgs, Errors) {
+  EXPECT_EQ(parse_ctl_args({"-x"}).error().message, "option -x not recognized");
+  EXPECT_EQ(parse_ctl_args({"-s", "bogus"}).error().message,
+            "invalid value for -s 'bogus': value 'bogus' is not a URL");
+  EXPECT_EQ(parse_ctl_args({"-c"}).error().message, "option -c requires argument");
+}
+
+IniDocument doc_of(const std::string& text) {
+  IniDocument doc;
+  EXPECT_TRUE(parse_ini(text, "z.conf", doc).has_value());
+  return doc;
+}
+
+TEST(CtlSettings, DefaultsWhenSectionIsEmpty) {
+  auto s = settings_from_config(doc_of("[supervisorctl]\n"), "/etc", "/", "/root");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->serverurl, "http://localhost:9001");
+  EXPECT_EQ(s->prompt, "supervisor");
+}
+
+TEST(CtlSettings, UnixUrlIsNormalisedAgainstCwd) {
+  auto s = settings_from_config(doc_of("[supervisorctl]\nserverurl=unix://rel/x.sock\n"), "/etc",
+                                "/", "/root");
+  EXPECT_EQ(s->serverurl, "unix:///rel/x.sock");
+  auto here = settings_from_config(
+      doc_of("[supervisorctl]\nserverurl=unix://%(here)s/../run/z.sock\nprompt=gpu\n"),
+      "/srv/app", "/", "/root");
+  EXPECT_EQ(here->serverurl, "unix:///srv/run/z.sock");
+  EXPECT_EQ(here->prompt, "gpu");
+}
+
+TEST(CtlSettings, MissingSection) {
+  EXPECT_EQ(settings_from_config(doc_of("[supervisord]\n"), "/", "/", "/").error().message,
+            ".ini file does not include supervisorctl section");
+}
+
+TEST(CtlSettings, ArgsWin) {
+  CtlArgs args;
+  args.serverurl = "unix://rel.sock";
+  CtlSettings s;
+  EXPECT_EQ(apply_args(s, args).serverurl, "unix://rel.sock");  // -s is used verbatim
+}
+
+}  // namespace
+}  // namespace zagent::ctl
