@@ -730,6 +730,15 @@ TEST_F(ConfigTest, IncludedFileOverridesKeysAndErrorsNameIt) {
             "(file: '/etc/zagent/bad.conf', line 3)");
 }
 
+TEST_F(ConfigTest, HereInOtherSpellingsIsTheMainDirectory) {
+  // supervisord compat: only the literal text %(here)s is replaced per file; %(here)r is
+  // expanded later with the main file's directory.
+  host_.add_file("/srv/app/conf.d/x.conf", "[program:x]\ncommand=run %(here)s %(here)r\n");
+  const auto c = ok("[supervisord]\n[include]\nfiles=conf.d/x.conf\n");
+  ASSERT_NE(c.find_process("x", "x"), nullptr);
+  EXPECT_EQ(c.find_process("x", "x")->command, "run /srv/app/conf.d '/srv/app'");
+}
+
 TEST_F(ConfigTest, IncludesAreNotRecursive) {
   host_.add_file("/srv/app/one.conf", "[include]\nfiles=two.conf\n[program:one]\ncommand=x\n");
   host_.add_file("/srv/app/two.conf", "[program:two]\ncommand=x\n");
