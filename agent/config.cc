@@ -1,6 +1,7 @@
 #include "agent/config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <set>
 #include <utility>
@@ -177,6 +178,7 @@ class Loader {
   void load_groups();
   std::vector<ProcessConfig> processes_from_section(const IniSection& section,
                                                     const std::string& group_name);
+  void check_event_listener(const IniSection& section, const FormatNames& names);
   void warn_unknown_keys(const IniSection& section,
                          const std::set<std::string, std::less<>>& extra);
 
@@ -366,11 +368,9 @@ void Loader::read_includes() {
       config_.included_files.push_back(match);
       auto text = host_.read_file(match);
       if (!text) {
-        ConfigError e;
-        e.message = "could not read included file " + match;
-        e.file = file;
-        e.line = line;
-        errors_.push_back(std::move(e));
+        // supervisord compat: an unreadable match is skipped; we at least say so.
+        note(LogLevel::Warn, "Included file \"" + match + "\" (" + file + ":" +
+                                 std::to_string(line) + ") could not be read and is skipped");
         continue;
       }
       auto parsed = parse_ini(*text, match, doc_);
@@ -474,6 +474,15 @@ void Loader::apply_overrides() {
   if (o.minfds) sd.minfds = *o.minfds;
   if (o.strip_ansi) sd.strip_ansi = *o.strip_ansi;
   if (o.minprocs) sd.minprocs = *o.minprocs;
+  // supervisord compat: the user is checked once options and config are merged (realize()).
+  if (sd.user) {
+    if (auto spec = resolve_user(*sd.user); !spec) {
+      const IniSection* section = doc_.find("supervisord");
+      const IniOption* option =
+          (section != nullptr && !o.user) ? section->find("user") : nullptr;
+      add_error(spec.error().message, option != nullptr ? section : nullptr, option, false);
+    }
+  }
   // supervisord compat: the main log and pidfile are made absolute against the startup CWD.
   if (sd.logfile != "syslog") {
     sd.logfile = absolute_normal(cwd_, sd.logfile);
@@ -489,15 +498,12 @@ void Loader::load_servers() {
     if (!is_unix && !is_inet) {
       continue;
     }
-    std::string username;
-    std::string password;
-    if (const IniOption* u = s.find("username")) {
-      username = u->value;
-    }
-    if (const IniOption* p = s.find("password")) {
-      password = p->value;
-    }
-    if (username.empty() != password.empty()) {
+    // supervisord compat: every value of these sections is %-expanded (here, ENV_*).
+    const auto username_value = expanded(s, "username", names, false);
+    const auto password_value = expanded(s, "password", names, false);
+    const std::string username = username_value.value_or("");
+    const std::string password = password_value.value_or("");
+    if ((s.find("username") == nullptr) != (s.find("password") == nullptr)) {
       add_error("Section [" + s.name +
                     "] contains incomplete authentication: If a username or a password is "
                     "specified, both the username and password must be specified",
@@ -535,22 +541,23 @@ void Loader::load_servers() {
     }
     auto user_expanded = expand_user(py_strip(*path));
     server.file = absolute_normal(cwd_, *user_expanded);
-    if (const IniOption* chmod = s.find("chmod")) {
-      if (auto mode = parse_octal(chmod->value)) {
+    if (auto chmod = expanded(s, "chmod", names, false)) {
+      if (auto mode = parse_octal(*chmod)) {
         server.chmod = *mode;
       } else {
-        add_error("Invalid chmod value " + chmod->value, &s, chmod, false);
+        add_error("Invalid chmod value " + *chmod, &s, s.find("chmod"), false);
       }
     }
-    if (const IniOption* chown = s.find("chown")) {
+    if (auto chown_value = expanded(s, "chown", names, false)) {
       // supervisord compat: `user` or `user:group`, names or ids, all of which must exist.
-      const std::string& v = chown->value;
+      const IniOption* chown = s.find("chown");
+      const std::string& v = *chown_value;
       const auto colon = v.find(':');
       const std::string user = v.substr(0, colon);
       bool ok = false;
       if (auto spec = resolve_user(user)) {
+        // supervisord compat: `user` alone leaves the socket's group as created.
         server.chown_uid = spec->uid;
-        server.chown_gid = spec->gid;
         ok = true;
         if (colon != std::string::npos) {
           const std::string group = v.substr(colon + 1);
@@ -788,6 +795,58 @@ std::vector<ProcessConfig> Loader::processes_from_section(const IniSection& s,
   return out;
 }
 
+void Loader::check_event_listener(const IniSection& s, const FormatNames& names) {
+  static const std::set<std::string, std::less<>> kEventTypes = {
+      "EVENT", "PROCESS_COMMUNICATION", "PROCESS_COMMUNICATION_STDERR",
+      "PROCESS_COMMUNICATION_STDOUT", "PROCESS_GROUP", "PROCESS_GROUP_ADDED",
+      "PROCESS_GROUP_REMOVED", "PROCESS_LOG", "PROCESS_LOG_STDERR", "PROCESS_LOG_STDOUT",
+      "PROCESS_STATE", "PROCESS_STATE_BACKOFF", "PROCESS_STATE_EXITED", "PROCESS_STATE_FATAL",
+      "PROCESS_STATE_RUNNING", "PROCESS_STATE_STARTING", "PROCESS_STATE_STOPPED",
+      "PROCESS_STATE_STOPPING", "PROCESS_STATE_UNKNOWN", "REMOTE_COMMUNICATION",
+      "SUPERVISOR_STATE_CHANGE", "SUPERVISOR_STATE_CHANGE_RUNNING",
+      "SUPERVISOR_STATE_CHANGE_STOPPING", "TICK", "TICK_3600", "TICK_5", "TICK_60"};
+  const auto buffer_size =
+      value_of(s, "buffer_size", names, false, std::int64_t{10}, parse_integer);
+  if (buffer_size < 1) {
+    add_error("[" + s.name + "] section sets invalid buffer_size (" +
+                  std::to_string(buffer_size) + ")",
+              &s, s.find("buffer_size"), false);
+  }
+  std::vector<std::string> events;
+  if (auto list = expanded(s, "events", names, false)) {
+    std::string item;
+    for (size_t i = 0; i <= list->size(); ++i) {
+      if (i == list->size() || (*list)[i] == ',') {
+        std::string upper(py_strip(item));
+        for (char& ch : upper) {
+          ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        }
+        if (!upper.empty()) {
+          events.push_back(upper);
+        }
+        item.clear();
+      } else {
+        item.push_back((*list)[i]);
+      }
+    }
+  }
+  if (events.empty()) {
+    add_error("[" + s.name + "] section requires an \"events\" line", &s, nullptr, false);
+  }
+  for (const auto& e : events) {
+    if (kEventTypes.count(e) == 0) {
+      add_error("Unknown event type " + e + " in [" + s.name + "] events", &s, s.find("events"),
+                false);
+    }
+  }
+  if (value_of(s, "redirect_stderr", names, false, false, parse_boolean)) {
+    add_error("[" + s.name +
+                  "] section sets redirect_stderr=true but this is not allowed because it will "
+                  "interfere with the eventlistener protocol",
+              &s, s.find("redirect_stderr"), false);
+  }
+}
+
 void Loader::load_groups() {
   const FormatNames names = base_names();
   std::set<std::string, std::less<>> in_group_section;
@@ -881,12 +940,14 @@ void Loader::load_groups() {
     if (is_listener || is_fcgi) {
       // Parsed so that its errors are found, then left out: not supported yet.
       warn_unknown_keys(s, is_listener ? kEventListenerExtraKeys : kFcgiExtraKeys);
-      if (is_fcgi && s.find("socket") == nullptr) {
-        add_error("program section " + s.name + " does not specify a socket", &s, nullptr,
-                  true);
+      if (is_fcgi) {
+        const auto socket = expanded(s, "socket", names, false);
+        if (!socket || socket->empty()) {
+          add_error("[" + s.name + "] section requires a \"socket\" line", &s, nullptr, false);
+        }
       }
-      if (is_listener && s.find("events") == nullptr) {
-        add_error("[" + s.name + "] section requires an \"events\" line", &s, nullptr, false);
+      if (is_listener) {
+        check_event_listener(s, names);
       }
       processes_from_section(s, *program_name);
       note(LogLevel::Warn, "[" + s.name + "] (" + s.file + ":" + std::to_string(s.line) +

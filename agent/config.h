@@ -103,8 +103,8 @@ struct SupervisordConfig {
 struct UnixHttpServerConfig {
   std::string file;  ///< absolute socket path
   std::int64_t chmod = 0700;
-  std::optional<uid_t> chown_uid;
-  std::optional<gid_t> chown_gid;
+  std::optional<uid_t> chown_uid;  ///< nullopt: no chown= at all
+  std::optional<gid_t> chown_gid;  ///< nullopt: group left as created (chown=user alone)
   std::string username;
   std::string password;  ///< plain text, or {SHA} + hex digest
 };

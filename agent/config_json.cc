@@ -112,7 +112,9 @@ Json config_to_json(const AgentConfig& c) {
     Json j;
     j["file"] = u.file;
     j["chmod"] = octal(u.chmod);
-    j["chown"] = u.chown_uid ? Json({{"uid", *u.chown_uid}, {"gid", *u.chown_gid}})
+    // -1 means "unchanged", as in chown(2).
+    j["chown"] = u.chown_uid ? Json({{"uid", *u.chown_uid},
+                                     {"gid", u.chown_gid ? Json(*u.chown_gid) : Json(-1)}})
                              : Json(nullptr);
     j["username"] = u.username.empty() ? Json(nullptr) : Json(u.username);
     j["password_set"] = !u.password.empty();

@@ -115,34 +115,50 @@ Result<void> check_url(std::string_view url) {
 }
 
 Result<CtlSettings> settings_from_config(const IniDocument& doc, std::string_view here,
-                                         std::string_view cwd, std::string_view home) {
+                                         std::string_view cwd, const EnvironmentList& env) {
   const IniSection* s = doc.find("supervisorctl");
   if (s == nullptr) {
     return fail(".ini file does not include supervisorctl section");
   }
-  CtlSettings out;
+  std::string home;
   FormatNames names;
-  names["here"] = std::string(here);
-  if (const IniOption* url = s->find("serverurl")) {
-    auto expanded = expand(url->value, names, "supervisorctl.serverurl");
-    if (!expanded) {
-      return expanded.error();
-    }
-    out.serverurl = *expanded;
-    // supervisord compat: a unix:// path from the config is normalised against the CWD.
-    if (out.serverurl.starts_with("unix://")) {
-      out.serverurl = "unix://" + normalize_path(out.serverurl.substr(7), cwd, home);
+  for (const auto& [k, v] : env) {
+    names["ENV_" + k] = v;
+    if (k == "HOME") {
+      home = v;
     }
   }
-  if (const IniOption* o = s->find("username")) out.username = o->value;
-  if (const IniOption* o = s->find("password")) out.password = o->value;
-  if (const IniOption* o = s->find("prompt")) out.prompt = o->value;
-  if (const IniOption* o = s->find("history_file")) {
-    auto expanded = expand(o->value, names, "supervisorctl.history_file");
+  names["here"] = std::string(here);
+  CtlSettings out;
+  // supervisord compat: every [supervisorctl] value is expanded with here and ENV_*.
+  const auto value = [&](std::string_view key, std::string& into) -> Result<void> {
+    const IniOption* option = s->find(key);
+    if (option == nullptr) {
+      return {};
+    }
+    auto expanded = expand(option->value, names, "supervisorctl." + std::string(key));
     if (!expanded) {
       return expanded.error();
     }
-    out.history_file = normalize_path(*expanded, cwd, home);
+    into = *expanded;
+    return {};
+  };
+  for (const auto& [key, field] :
+       {std::pair<std::string_view, std::string*>{"serverurl", &out.serverurl},
+        {"username", &out.username},
+        {"password", &out.password},
+        {"prompt", &out.prompt},
+        {"history_file", &out.history_file}}) {
+    if (auto ok = value(key, *field); !ok) {
+      return ok.error();
+    }
+  }
+  // supervisord compat: a unix:// path from the config is normalised against the CWD.
+  if (out.serverurl.starts_with("unix://")) {
+    out.serverurl = "unix://" + normalize_path(out.serverurl.substr(7), cwd, home);
+  }
+  if (!out.history_file.empty()) {
+    out.history_file = normalize_path(out.history_file, cwd, home);
   }
   return out;
 }

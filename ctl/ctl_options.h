@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/datatypes.h"
 #include "common/error.h"
 #include "common/ini.h"
 
@@ -35,11 +36,12 @@ struct CtlSettings {
   std::string history_file;
 };
 
-/// Reads [supervisorctl] from a parsed config. `here` is the config file's directory, `cwd`
-/// the CLI's working directory (a `unix://` path is made absolute against it). Errors:
-/// `.ini file does not include supervisorctl section`, expansion errors.
+/// Reads [supervisorctl] from a parsed config. Every value is %-expanded with `here` (the
+/// config file's directory) and ENV_X for each entry of `env`; a `unix://` server path is
+/// made absolute against `cwd`. Errors: `.ini file does not include supervisorctl section`,
+/// expansion errors.
 Result<CtlSettings> settings_from_config(const IniDocument& doc, std::string_view here,
-                                         std::string_view cwd, std::string_view home);
+                                         std::string_view cwd, const EnvironmentList& env);
 
 /// Command-line values win over the config (`-s` is used verbatim).
 CtlSettings apply_args(CtlSettings settings, const CtlArgs& args);

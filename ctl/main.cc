@@ -15,6 +15,8 @@
 #include "common/ini.h"
 #include "ctl/ctl_options.h"
 
+extern char** environ;
+
 namespace {
 
 constexpr int kExitInvalidArgs = 2;
@@ -90,9 +92,14 @@ int run(int argc, char** argv) {
     const std::string cwd = std::filesystem::current_path().string();
     const std::string here =
         std::filesystem::absolute(*path).lexically_normal().parent_path().string();
-    const char* home = std::getenv("HOME");
-    auto from_config =
-        zagent::ctl::settings_from_config(doc, here, cwd, home != nullptr ? home : "");
+    zagent::EnvironmentList env;
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string entry(*e);
+      if (const auto eq = entry.find('='); eq != std::string::npos) {
+        env.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
+      }
+    }
+    auto from_config = zagent::ctl::settings_from_config(doc, here, cwd, env);
     if (!from_config) {
       return usage_error(argv0, from_config.error().message);
     }

@@ -39,7 +39,6 @@ Fixtures must not expand %(ENV_x)s names that come from the caller's environment
 import argparse
 import json
 import os
-import platform
 import pwd
 import signal
 import sys

@@ -35,12 +35,17 @@ class FakeConfigHost final : public ConfigHost {
     }
   }
   void add_dir(const std::string& path) { dirs_.insert(path); }
+  /// The file exists (globs and exists() see it) but cannot be read.
+  void add_unreadable(const std::string& path) {
+    add_file(path, "");
+    unreadable_.insert(path);
+  }
   void set_env(EnvironmentList env) { env_ = std::move(env); }
   void set_cwd(std::string cwd) { cwd_ = std::move(cwd); }
 
   std::optional<std::string> read_file(const std::string& path) override {
     auto it = files_.find(absolute(path));
-    if (it == files_.end()) {
+    if (it == files_.end() || unreadable_.count(it->first) != 0) {
       return std::nullopt;
     }
     return it->second;
@@ -110,6 +115,7 @@ class FakeConfigHost final : public ConfigHost {
 
   std::map<std::string, std::string> files_;
   std::set<std::string> dirs_;
+  std::set<std::string> unreadable_;
   std::map<std::string, UserInfo> users_;
   std::map<std::string, gid_t> groups_;
   EnvironmentList env_;

@@ -590,6 +590,14 @@ TEST_F(ConfigTest, SupervisordErrorsHaveNoSectionSuffix) {
   }
 }
 
+TEST_F(ConfigTest, SupervisordUserMustExist) {
+  // supervisord compat: checked when options are realized, reported without a suffix.
+  EXPECT_EQ(error("[supervisord]\nuser=nosuchuser\n"), "Invalid user name nosuchuser");
+  EXPECT_EQ(error("[supervisord]\nuser=99999\n"), "Invalid user id 99999");
+  overrides_.user = "ghost";
+  EXPECT_EQ(error("[supervisord]\n"), "Invalid user name ghost");
+}
+
 TEST_F(ConfigTest, MissingSupervisordSection) {
   EXPECT_EQ(error("[program:a]\ncommand=x\n"), ".ini file does not include supervisord section");
 }
@@ -646,6 +654,17 @@ TEST_F(ConfigTest, UnixHttpServerErrors) {
             "password is specified, both the username and password must be specified");
 }
 
+TEST_F(ConfigTest, ServerSectionValuesAreExpanded) {
+  host_.set_env({{"HOME", "/home/op"}, {"MODE", "0770"}, {"WHO", "op"}});
+  const auto c = ok(
+      "[supervisord]\n[unix_http_server]\nfile=/tmp/s\nchmod=%(ENV_MODE)s\n"
+      "chown=%(ENV_WHO)s\nusername=%(ENV_WHO)s\npassword=x\n");
+  EXPECT_EQ(c.unix_http_server->chmod, 0770);
+  EXPECT_EQ(c.unix_http_server->chown_uid, 1000u);
+  EXPECT_EQ(c.unix_http_server->chown_gid, std::nullopt);  // user alone: group unchanged
+  EXPECT_EQ(c.unix_http_server->username, "op");
+}
+
 TEST_F(ConfigTest, InetHttpServer) {
   const auto c = ok("[supervisord]\n[inet_http_server]\nport=127.0.0.1:9001\n");
   ASSERT_TRUE(c.inet_http_server.has_value());
@@ -685,7 +704,20 @@ TEST_F(ConfigTest, EventListenerAndFcgiAreParsedAndReportedUnsupported) {
   EXPECT_THAT(c.notes[0].text, HasSubstr("[eventlistener:memmon]"));
   EXPECT_THAT(c.notes[0].text, HasSubstr("not supported yet"));
   EXPECT_THAT(c.notes[1].text, HasSubstr("[fcgi-program:php]"));
-  // Their values are still checked.
+  // Their values are still checked, with supervisord's texts.
+  EXPECT_EQ(error("[supervisord]\n[eventlistener:m]\ncommand=x\n"),
+            "[eventlistener:m] section requires an \"events\" line");
+  EXPECT_EQ(error("[supervisord]\n[eventlistener:m]\ncommand=x\nevents=TICK_5,BOGUS\n"),
+            "Unknown event type BOGUS in [eventlistener:m] events");
+  EXPECT_EQ(error("[supervisord]\n[eventlistener:m]\ncommand=x\nevents=tick_5\n"
+                  "buffer_size=0\n"),
+            "[eventlistener:m] section sets invalid buffer_size (0)");
+  EXPECT_EQ(error("[supervisord]\n[eventlistener:m]\ncommand=x\nevents=TICK_5\n"
+                  "redirect_stderr=true\n"),
+            "[eventlistener:m] section sets redirect_stderr=true but this is not allowed "
+            "because it will interfere with the eventlistener protocol");
+  EXPECT_EQ(error("[supervisord]\n[fcgi-program:f]\ncommand=x\n"),
+            "[fcgi-program:f] section requires a \"socket\" line");
   EXPECT_EQ(error("[supervisord]\n[eventlistener:m]\ncommand=x\nevents=TICK_5\n"
                   "autostart=maybe\n"),
             "not a valid boolean value: 'maybe' in section 'eventlistener:m' "
@@ -737,6 +769,15 @@ TEST_F(ConfigTest, HereInOtherSpellingsIsTheMainDirectory) {
   const auto c = ok("[supervisord]\n[include]\nfiles=conf.d/x.conf\n");
   ASSERT_NE(c.find_process("x", "x"), nullptr);
   EXPECT_EQ(c.find_process("x", "x")->command, "run /srv/app/conf.d '/srv/app'");
+}
+
+TEST_F(ConfigTest, UnreadableIncludeIsSkippedWithWarning) {
+  host_.add_unreadable("/srv/app/conf.d/secret.conf");
+  const auto c = ok("[supervisord]\n[include]\nfiles=conf.d/*.conf\n");
+  ASSERT_EQ(c.notes.size(), 2u);
+  EXPECT_EQ(c.notes[1].text,
+            "Included file \"/srv/app/conf.d/secret.conf\" (/srv/app/supervisord.conf:3) could "
+            "not be read and is skipped");
 }
 
 TEST_F(ConfigTest, IncludesAreNotRecursive) {

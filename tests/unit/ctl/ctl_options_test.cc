@@ -36,6 +36,8 @@ TEST(CtlArgs, Errors) {
   EXPECT_EQ(parse_ctl_args({"-c"}).error().message, "option -c requires argument");
 }
 
+const EnvironmentList kEnv = {{"HOME", "/root"}, {"RUN", "/run/z"}};
+
 IniDocument doc_of(const std::string& text) {
   IniDocument doc;
   EXPECT_TRUE(parse_ini(text, "z.conf", doc).has_value());
@@ -43,7 +45,7 @@ IniDocument doc_of(const std::string& text) {
 }
 
 TEST(CtlSettings, DefaultsWhenSectionIsEmpty) {
-  auto s = settings_from_config(doc_of("[supervisorctl]\n"), "/etc", "/", "/root");
+  auto s = settings_from_config(doc_of("[supervisorctl]\n"), "/etc", "/", kEnv);
   ASSERT_TRUE(s.has_value());
   EXPECT_EQ(s->serverurl, "http://localhost:9001");
   EXPECT_EQ(s->prompt, "supervisor");
@@ -51,17 +53,30 @@ TEST(CtlSettings, DefaultsWhenSectionIsEmpty) {
 
 TEST(CtlSettings, UnixUrlIsNormalisedAgainstCwd) {
   auto s = settings_from_config(doc_of("[supervisorctl]\nserverurl=unix://rel/x.sock\n"), "/etc",
-                                "/", "/root");
+                                "/", kEnv);
   EXPECT_EQ(s->serverurl, "unix:///rel/x.sock");
   auto here = settings_from_config(
       doc_of("[supervisorctl]\nserverurl=unix://%(here)s/../run/z.sock\nprompt=gpu\n"),
-      "/srv/app", "/", "/root");
+      "/srv/app", "/", kEnv);
   EXPECT_EQ(here->serverurl, "unix:///srv/run/z.sock");
   EXPECT_EQ(here->prompt, "gpu");
 }
 
+TEST(CtlSettings, EveryValueIsExpandedWithEnv) {
+  auto s = settings_from_config(
+      doc_of("[supervisorctl]\nserverurl=unix://%(ENV_RUN)s/z.sock\nprompt=%(ENV_HOME)s\n"
+             "username=u%%\npassword=p\nhistory_file=~/.zctl_history\n"),
+      "/etc", "/", kEnv);
+  ASSERT_TRUE(s.has_value()) << s.error().message;
+  EXPECT_EQ(s->serverurl, "unix:///run/z/z.sock");
+  EXPECT_EQ(s->prompt, "/root");
+  EXPECT_EQ(s->username, "u%");
+  EXPECT_EQ(s->password, "p");
+  EXPECT_EQ(s->history_file, "/root/.zctl_history");
+}
+
 TEST(CtlSettings, MissingSection) {
-  EXPECT_EQ(settings_from_config(doc_of("[supervisord]\n"), "/", "/", "/").error().message,
+  EXPECT_EQ(settings_from_config(doc_of("[supervisord]\n"), "/", "/", kEnv).error().message,
             ".ini file does not include supervisorctl section");
 }
 
