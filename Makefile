@@ -2,6 +2,7 @@
 BUILD_DIR ?= build
 SAN_DIR   ?= build-sanitize
 JOBS      ?= $(shell nproc)
+MAKEFLAGS += --no-print-directory
 CONFIG    ?= examples/demo.conf
 
 .PHONY: all deps build run test sanitize clean
