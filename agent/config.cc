@@ -48,6 +48,11 @@ const std::set<std::string, std::less<>> kProgramKeys = {
     "directory",
     "umask",
     "serverurl",
+    // zagent extensions (docs/config.md): restart delay, backoff cap and crash-loop limit.
+    "restart_delay",
+    "restart_delay_max",
+    "crashloop_max_restarts",
+    "crashloop_window_secs",
 };
 const std::set<std::string, std::less<>> kEventListenerExtraKeys = {"events", "buffer_size",
                                                                     "result_handler"};
@@ -59,6 +64,75 @@ const std::set<std::string, std::less<>> kSupervisordKeys = {
     "nocleanup", "childlogdir",      "user",            "directory",   "strip_ansi",
     "environment", "identifier",
 };
+
+// zagent extension limits. kMaxSeconds keeps `now + delay` inside steady_clock's 64-bit
+// nanoseconds (about 31 years); kMaxCrashloopRestarts bounds the per-process restart history.
+constexpr std::int64_t kMaxSeconds = 1'000'000'000;
+constexpr std::int64_t kMaxCrashloopRestarts = 10'000;
+
+std::string invalid_value(std::string_view key, std::string_view value, std::string_view why) {
+  return "invalid value for " + std::string(key) + ": " + py_repr(value) + " (" + std::string(why) +
+         ")";
+}
+
+bool all_ascii_digits(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// zagent extension: seconds written `5`, `0.5`, `.25` or `5.`, kept to the millisecond
+// (further digits are dropped). No sign, exponent or `_`: these keys are new, so there is no
+// Python behaviour to copy, and a plain decimal is what a user writes.
+Result<std::chrono::milliseconds> parse_seconds(std::string_view key, std::string_view value) {
+  std::string_view text = py_strip(value);
+  const bool negative = text.starts_with('-');
+  if (negative) {
+    text.remove_prefix(1);
+  }
+  const auto dot = text.find('.');
+  const std::string_view whole = text.substr(0, dot);
+  const std::string_view fraction =
+      dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
+  if ((whole.empty() && fraction.empty()) || !all_ascii_digits(whole) ||
+      !all_ascii_digits(fraction)) {
+    return fail(invalid_value(key, value, "seconds expected"));
+  }
+  const std::string too_large = "at most " + std::to_string(kMaxSeconds) + " seconds";
+  std::int64_t millis = 0;
+  for (const char c : whole) {
+    millis = millis * 10 + (c - '0');
+    if (millis > kMaxSeconds) {
+      return fail(invalid_value(key, value, too_large));
+    }
+  }
+  for (std::size_t i = 0; i < 3; ++i) {
+    millis = millis * 10 + (i < fraction.size() ? fraction[i] - '0' : 0);
+  }
+  if (negative && millis != 0) {
+    return fail(invalid_value(key, value, "must not be negative"));
+  }
+  if (millis > kMaxSeconds * 1000) {
+    return fail(invalid_value(key, value, too_large));
+  }
+  return std::chrono::milliseconds(millis);
+}
+
+// zagent extension: an integer key with bounds; not-a-number keeps supervisord's int() text.
+Result<std::int64_t> parse_integer_in(std::string_view key, std::string_view value,
+                                      std::int64_t min, std::int64_t max) {
+  auto number = parse_integer(value);
+  if (!number) {
+    return number;
+  }
+  if (*number < min) {
+    return fail(invalid_value(key, value,
+                              min == 0 ? std::string("must not be negative")
+                                       : "must be at least " + std::to_string(min)));
+  }
+  if (*number > max) {
+    return fail(invalid_value(key, value, "at most " + std::to_string(max)));
+  }
+  return *number;
+}
 
 constexpr std::string_view kMainRpcFactory = "supervisor.rpcinterface:make_main_rpcinterface";
 
@@ -651,6 +725,27 @@ std::vector<ProcessConfig> Loader::processes_from_section(const IniSection& s,
   proto.exitcodes =
       value_of(s, "exitcodes", names, kSuffix, std::vector<int>{0}, parse_exit_codes);
   proto.redirect_stderr = value_of(s, "redirect_stderr", names, kSuffix, false, parse_boolean);
+  // zagent extensions: restart delay with exponential backoff, and the crash-loop limit.
+  const auto seconds_key = [](std::string_view key) {
+    return [key](std::string_view v) { return parse_seconds(key, v); };
+  };
+  const auto integer_key = [](std::string_view key, std::int64_t min, std::int64_t max) {
+    return [key, min, max](std::string_view v) { return parse_integer_in(key, v, min, max); };
+  };
+  proto.restart_delay = value_of(s, "restart_delay", names, kSuffix, proto.restart_delay,
+                                 seconds_key("restart_delay"));
+  proto.restart_delay_max = value_of(s, "restart_delay_max", names, kSuffix,
+                                     proto.restart_delay_max, seconds_key("restart_delay_max"));
+  proto.crashloop_max_restarts =
+      value_of(s, "crashloop_max_restarts", names, kSuffix, proto.crashloop_max_restarts,
+               integer_key("crashloop_max_restarts", 0, kMaxCrashloopRestarts));
+  proto.crashloop_window_secs =
+      value_of(s, "crashloop_window_secs", names, kSuffix, proto.crashloop_window_secs,
+               integer_key("crashloop_window_secs", 1, kMaxSeconds));
+  if (proto.restart_delay_max > proto.restart_delay && proto.restart_delay.count() == 0) {
+    note(LogLevel::Warn,
+         "For [" + s.name + "], restart_delay_max has no effect without restart_delay > 0");
+  }
   const std::int64_t numprocs =
       value_of(s, "numprocs", names, kSuffix, std::int64_t{1}, parse_integer);
   const std::int64_t numprocs_start =

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -66,6 +67,16 @@ struct ProcessConfig {
   LogChannelConfig stderr_log;
   EnvironmentList environment;  ///< the program's own environment= pairs
   std::optional<std::string> serverurl;  ///< nullopt = AUTO (the agent's own URL)
+
+  // zagent extensions (docs/config.md); their defaults keep supervisord's behaviour exactly.
+  /// Wait before autorestarting a process that exited from RUNNING; 0 = at once.
+  std::chrono::milliseconds restart_delay{0};
+  /// Above restart_delay: each consecutive autorestart doubles the delay up to this cap; the
+  /// sequence starts over after a run that lasted at least this long. 0 = no growth.
+  std::chrono::milliseconds restart_delay_max{0};
+  /// More autorestarts than this within crashloop_window_secs -> FATAL; 0 = no limit.
+  std::int64_t crashloop_max_restarts = 0;
+  std::int64_t crashloop_window_secs = 60;  ///< seconds; at least 1
 
   friend bool operator==(const ProcessConfig&, const ProcessConfig&) = default;
 };

@@ -37,6 +37,14 @@ std::string octal(std::int64_t v) {
   return v < 0 ? fmt::format("-{:04o}", -v) : fmt::format("{:04o}", v);
 }
 
+// Whole seconds as an integer (`5`), otherwise a decimal (`0.5`): what the user wrote.
+Json seconds_to_json(std::chrono::milliseconds ms) {
+  if (ms.count() % 1000 == 0) {
+    return ms.count() / 1000;
+  }
+  return static_cast<double>(ms.count()) / 1000.0;
+}
+
 void channel_to_json(Json& out, const std::string& channel, const LogChannelConfig& c) {
   out[channel + "_logfile"] = log_target_to_json(c.logfile);
   out[channel + "_logfile_maxbytes"] = c.maxbytes;
@@ -78,6 +86,10 @@ Json process_to_json(const ProcessConfig& p) {
   channel_to_json(out, "stderr", p.stderr_log);
   out["environment"] = environment_to_json(p.environment);
   out["serverurl"] = p.serverurl ? Json(*p.serverurl) : Json("AUTO");
+  out["restart_delay"] = seconds_to_json(p.restart_delay);
+  out["restart_delay_max"] = seconds_to_json(p.restart_delay_max);
+  out["crashloop_max_restarts"] = p.crashloop_max_restarts;
+  out["crashloop_window_secs"] = p.crashloop_window_secs;
   return out;
 }
 

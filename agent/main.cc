@@ -14,6 +14,7 @@
 #include "agent/config.h"
 #include "agent/config_host.h"
 #include "agent/config_json.h"
+#include "agent/daemon.h"
 #include "common/config_search.h"
 
 namespace {
@@ -74,21 +75,18 @@ int run(int argc, char** argv) {
     fmt::print("{}\n", zagent::config_to_json(config).dump(2));
     return 0;
   }
-  for (const auto& note : config.notes) {
-    if (note.level != zagent::LogLevel::Info) {
-      fmt::print(stderr, "{} {}\n", zagent::log_level_tag(note.level), note.text);
-    }
-  }
-  fmt::print("{}: OK: {} group{}, {} process{}\n", path, config.groups.size(),
-             config.groups.size() == 1 ? "" : "s", config.process_count(),
-             config.process_count() == 1 ? "" : "es");
   if (cli->check) {
+    for (const auto& note : config.notes) {
+      if (note.level != zagent::LogLevel::Info) {
+        fmt::print(stderr, "{} {}\n", zagent::log_level_tag(note.level), note.text);
+      }
+    }
+    fmt::print("{}: OK: {} group{}, {} process{}\n", path, config.groups.size(),
+               config.groups.size() == 1 ? "" : "s", config.process_count(),
+               config.process_count() == 1 ? "" : "es");
     return 0;
   }
-  fmt::print(stderr,
-             "zagent: this build validates configs only (--check, --dump-config); "
-             "supervising programs is not available yet\n");
-  return 1;
+  return zagent::run_daemon(path, *cli, argv0);
 }
 
 }  // namespace

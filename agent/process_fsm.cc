@@ -62,6 +62,35 @@ bool should_autorestart(const ProcessConfig& config, int exit_status) {
   return false;
 }
 
+// zagent extension (restart_delay_max): a run at least this long starts the delay sequence
+// over, so a service that crashes once a day is not punished for last week's crash loop.
+bool run_outlived_backoff(const ProcessConfig& config, SteadyTime last_start, SteadyTime now) {
+  return now - last_start >= config.restart_delay_max;
+}
+
+// zagent extension (crashloop_window_secs): the autorestarts still inside the window at `now`.
+std::vector<SteadyTime> restarts_in_window(const ProcessConfig& config,
+                                           std::vector<SteadyTime> restarts, SteadyTime now) {
+  std::erase_if(restarts,
+                [&](SteadyTime at) { return now - at >= seconds(config.crashloop_window_secs); });
+  return restarts;
+}
+
+// zagent extension (crashloop_max_restarts): one more autorestart would exceed the limit.
+bool crash_loop_reached(const ProcessConfig& config, std::size_t restarts_in_window) {
+  return config.crashloop_max_restarts > 0 &&
+         static_cast<std::int64_t>(restarts_in_window) >= config.crashloop_max_restarts;
+}
+
+std::string crash_loop_reason(const ProcessConfig& config) {
+  return fmt::format("crash loop: {} restarts within {} seconds", config.crashloop_max_restarts,
+                     config.crashloop_window_secs);
+}
+
+// Enough doublings to pass any cap (kMaxSeconds in config.cc is below 2^50 ms); keeps the
+// counter from growing without end while the delay sits at its cap.
+constexpr int kMaxConsecutiveRestarts = 64;
+
 // supervisord compat: kill() uses stopasgroup for the first signal and killasgroup once the
 // process is already STOPPING (the SIGKILL).
 bool signal_to_group(const ProcessConfig& config, ProcessState state) {
@@ -162,6 +191,58 @@ class Machine {
       // wait for the turn.
       give_up(/*log_line=*/false);
     }
+  }
+
+  // zagent extension: an operator start (or autostart) begins a fresh restart history, so a
+  // start from FATAL after a crash loop gets the whole budget again.
+  void forget_restart_history() {
+    next_.consecutive_restarts = 0;
+    next_.recent_restarts.clear();
+  }
+
+  // EXITED -> STARTING for an autorestart. supervisord compat: at once (transition()); the
+  // zagent extensions may instead give up (crash loop) or wait (restart_delay).
+  void autorestart() {
+    const SteadyTime now = now_.steady;
+    if (config_.crashloop_max_restarts > 0) {
+      next_.recent_restarts = restarts_in_window(config_, std::move(next_.recent_restarts), now);
+      if (crash_loop_reached(config_, next_.recent_restarts.size())) {
+        give_up_crash_loop();
+        return;
+      }
+      next_.recent_restarts.push_back(now);
+    }
+    if (config_.restart_delay.count() == 0) {
+      spawn();
+      return;
+    }
+    if (run_outlived_backoff(config_, *next_.last_start, now)) {
+      next_.consecutive_restarts = 0;
+    }
+    next_.consecutive_restarts = std::min(next_.consecutive_restarts + 1, kMaxConsecutiveRestarts);
+    // The state stays EXITED (a stopped state) until DeadlineReached spawns.
+    next_.deadline = now + restart_delay_for(config_, next_.consecutive_restarts);
+  }
+
+  // zagent extension: like give_up(), with the crash-loop reason as spawnerr (the FATAL
+  // description) and in supervisord's `gave up:` line.
+  void give_up_crash_loop() {
+    const std::string reason = crash_loop_reason(config_);
+    next_.deadline.reset();
+    next_.backoff = 0;
+    forget_restart_history();
+    next_.spawn_error = reason;
+    change_state(ProcessState::Fatal);
+    log(LogLevel::Info, fmt::format("gave up: {} entered FATAL state, {}", config_.name, reason));
+  }
+
+  // zagent extension: a stop or shutdown drops a delayed restart that has not happened yet.
+  bool cancel_pending_restart() {
+    if (next_.state != ProcessState::Exited || !next_.deadline) {
+      return false;
+    }
+    next_.deadline.reset();
+    return true;
   }
 
   // supervisord compat: give_up() (delay and backoff reset) -> FATAL; transition() logs
@@ -266,7 +347,7 @@ class Machine {
   }
 
   // supervisord compat: finish() for a RUNNING process: -> EXITED, then transition()'s
-  // autorestart (no delay, no backoff) unless the agent is shutting down.
+  // autorestart (no delay, no backoff unless configured) unless the agent is shutting down.
   void finish_running(const ExitInfo& exit) {
     record_exit(exit);
     next_.deadline.reset();
@@ -283,7 +364,7 @@ class Machine {
     }
     change_state(ProcessState::Exited, expected);
     if (!next_.shutting_down && should_autorestart(config_, exit.exit_code)) {
-      spawn();
+      autorestart();
     }
   }
 
@@ -327,20 +408,38 @@ FsmResult<Step> step_without_child(Machine& m, const Event& event) {
       if (m.record().shutting_down) {
         return shutting_down(config);
       }
-      // supervisord compat: startProcess -> spawn() from STOPPED, EXITED or FATAL.
+      // supervisord compat: startProcess -> spawn() from STOPPED, EXITED or FATAL. A pending
+      // delayed restart is overtaken: the process starts at once.
+      m.forget_restart_history();
       m.spawn();
       return std::move(m).finish();
     case EventKind::StopRequested:
+      if (m.cancel_pending_restart()) {
+        // zagent extension: the process is as good as started (like BACKOFF), so a stop is
+        // accepted, cancels the restart and leaves it STOPPED, never to be autorestarted.
+        m.record().administrative_stop = true;
+        m.log(LogLevel::Debug, fmt::format("cancelled the delayed restart of {}", config.name));
+        m.change_state(ProcessState::Stopped);
+        return std::move(m).finish();
+      }
       // supervisord compat: stopProcess, state not in RUNNING_STATES -> NOT_RUNNING.
       return not_running(config);
     case EventKind::SignalRequested:
       // supervisord compat: signalProcess, state not in SIGNALLABLE_STATES -> NOT_RUNNING.
       return not_running(config);
-    case EventKind::DeadlineReached:
-      // Nothing is timed here: an EXITED restart happens at the exit itself.
+    case EventKind::DeadlineReached: {
+      // supervisord restarts EXITED at the exit itself; only a restart_delay is timed here.
+      const ProcessRecord& rec = m.record();
+      if (state == ProcessState::Exited && !rec.shutting_down && rec.deadline &&
+          m.now().steady >= *rec.deadline) {
+        m.spawn();
+      }
       return std::move(m).finish();
+    }
     case EventKind::ShutdownBegun:
+      // supervisord compat: nothing is respawned during shutdown; a delayed restart is dropped.
       m.record().shutting_down = true;
+      m.cancel_pending_restart();
       return std::move(m).finish();
     case EventKind::SpawnSucceeded:
     case EventKind::SpawnFailed:
@@ -616,6 +715,16 @@ std::optional<SteadyTime> next_wakeup(const ProcessRecord& record) {
   return record.deadline ? record.deadline : record.next_stop_report;
 }
 
+std::chrono::milliseconds restart_delay_for(const ProcessConfig& config, int n) {
+  // Geometric growth up to a cap, as systemd's RestartSteps=/RestartMaxDelaySec= and pm2's
+  // exp_backoff_restart_delay (x1.5) do; doubling is the plain choice.
+  std::chrono::milliseconds delay = config.restart_delay;
+  for (int i = 1; i < n && delay.count() > 0 && delay < config.restart_delay_max; ++i) {
+    delay = std::min(delay * 2, config.restart_delay_max);
+  }
+  return delay;
+}
+
 bool wants_autostart(const ProcessConfig& config, const ProcessRecord& record) {
   // supervisord compat: transition(), STOPPED and never started (`not laststart`) with
   // autostart; a process the operator stopped is never auto-started again.
@@ -676,8 +785,7 @@ void throw_exception_from_error(const FsmError& e, const boost::source_location&
 }
 
 FsmResult<Step> step(const ProcessConfig& config, const ProcessRecord& record, const Event& event,
-                     Now now, const RestartPolicy& /*policy*/) {
-  // TODO(fsm): apply RestartPolicy (restart delay, crash-loop limit); defaults are supervisord's.
+                     Now now) {
   Machine m(config, record, now);
   switch (record.state) {
     case ProcessState::Stopped:

@@ -1,6 +1,7 @@
 // The pure per-process state machine of supervisord 4.2.5 (process.py spawn/finish/kill/
 // transition; spec/states.md). No I/O, no system calls, no clock reads, no logging: time comes
-// in as `Now`, effects go out as `Action`s. Depends only on common/ and agent/config.h.
+// in as `Now`, effects go out as `Action`s. Depends only on common/, agent/clock.h and
+// agent/config.h.
 #pragma once
 
 #include <sys/types.h>
@@ -12,17 +13,13 @@
 #include <variant>
 #include <vector>
 
+#include "agent/clock.h"
 #include "agent/config.h"
 #include "common/datatypes.h"
 #include "common/faults.h"
 #include "common/process_state.h"
 
 namespace zagent {
-
-/// Monotonic time: every decision (startsecs, backoff, stopwaitsecs) uses it.
-using SteadyTime = std::chrono::steady_clock::time_point;
-/// Wall time: kept only for display (`start`/`stop` in process info, `status` uptime text).
-using WallTime = std::chrono::system_clock::time_point;
 
 /// The moment an event is handled; the caller reads its clock once and passes both.
 struct Now {
@@ -60,7 +57,8 @@ struct ProcessRecord {
   std::optional<WallTime> last_start_wall;  ///< the same moment, for display (`start`)
   std::optional<WallTime> last_stop_wall;   ///< last reaped exit, for display (`stop`)
   /// The next instant at which DeadlineReached changes something for this state: the
-  /// startsecs check (STARTING), the retry (BACKOFF), SIGKILL (STOPPING). See next_wakeup().
+  /// startsecs check (STARTING), the retry (BACKOFF), SIGKILL (STOPPING), the delayed
+  /// autorestart (EXITED with `restart_delay`). See next_wakeup().
   std::optional<SteadyTime> deadline;
   std::string spawn_error;  ///< supervisord's `spawnerr`; empty = none
   /// supervisord's `exitstatus`: nullopt after a spawn or a too-quick exit, -1 after a signal.
@@ -72,6 +70,12 @@ struct ProcessRecord {
   /// When the next `waiting for NAME to stop` line is due; nullopt = nobody is waiting.
   std::optional<SteadyTime> next_stop_report;
   bool shutting_down = false;  ///< ShutdownBegun was seen: never spawn again in this life
+  /// zagent extension (`restart_delay`): autorestarts since the delay sequence last started
+  /// over; the next delay is restart_delay_for(config, this). Stays 0 without restart_delay.
+  int consecutive_restarts = 0;
+  /// zagent extension (`crashloop_max_restarts`): when the autorestarts inside the window were
+  /// decided, oldest first; at most crashloop_max_restarts entries. Empty when the limit is off.
+  std::vector<SteadyTime> recent_restarts;
 
   friend bool operator==(const ProcessRecord&, const ProcessRecord&) = default;
 };
@@ -79,6 +83,10 @@ struct ProcessRecord {
 /// The earliest of `deadline` and `next_stop_report`: when the caller must send
 /// DeadlineReached. nullopt = nothing is timed.
 std::optional<SteadyTime> next_wakeup(const ProcessRecord& record);
+
+/// zagent extension: the wait before the `n`-th consecutive autorestart (n >= 1):
+/// `restart_delay` doubled n-1 times, capped at `restart_delay_max` when that is larger.
+std::chrono::milliseconds restart_delay_for(const ProcessConfig& config, int n);
 
 /// supervisord's autostart rule (transition(): STOPPED and `laststart == 0`): whether the
 /// supervisor should send StartRequested for this process on an agent start or reload pass.
@@ -90,6 +98,8 @@ bool wants_autostart(const ProcessConfig& config, const ProcessRecord& record);
 struct StartRequested {};
 /// `stop` RPC or a stop during shutdown/reload/update/remove. `report_progress` asks for the
 /// `waiting for NAME to stop` lines (supervisord logs them only while a stop RPC waits).
+/// zagent extension: in EXITED with a delayed restart pending (`restart_delay`) it is accepted
+/// and cancels the restart (-> STOPPED, like a stop in BACKOFF); without one it is NOT_RUNNING.
 struct StopRequested {
   bool report_progress = true;
 };
@@ -108,8 +118,9 @@ struct ChildExited {
 /// Time has passed. Safe to send at any time to any process: it only acts on what is due
 /// (like supervisord's transition() pass), otherwise it returns the record unchanged.
 struct DeadlineReached {};
-/// The agent is shutting down or reloading: BACKOFF -> FATAL silently; no spawn afterwards.
-/// Idempotent. Running children are stopped separately with StopRequested{false}.
+/// The agent is shutting down or reloading: BACKOFF -> FATAL silently; a pending delayed
+/// restart (EXITED) is cancelled; no spawn afterwards. Idempotent. Running children are
+/// stopped separately with StopRequested{false}.
 struct ShutdownBegun {};
 /// `signal` RPC: send `signo` to the pid (never the group).
 struct SignalRequested {
@@ -201,26 +212,11 @@ struct FsmError {
 template <typename T>
 using FsmResult = boost::system::result<T, FsmError>;
 
-/// Opt-in restart behaviour beyond supervisord (for future config keys). The defaults are
-/// "off", which is supervisord 4.2.5's behaviour exactly: restart EXITED at once, forever.
-struct RestartPolicy {
-  /// Delay before restarting an EXITED process; 0 = at once (supervisord).
-  std::chrono::milliseconds restart_delay{0};
-  /// Each consecutive autorestart multiplies the delay by this (exponential backoff)...
-  double restart_delay_factor = 2.0;
-  /// ...up to this cap; 0 = no cap.
-  std::chrono::milliseconds restart_delay_max{0};
-  /// Crash-loop limit: more than this many autorestarts within `crash_loop_window` -> FATAL.
-  /// 0 = no limit (supervisord).
-  int crash_loop_max_restarts = 0;
-  std::chrono::seconds crash_loop_window{60};
-  // TODO(fsm): not implemented yet; step() ignores everything but the defaults. It will need
-  // per-record history (restart times, current delay) and an EXITED deadline.
-};
-
 /// The transition function: handles one event for one process at `now`.
 /// Every (state, event) pair is handled; a refused event returns FsmError (see there).
+/// The restart policy (supervisord's, plus the opt-in `restart_delay`, `restart_delay_max`
+/// and `crashloop_*` keys) is read from `config`.
 FsmResult<Step> step(const ProcessConfig& config, const ProcessRecord& record, const Event& event,
-                     Now now, const RestartPolicy& policy = {});
+                     Now now);
 
 }  // namespace zagent

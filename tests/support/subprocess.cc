@@ -123,3 +123,103 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
 }
 
 }  // namespace zagent::test
+
+namespace zagent::test {
+
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, const std::string& cwd,
+                                     const std::string& out_path, const std::string& err_path) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  if (!cwd.empty()) {
+    posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
+  }
+  std::vector<std::string> args = argv;
+  std::vector<char*> argp;
+  for (auto& a : args) {
+    argp.push_back(a.data());
+  }
+  argp.push_back(nullptr);
+  if (posix_spawn(&pid_, argp[0], &actions, nullptr, argp.data(), environ) != 0) {
+    pid_ = -1;
+  }
+  posix_spawn_file_actions_destroy(&actions);
+}
+
+BackgroundProcess::~BackgroundProcess() {
+  if (pid_ <= 0 || reaped_) {
+    return;
+  }
+  kill(pid_, SIGTERM);
+  if (!wait(std::chrono::milliseconds(15000))) {
+    kill(pid_, SIGKILL);
+    wait(std::chrono::milliseconds(5000));
+  }
+}
+
+void BackgroundProcess::signal(int signo) const {
+  if (pid_ > 0 && !reaped_) {
+    kill(pid_, signo);
+  }
+}
+
+std::optional<int> BackgroundProcess::wait(std::chrono::milliseconds deadline) {
+  if (pid_ <= 0) {
+    return std::nullopt;
+  }
+  if (!reaped_) {
+    const bool done = wait_until(
+        [this] {
+          const pid_t r = waitpid(pid_, &status_, WNOHANG);
+          return r == pid_ || (r < 0 && errno == ECHILD);
+        },
+        deadline);
+    if (!done) {
+      return std::nullopt;
+    }
+    reaped_ = true;
+  }
+  if (WIFEXITED(status_)) {
+    return WEXITSTATUS(status_);
+  }
+  return 128 + WTERMSIG(status_);
+}
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  for (;;) {
+    if (condition()) {
+      return true;
+    }
+    if (std::chrono::steady_clock::now() >= end) {
+      return false;
+    }
+    // Polling interval of a condition wait, not a fixed wait for an outcome.
+    poll(nullptr, 0, 5);
+  }
+}
+
+bool process_alive(pid_t pid) {
+  if (kill(pid, 0) != 0) {
+    return false;
+  }
+  // A zombie still answers kill(0); look at its state.
+  const std::string stat = "/proc/" + std::to_string(pid) + "/stat";
+  FILE* f = fopen(stat.c_str(), "r");
+  if (f == nullptr) {
+    return false;
+  }
+  char buf[512] = {0};
+  const size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  const std::string s(buf, n);
+  const auto close_paren = s.rfind(')');
+  return close_paren == std::string::npos || close_paren + 2 >= s.size() ||
+         s[close_paren + 2] != 'Z';
+}
+
+}  // namespace zagent::test

@@ -831,5 +831,126 @@ TEST_F(ConfigTest, JsonDumpNeverShowsPasswords) {
   EXPECT_NE(text.find("password_set"), std::string::npos);
 }
 
+// ---- zagent extensions: restart delay, backoff cap, crash-loop limit -----------------------
+
+TEST_F(ConfigTest, RestartPolicyKeysDefaultToSupervisordBehaviour) {
+  const auto p = only_process(ok("[supervisord]\n[program:web]\ncommand=/bin/web\n"));
+  EXPECT_EQ(p.restart_delay, std::chrono::milliseconds(0));
+  EXPECT_EQ(p.restart_delay_max, std::chrono::milliseconds(0));
+  EXPECT_EQ(p.crashloop_max_restarts, 0);
+  EXPECT_EQ(p.crashloop_window_secs, 60);
+}
+
+TEST_F(ConfigTest, RestartPolicyKeysAreParsedAndKnown) {
+  host_.set_env({{"WINDOW", "120"}});
+  const auto c =
+      ok("[supervisord]\n[program:web]\ncommand=/bin/web\nnumprocs=2\n"
+         "process_name=web%(process_num)d\n"
+         "restart_delay = 0.5\nrestart_delay_max=30\ncrashloop_max_restarts=5\n"
+         "crashloop_window_secs=%(ENV_WINDOW)s\n");
+  EXPECT_TRUE(c.notes.empty()) << c.notes.front().text;  // not "unknown key"
+  ASSERT_EQ(c.groups.size(), 1u);
+  ASSERT_EQ(c.groups[0].processes.size(), 2u);
+  for (const auto& p : c.groups[0].processes) {
+    EXPECT_EQ(p.restart_delay, std::chrono::milliseconds(500));
+    EXPECT_EQ(p.restart_delay_max, std::chrono::seconds(30));
+    EXPECT_EQ(p.crashloop_max_restarts, 5);
+    EXPECT_EQ(p.crashloop_window_secs, 120);
+  }
+}
+
+TEST_F(ConfigTest, RestartDelaySecondsForms) {
+  const std::pair<const char*, std::int64_t> cases[] = {
+      {"0", 0},         {"5", 5000},
+      {" 2 ", 2000},    {"0.25", 250},
+      {".5", 500},      {"5.", 5000},
+      {"1.2345", 1234}, {"-0", 0},
+      {"007", 7000},    {"1000000000", 1'000'000'000'000},
+  };
+  for (const auto& [text, millis] : cases) {
+    SCOPED_TRACE(text);
+    const auto p = only_process(
+        ok(std::string("[supervisord]\n[program:a]\ncommand=x\nrestart_delay=") + text + "\n"));
+    EXPECT_EQ(p.restart_delay.count(), millis);
+  }
+}
+
+TEST_F(ConfigTest, RestartDelayMaxWithoutRestartDelayIsNoted) {
+  const auto c = ok("[supervisord]\n[program:a]\ncommand=x\nrestart_delay_max=10\n");
+  ASSERT_EQ(c.notes.size(), 1u);
+  EXPECT_EQ(c.notes[0].level, LogLevel::Warn);
+  EXPECT_EQ(c.notes[0].text,
+            "For [program:a], restart_delay_max has no effect without restart_delay > 0");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    RestartPolicy, ProgramErrorTest,
+    ::testing::Values(
+        ProgramErrorCase{"command=x\nrestart_delay=abc",
+                         "invalid value for restart_delay: 'abc' (seconds expected)"},
+        ProgramErrorCase{"command=x\nrestart_delay=-1",
+                         "invalid value for restart_delay: '-1' (must not be negative)"},
+        ProgramErrorCase{"command=x\nrestart_delay=-0.5",
+                         "invalid value for restart_delay: '-0.5' (must not be negative)"},
+        ProgramErrorCase{"command=x\nrestart_delay=1e3",
+                         "invalid value for restart_delay: '1e3' (seconds expected)"},
+        ProgramErrorCase{"command=x\nrestart_delay=.",
+                         "invalid value for restart_delay: '.' (seconds expected)"},
+        ProgramErrorCase{"command=x\nrestart_delay=1.2.3",
+                         "invalid value for restart_delay: '1.2.3' (seconds expected)"},
+        ProgramErrorCase{"command=x\nrestart_delay=",
+                         "invalid value for restart_delay: '' (seconds expected)"},
+        ProgramErrorCase{"command=x\nrestart_delay=1000000000.5",
+                         "invalid value for restart_delay: '1000000000.5' (at most 1000000000 "
+                         "seconds)"},
+        ProgramErrorCase{"command=x\nrestart_delay_max=99999999999999999999",
+                         "invalid value for restart_delay_max: '99999999999999999999' (at most "
+                         "1000000000 seconds)"},
+        ProgramErrorCase{"command=x\nrestart_delay_max=-2",
+                         "invalid value for restart_delay_max: '-2' (must not be negative)"},
+        ProgramErrorCase{"command=x\ncrashloop_max_restarts=many",
+                         "invalid literal for int() with base 10: 'many'"},
+        ProgramErrorCase{"command=x\ncrashloop_max_restarts=-1",
+                         "invalid value for crashloop_max_restarts: '-1' (must not be negative)"},
+        ProgramErrorCase{"command=x\ncrashloop_max_restarts=10001",
+                         "invalid value for crashloop_max_restarts: '10001' (at most 10000)"},
+        ProgramErrorCase{"command=x\ncrashloop_window_secs=0",
+                         "invalid value for crashloop_window_secs: '0' (must be at least 1)"},
+        ProgramErrorCase{"command=x\ncrashloop_window_secs=1.5",
+                         "invalid literal for int() with base 10: '1.5'"}));
+
+TEST_F(ConfigTest, RestartPolicyErrorRenderNamesTheLine) {
+  auto result = load("[supervisord]\n[program:a]\ncommand=x\nrestart_delay=-1\n");
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].render(),
+            "invalid value for restart_delay: '-1' (must not be negative) in section "
+            "'program:a' (file: '/srv/app/supervisord.conf', line 4)");
+}
+
+TEST_F(ConfigTest, JsonDumpHasRestartPolicyKeys) {
+  const auto defaults = config_to_json(ok("[supervisord]\n[program:a]\ncommand=x\n"));
+  const auto& d = defaults["groups"][0]["processes"][0];
+  EXPECT_EQ(d["restart_delay"].dump(), "0");
+  EXPECT_EQ(d["restart_delay_max"].dump(), "0");
+  EXPECT_EQ(d["crashloop_max_restarts"].dump(), "0");
+  EXPECT_EQ(d["crashloop_window_secs"].dump(), "60");
+
+  const auto set = config_to_json(
+      ok("[supervisord]\n[program:a]\ncommand=x\nrestart_delay=0.5\nrestart_delay_max=30\n"
+         "crashloop_max_restarts=4\ncrashloop_window_secs=90\n"));
+  const auto& p = set["groups"][0]["processes"][0];
+  EXPECT_EQ(p["restart_delay"].dump(), "0.5");
+  EXPECT_EQ(p["restart_delay_max"].dump(), "30");
+  EXPECT_EQ(p["crashloop_max_restarts"].dump(), "4");
+  EXPECT_EQ(p["crashloop_window_secs"].dump(), "90");
+}
+
+TEST_F(ConfigTest, ChangedRestartPolicyChangesTheProcessConfig) {
+  // reread/update compare ProcessConfig values: a changed key is a changed program.
+  const auto a = only_process(ok("[supervisord]\n[program:a]\ncommand=x\n"));
+  const auto b = only_process(ok("[supervisord]\n[program:a]\ncommand=x\nrestart_delay=1\n"));
+  EXPECT_NE(a, b);
+}
+
 }  // namespace
 }  // namespace zagent

@@ -130,6 +130,41 @@ ProcessRecord shutting(ProcessRecord r) {
   return r;
 }
 
+// zagent extensions: restart_delay=2s; the child (spawned at 0 s) exited at 5 s and its
+// autorestart is due at 7 s.
+void delay_2s(ProcessConfig& c) { c.restart_delay = 2s; }
+
+ProcessRecord exited_restart_pending() {
+  ProcessRecord r = exited();
+  r.consecutive_restarts = 1;
+  r.deadline = t(7s);
+  return r;
+}
+
+// RUNNING (spawned at 0 s) after `streak` delayed autorestarts.
+ProcessRecord running_after_restarts(int streak) {
+  ProcessRecord r = running();
+  r.consecutive_restarts = streak;
+  return r;
+}
+
+// RUNNING with autorestarts decided at the given offsets.
+ProcessRecord running_with_restarts(std::vector<std::chrono::nanoseconds> offsets) {
+  ProcessRecord r = running();
+  for (const auto offset : offsets) {
+    r.recent_restarts.push_back(t(offset));
+  }
+  return r;
+}
+
+// crashloop_max_restarts=2 within `window`.
+std::function<void(ProcessConfig&)> crashloop(std::int64_t window) {
+  return [window](ProcessConfig& c) {
+    c.crashloop_max_restarts = 2;
+    c.crashloop_window_secs = window;
+  };
+}
+
 // ---- expected actions ----
 
 Action Log(LogLevel level, std::string text) { return LogLine{level, std::move(text)}; }
@@ -145,6 +180,7 @@ const std::string kTooQuickly = "Exited too quickly (process log may have detail
 const std::string kSuccess1 =
     "success: web entered RUNNING state, process has stayed up for > than 1 seconds (startsecs)";
 const std::string kGaveUp = "gave up: web entered FATAL state, too many start retries too quickly";
+const std::string kCrashLoop2In60 = "crash loop: 2 restarts within 60 seconds";
 
 // ---- the (state, event) table ----
 
@@ -775,6 +811,227 @@ std::vector<Row> transition_table() {
   rows.push_back(refused("Unknown_SignalRequested_NotRunning", unknown(), SignalRequested{SIGHUP},
                          Fault::NotRunning));
   rows.push_back(internal_error("Unknown_SignalFailed_Internal", unknown(), SignalFailed{"x"}));
+  // ---------------- zagent extensions: restart delay, backoff, crash-loop limit ----------------
+  rows.push_back({.name = "Running_ChildExitedWithRestartDelay_ExitedWithDeadline",
+                  .before = running(),
+                  .event = exit1,
+                  .now = at(5s),
+                  .state = S::Exited,
+                  .actions = {Warn("exited: web (exit status 1; not expected)"),
+                              Changed(S::Running, S::Exited, false)},
+                  .configure = delay_2s,
+                  .check = [](const ProcessRecord& r) {
+                    EXPECT_EQ(r.deadline, t(7s));
+                    EXPECT_EQ(next_wakeup(r), t(7s));
+                    EXPECT_EQ(r.consecutive_restarts, 1);
+                    EXPECT_EQ(r.exit_status, 1);
+                    EXPECT_EQ(r.spawn_error, "Bad exit code 1");
+                    EXPECT_EQ(r.pid, 0);
+                  }});
+  rows.push_back({.name = "Running_ChildExitedRestartDelayNoAutorestart_ExitedWithoutDeadline",
+                  .before = running(),
+                  .event = ChildExited{exited_with(0)},
+                  .now = at(5s),
+                  .state = S::Exited,
+                  .actions = {Info("exited: web (exit status 0; expected)"),
+                              Changed(S::Running, S::Exited, true)},
+                  .configure = delay_2s,
+                  .check = [](const ProcessRecord& r) {
+                    EXPECT_EQ(r.deadline, std::nullopt);
+                    EXPECT_EQ(r.consecutive_restarts, 0);
+                  }});
+  rows.push_back({.name = "Running_ChildExitedRestartDelayDuringShutdown_ExitedWithoutDeadline",
+                  .before = shutting(running()),
+                  .event = exit1,
+                  .now = at(5s),
+                  .state = S::Exited,
+                  .actions = {Warn("exited: web (exit status 1; not expected)"),
+                              Changed(S::Running, S::Exited, false)},
+                  .configure = delay_2s,
+                  .check = [](const ProcessRecord& r) { EXPECT_EQ(r.deadline, std::nullopt); }});
+  rows.push_back({.name = "Running_ChildExitedThirdQuickRestart_DelayDoubledTwice",
+                  .before = running_after_restarts(2),
+                  .event = exit1,
+                  .now = at(5s),
+                  .state = S::Exited,
+                  .actions = {Warn("exited: web (exit status 1; not expected)"),
+                              Changed(S::Running, S::Exited, false)},
+                  .configure =
+                      [](ProcessConfig& c) {
+                        c.restart_delay = 1s;
+                        c.restart_delay_max = 10s;
+                      },
+                  .check =
+                      [](const ProcessRecord& r) {
+                        EXPECT_EQ(r.consecutive_restarts, 3);
+                        EXPECT_EQ(r.deadline, t(9s));  // 1 s doubled twice
+                      }});
+  rows.push_back({.name = "Running_ChildExitedFifthQuickRestart_DelayCapped",
+                  .before = running_after_restarts(4),
+                  .event = exit1,
+                  .now = at(5s),
+                  .state = S::Exited,
+                  .actions = {Warn("exited: web (exit status 1; not expected)"),
+                              Changed(S::Running, S::Exited, false)},
+                  .configure =
+                      [](ProcessConfig& c) {
+                        c.restart_delay = 1s;
+                        c.restart_delay_max = 10s;
+                      },
+                  .check =
+                      [](const ProcessRecord& r) {
+                        EXPECT_EQ(r.consecutive_restarts, 5);
+                        EXPECT_EQ(r.deadline, t(15s));  // 16 s capped at 10 s
+                      }});
+  rows.push_back({.name = "Running_ChildExitedAfterRunAsLongAsCap_DelaySequenceStartsOver",
+                  .before = running_after_restarts(4),
+                  .event = exit1,
+                  .now = at(10s),
+                  .state = S::Exited,
+                  .actions = {Warn("exited: web (exit status 1; not expected)"),
+                              Changed(S::Running, S::Exited, false)},
+                  .configure =
+                      [](ProcessConfig& c) {
+                        c.restart_delay = 1s;
+                        c.restart_delay_max = 10s;
+                      },
+                  .check =
+                      [](const ProcessRecord& r) {
+                        EXPECT_EQ(r.consecutive_restarts, 1);
+                        EXPECT_EQ(r.deadline, t(11s));
+                      }});
+  rows.push_back({.name = "Running_ChildExitedCrashLoop_FatalWithReason",
+                  .before = running_with_restarts({1s, 3s}),
+                  .event = exit1,
+                  .now = at(5s),
+                  .state = S::Fatal,
+                  .actions = {Warn("exited: web (exit status 1; not expected)"),
+                              Changed(S::Running, S::Exited, false), Changed(S::Exited, S::Fatal),
+                              Info("gave up: web entered FATAL state, " + kCrashLoop2In60)},
+                  .configure = crashloop(60),
+                  .check = [](const ProcessRecord& r) {
+                    EXPECT_EQ(r.spawn_error, kCrashLoop2In60);
+                    EXPECT_EQ(r.exit_status, 1);
+                    EXPECT_EQ(r.deadline, std::nullopt);
+                    EXPECT_TRUE(r.recent_restarts.empty());
+                    EXPECT_EQ(r.last_exit, exited_with(1));
+                  }});
+  rows.push_back({.name = "Running_ChildExitedCrashLoopExpectedExitAutorestartTrue_Fatal",
+                  .before = running_with_restarts({1s, 3s}),
+                  .event = ChildExited{exited_with(0)},
+                  .now = at(5s),
+                  .state = S::Fatal,
+                  .actions = {Info("exited: web (exit status 0; expected)"),
+                              Changed(S::Running, S::Exited, true), Changed(S::Exited, S::Fatal),
+                              Info("gave up: web entered FATAL state, " + kCrashLoop2In60)},
+                  .configure = [](ProcessConfig& c) {
+                    crashloop(60)(c);
+                    c.autorestart = AutoRestart::Always;
+                  }});
+  rows.push_back(
+      {.name = "Running_ChildExitedOldRestartLeftWindow_Restarts",
+       .before = running_with_restarts({1s, 3s}),
+       .event = exit1,
+       .now = at(5s),
+       .state = S::Starting,
+       .actions = {Warn("exited: web (exit status 1; not expected)"),
+                   Changed(S::Running, S::Exited, false), Changed(S::Exited, S::Starting), Spawn()},
+       .configure = crashloop(4),  // the one at 1 s is exactly 4 s old: outside
+       .check = [](const ProcessRecord& r) {
+         EXPECT_EQ(r.recent_restarts, (std::vector<SteadyTime>{t(3s), t(5s)}));
+       }});
+  rows.push_back(
+      {.name = "Running_ChildExitedUnderCrashLoopLimit_RestartsAndRemembers",
+       .before = running_with_restarts({3s}),
+       .event = exit1,
+       .now = at(5s),
+       .state = S::Starting,
+       .actions = {Warn("exited: web (exit status 1; not expected)"),
+                   Changed(S::Running, S::Exited, false), Changed(S::Exited, S::Starting), Spawn()},
+       .configure = crashloop(60),
+       .check = [](const ProcessRecord& r) {
+         EXPECT_EQ(r.recent_restarts, (std::vector<SteadyTime>{t(3s), t(5s)}));
+       }});
+  rows.push_back({.name = "Exited_DeadlineReachedRestartDue_Starting",
+                  .before = exited_restart_pending(),
+                  .event = DeadlineReached{},
+                  .now = at(7s),
+                  .state = S::Starting,
+                  .actions = {Changed(S::Exited, S::Starting), Spawn()},
+                  .configure = delay_2s,
+                  .check = [](const ProcessRecord& r) {
+                    EXPECT_EQ(r.last_start, t(7s));
+                    EXPECT_EQ(r.deadline, std::nullopt);
+                    EXPECT_EQ(r.consecutive_restarts, 1);  // kept: the streak goes on
+                    EXPECT_EQ(r.spawn_error, "");
+                    EXPECT_EQ(r.exit_status, std::nullopt);
+                  }});
+  rows.push_back(no_op("Exited_DeadlineReachedBeforeRestartDelay_StaysExited",
+                       exited_restart_pending(), DeadlineReached{}, at(7s - 1ns)));
+  rows.push_back(
+      {.name = "Exited_StopRequestedRestartPending_StoppedAndCancelled",
+       .before = exited_restart_pending(),
+       .event = StopRequested{},
+       .now = at(6s),
+       .state = S::Stopped,
+       .actions = {Debug("cancelled the delayed restart of web"), Changed(S::Exited, S::Stopped)},
+       .configure = delay_2s,
+       .check = [](const ProcessRecord& r) {
+         EXPECT_EQ(r.deadline, std::nullopt);
+         EXPECT_EQ(next_wakeup(r), std::nullopt);
+         EXPECT_TRUE(r.administrative_stop);
+         EXPECT_EQ(r.exit_status, 1);
+       }});
+  rows.push_back({.name = "Exited_ShutdownBegunRestartPending_CancelsRestart",
+                  .before = exited_restart_pending(),
+                  .event = ShutdownBegun{},
+                  .now = at(6s),
+                  .state = S::Exited,
+                  .actions = {},
+                  .configure = delay_2s,
+                  .check = [](const ProcessRecord& r) {
+                    EXPECT_TRUE(r.shutting_down);
+                    EXPECT_EQ(r.deadline, std::nullopt);
+                  }});
+  rows.push_back(no_op(
+      "Exited_DeadlineReachedAfterShutdownCancelled_StaysExited",
+      [] {
+        ProcessRecord r = shutting(exited_restart_pending());
+        r.deadline.reset();
+        return r;
+      }(),
+      DeadlineReached{}, at(100s)));
+  rows.push_back({.name = "Exited_StartRequestedRestartPending_StartsAtOnceWithFreshHistory",
+                  .before = exited_restart_pending(),
+                  .event = StartRequested{},
+                  .now = at(10s),
+                  .state = S::Starting,
+                  .actions = {Changed(S::Exited, S::Starting), Spawn()},
+                  .configure = delay_2s,
+                  .check = [](const ProcessRecord& r) {
+                    check_fresh_spawn()(r);
+                    EXPECT_EQ(r.consecutive_restarts, 0);
+                  }});
+  rows.push_back(refused("Exited_SignalRequestedRestartPending_NotRunning",
+                         exited_restart_pending(), SignalRequested{SIGHUP}, Fault::NotRunning));
+  rows.push_back({.name = "Fatal_StartRequestedAfterRestarts_FreshCrashLoopBudget",
+                  .before =
+                      [] {
+                        ProcessRecord r = fatal();
+                        r.recent_restarts = {t(1s), t(2s)};
+                        r.consecutive_restarts = 3;
+                        return r;
+                      }(),
+                  .event = StartRequested{},
+                  .now = at(10s),
+                  .state = S::Starting,
+                  .actions = {Changed(S::Fatal, S::Starting), Spawn()},
+                  .configure = crashloop(60),
+                  .check =
+                      [](const ProcessRecord& r) {
+                        EXPECT_TRUE(r.recent_restarts.empty());
+                        EXPECT_EQ(r.consecutive_restarts, 0);
+                      }});
   return rows;
 }
 
@@ -1134,6 +1391,180 @@ TEST(ProcessFsmScenarioTest, AutostartOnlyWhenNeverStarted) {
   EXPECT_FALSE(wants_autostart(config, stopped_after_run));
   config.autostart = false;
   EXPECT_FALSE(wants_autostart(config, never_started()));
+}
+
+// ---- zagent extensions: restart delay, exponential backoff, crash-loop limit ----
+
+// One run: the spawn just emitted succeeds, reaches RUNNING (startsecs=1) and exits with
+// status 1 `uptime` after its spawn. Returns the exit offset.
+std::chrono::nanoseconds run_for(Driver& d, std::chrono::nanoseconds uptime) {
+  const auto spawned_at = d.spawn_times.back();
+  d.apply(SpawnSucceeded{kPid}, at(spawned_at));
+  EXPECT_TRUE(d.tick());
+  EXPECT_EQ(d.state(), S::Running);
+  d.apply(ChildExited{exited_with(1)}, at(spawned_at + uptime));
+  return spawned_at + uptime;
+}
+
+TEST(ProcessFsmRestartPolicyTest, DelayDoublesUpToTheCapAndStartsOverAfterALongRun) {
+  ProcessConfig config = web();
+  config.restart_delay = 1s;
+  config.restart_delay_max = 4s;
+  Driver d(config);
+  d.apply(StartRequested{}, at(0s));
+  std::vector<std::int64_t> gaps;
+  for (const auto uptime : {2s, 2s, 2s, 2s, 2s, 5s, 2s}) {
+    const auto exited_at = run_for(d, uptime);
+    ASSERT_EQ(d.state(), S::Exited);
+    ASSERT_TRUE(d.tick());
+    ASSERT_EQ(d.state(), S::Starting);
+    gaps.push_back(
+        std::chrono::duration_cast<std::chrono::milliseconds>(d.spawn_times.back() - exited_at)
+            .count());
+  }
+  // 1, 2, 4, capped at 4; the 5 s run (>= restart_delay_max) starts the sequence over.
+  EXPECT_THAT(gaps, ::testing::ElementsAre(1000, 2000, 4000, 4000, 4000, 1000, 2000));
+}
+
+TEST(ProcessFsmRestartPolicyTest, ConstantDelayWithoutRestartDelayMax) {
+  ProcessConfig config = web();
+  config.restart_delay = 1500ms;
+  Driver d(config);
+  d.apply(StartRequested{}, at(0s));
+  for (int i = 0; i < 4; ++i) {
+    const auto exited_at = run_for(d, 2s);
+    ASSERT_TRUE(d.tick());
+    EXPECT_EQ(d.spawn_times.back() - exited_at, 1500ms);
+  }
+}
+
+TEST(ProcessFsmRestartPolicyTest, CrashLoopGivesUpAndAStartGivesAFreshBudget) {
+  ProcessConfig config = web();
+  config.crashloop_max_restarts = 3;
+  config.crashloop_window_secs = 60;
+  const std::string reason = "crash loop: 3 restarts within 60 seconds";
+  Driver d(config);
+  d.apply(StartRequested{}, at(0s));
+  while (d.state() != S::Fatal && d.spawn_times.size() < 10) {
+    run_for(d, 2s);
+  }
+  EXPECT_EQ(d.state(), S::Fatal);
+  EXPECT_EQ(d.spawn_times.size(), 4u);  // the first start and 3 restarts
+  EXPECT_EQ(d.record().spawn_error, reason);
+  EXPECT_EQ(d.log_lines.back(), "INFO gave up: web entered FATAL state, " + reason);
+  EXPECT_FALSE(next_wakeup(d.record()));
+  EXPECT_FALSE(wants_autostart(config, d.record()));
+
+  d.apply(StartRequested{}, at(100s));
+  while (d.state() != S::Fatal && d.spawn_times.size() < 20) {
+    run_for(d, 2s);
+  }
+  EXPECT_EQ(d.state(), S::Fatal);
+  EXPECT_EQ(d.spawn_times.size(), 8u);
+}
+
+TEST(ProcessFsmRestartPolicyTest, CrashLoopWindowSlides) {
+  ProcessConfig config = web();
+  config.crashloop_max_restarts = 2;
+  config.crashloop_window_secs = 10;
+  {
+    // A restart every 6 s: never more than 2 inside any 10 s.
+    Driver d(config);
+    d.apply(StartRequested{}, at(0s));
+    for (int i = 0; i < 10; ++i) {
+      run_for(d, 6s);
+      ASSERT_EQ(d.state(), S::Starting) << "run " << i;
+      EXPECT_LE(d.record().recent_restarts.size(), 2u);
+    }
+  }
+  {
+    // A restart every 4 s: the third exit (at 12 s) finds restarts at 4 s and 8 s.
+    Driver d(config);
+    d.apply(StartRequested{}, at(0s));
+    while (d.state() != S::Fatal && d.spawn_times.size() < 10) {
+      run_for(d, 4s);
+    }
+    EXPECT_EQ(d.state(), S::Fatal);
+    EXPECT_THAT(as_millis(d.spawn_times), ::testing::ElementsAre(0, 4000, 8000));
+    EXPECT_EQ(d.record().spawn_error, "crash loop: 2 restarts within 10 seconds");
+  }
+}
+
+TEST(ProcessFsmRestartPolicyTest, CrashLoopCountsDelayedRestartsToo) {
+  ProcessConfig config = web();
+  config.restart_delay = 1s;
+  config.crashloop_max_restarts = 1;
+  Driver d(config);
+  d.apply(StartRequested{}, at(0s));
+  run_for(d, 2s);
+  ASSERT_EQ(d.state(), S::Exited);
+  ASSERT_TRUE(d.tick());
+  run_for(d, 2s);
+  EXPECT_EQ(d.state(), S::Fatal);
+  EXPECT_EQ(d.record().spawn_error, "crash loop: 1 restarts within 60 seconds");
+}
+
+TEST(ProcessFsmRestartPolicyTest, ShutdownCancelsAPendingDelayedRestart) {
+  ProcessConfig config = web();
+  config.restart_delay = 5s;
+  Driver d(config, running());
+  d.apply(ChildExited{exited_with(1)}, at(10s));
+  ASSERT_EQ(d.state(), S::Exited);
+  EXPECT_EQ(next_wakeup(d.record()), t(15s));
+  d.apply(ShutdownBegun{}, at(11s));
+  EXPECT_EQ(next_wakeup(d.record()), std::nullopt);
+  d.apply(DeadlineReached{}, at(20s));
+  EXPECT_EQ(d.state(), S::Exited);
+  EXPECT_TRUE(d.spawn_times.empty());
+  const auto refused_start = step(config, d.record(), StartRequested{}, at(21s));
+  ASSERT_TRUE(refused_start.has_error());
+  EXPECT_EQ(refused_start.error().fault, Fault::ShutdownState);
+}
+
+TEST(ProcessFsmRestartPolicyTest, StopCancelsAPendingDelayedRestart) {
+  ProcessConfig config = web();
+  config.restart_delay = 5s;
+  Driver d(config, running());
+  d.apply(ChildExited{exited_with(1)}, at(10s));
+  d.apply(StopRequested{}, at(11s));
+  EXPECT_EQ(d.state(), S::Stopped);
+  EXPECT_FALSE(d.tick());
+  d.apply(DeadlineReached{}, at(100s));
+  EXPECT_EQ(d.state(), S::Stopped);
+  EXPECT_TRUE(d.spawn_times.empty());
+  EXPECT_FALSE(wants_autostart(config, d.record()));
+  // Once cancelled, a second stop is NOT_RUNNING as for any stopped process.
+  const auto again = step(config, d.record(), StopRequested{}, at(101s));
+  ASSERT_TRUE(again.has_error());
+  EXPECT_EQ(again.error().fault, Fault::NotRunning);
+}
+
+TEST(ProcessFsmRestartPolicyTest, DefaultsLeaveNoTraceInTheRecord) {
+  // Without the keys a restart is supervisord's: at once, and no history is kept.
+  Driver d(web(), running());
+  d.apply(ChildExited{exited_with(1)}, at(10s));
+  EXPECT_EQ(d.state(), S::Starting);
+  EXPECT_EQ(d.record().consecutive_restarts, 0);
+  EXPECT_TRUE(d.record().recent_restarts.empty());
+}
+
+TEST(ProcessFsmHelpersTest, RestartDelayFor) {
+  ProcessConfig c = web();
+  EXPECT_EQ(restart_delay_for(c, 1), 0ms);
+  EXPECT_EQ(restart_delay_for(c, 50), 0ms);
+  c.restart_delay_max = 10s;  // no effect without restart_delay
+  EXPECT_EQ(restart_delay_for(c, 5), 0ms);
+  c.restart_delay = 500ms;
+  EXPECT_EQ(restart_delay_for(c, 1), 500ms);
+  EXPECT_EQ(restart_delay_for(c, 2), 1s);
+  EXPECT_EQ(restart_delay_for(c, 5), 8s);
+  EXPECT_EQ(restart_delay_for(c, 6), 10s);
+  EXPECT_EQ(restart_delay_for(c, 64), 10s);
+  c.restart_delay_max = 200ms;  // not above restart_delay: constant
+  EXPECT_EQ(restart_delay_for(c, 3), 500ms);
+  c.restart_delay = 1'000'000'000s;  // the largest the config accepts, doubled: no overflow
+  c.restart_delay_max = 1'000'000'000s;
+  EXPECT_EQ(restart_delay_for(c, 64), 1'000'000'000s);
 }
 
 TEST(ProcessFsmHelpersTest, NextWakeupIsTheEarlierTime) {

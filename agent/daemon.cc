@@ -1,0 +1,525 @@
+#include "agent/daemon.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <regex>
+
+#include <fmt/format.h>
+
+#include "agent/config.h"
+#include "agent/config_host.h"
+#include "agent/main_log.h"
+#include "agent/posix_spawner.h"
+#include "agent/supervisor.h"
+#include "common/pystr.h"
+
+namespace zagent {
+namespace {
+
+namespace asio = boost::asio;
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+int usage_error(const std::string& argv0, const std::string& message) {
+  fmt::print(stderr, "Error: {}\nFor help, use {} -h\n", message, argv0);
+  return kExitUsage;
+}
+
+// --- the control socket file ----------------------------------------------------------------
+
+/// True if something accepts connections on the Unix socket at `path`.
+bool socket_answers(const std::string& path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return false;
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+/// Binds and listens on the configured socket, refusing to start over a live agent and
+/// removing a stale file (spec/config.md §5.2). Returns the listening fd.
+Result<int> open_control_socket(const UnixHttpServerConfig& server) {
+  const std::string& path = server.file;
+  if (path.size() >= sizeof(sockaddr_un::sun_path)) {
+    return fail("Cannot open an HTTP server: socket path too long: " + path);
+  }
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (socket_answers(path)) {
+      return fail(
+          "Another program is already listening on a port that one of our HTTP servers is "
+          "configured to use.  Shut this program down first before starting supervisord.");
+    }
+    fmt::print(stderr, "Unlinking stale socket {}\n", path);
+    ::unlink(path.c_str());
+  }
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    return errno_error("socket", errno);
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  // The socket is never world-writable, even for a moment: bind under a tight umask.
+  const mode_t old_umask = ::umask(0077);
+  const int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  const int bind_errno = errno;
+  ::umask(old_umask);
+  if (rc != 0) {
+    ::close(fd);
+    // supervisord compat: its message names the errno symbolically.
+    return fail(fmt::format("Cannot open an HTTP server: socket.error reported errno.{} ({})",
+                            bind_errno == ENOENT ? "ENOENT" : std::strerror(bind_errno),
+                            bind_errno));
+  }
+  ::chmod(path.c_str(), static_cast<mode_t>(server.chmod));
+  if (server.chown_uid) {
+    if (::chown(path.c_str(), *server.chown_uid,
+                server.chown_gid ? *server.chown_gid : static_cast<gid_t>(-1)) != 0) {
+      const int err = errno;
+      ::close(fd);
+      ::unlink(path.c_str());
+      return errno_error("chown " + path, err);
+    }
+  }
+  if (::listen(fd, 64) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return errno_error("listen " + path, err);
+  }
+  return fd;
+}
+
+// --- AUTO child logs ------------------------------------------------------------------------
+
+std::string random_suffix(std::mt19937_64& rng) {
+  static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789_";
+  std::uniform_int_distribution<size_t> pick(0, sizeof(kChars) - 2);
+  std::string s;
+  for (int i = 0; i < 8; ++i) {
+    s.push_back(kChars[pick(rng)]);
+  }
+  return s;
+}
+
+std::string regex_escape(const std::string& s) {
+  static const std::regex kSpecial(R"([.^$|()\[\]{}*+?\\])");
+  return std::regex_replace(s, kSpecial, R"(\$&)");
+}
+
+/// supervisord compat: at start (unless nocleanup) AUTO logs of an earlier run are deleted:
+/// files in childlogdir matching `.+?---<identifier>-\S+\.log\.{0,1}\d{0,4}`.
+void clean_auto_logs(const SupervisordConfig& sd) {
+  const std::regex pattern(".+?---" + regex_escape(sd.identifier) + R"(-\S+\.log\.{0,1}\d{0,4})");
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(sd.childlogdir, ec)) {
+    if (std::regex_match(e.path().filename().string(), pattern)) {
+      std::filesystem::remove(e.path(), ec);
+    }
+  }
+}
+
+/// Creates the AUTO log files (empty, mode 0600) as supervisord does when a group becomes
+/// active: `<name>-<channel>---<identifier>-<8 random chars>.log` in childlogdir.
+LogPaths create_auto_logs(const AgentConfig& config) {
+  LogPaths paths;
+  std::mt19937_64 rng(std::random_device{}());
+  for (const auto& g : config.groups) {
+    for (const auto& p : g.processes) {
+      for (const auto& [channel, log] :
+           {std::pair<std::string, const LogChannelConfig*>{"stdout", &p.stdout_log},
+            {"stderr", &p.stderr_log}}) {
+        if (log->logfile.kind != LogTargetKind::Auto) {
+          continue;
+        }
+        for (int attempt = 0; attempt < 10; ++attempt) {
+          const std::string path = config.supervisord.childlogdir + "/" + p.name + "-" +
+                                   channel + "---" + config.supervisord.identifier + "-" +
+                                   random_suffix(rng) + ".log";
+          const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+          if (fd >= 0) {
+            ::close(fd);
+            paths[{g.name, p.name, channel}] = path;
+            break;
+          }
+        }
+      }
+    }
+  }
+  return paths;
+}
+
+// --- process-wide setup ---------------------------------------------------------------------
+
+/// Raises a soft limit to at least `wanted`; returns a message for the log, or an error.
+Result<std::string> raise_limit(int resource, const char* name, const char* key,
+                                std::int64_t wanted) {
+  rlimit lim{};
+  if (::getrlimit(resource, &lim) != 0 || wanted <= 0 ||
+      lim.rlim_cur == RLIM_INFINITY || static_cast<std::int64_t>(lim.rlim_cur) >= wanted) {
+    return std::string();
+  }
+  if (lim.rlim_max != RLIM_INFINITY && static_cast<std::int64_t>(lim.rlim_max) < wanted) {
+    return fail(fmt::format(
+        "The minimum number of {} required to run this process is {} as per the \"{}\" "
+        "command-line argument or config file setting. The current environment will only "
+        "allow {}.  Either raise the limit in your environment or lower the {} setting.",
+        name, wanted, key, lim.rlim_max, key));
+  }
+  lim.rlim_cur = static_cast<rlim_t>(wanted);
+  if (::setrlimit(resource, &lim) != 0) {
+    return errno_error(std::string("setrlimit ") + name, errno);
+  }
+  return fmt::format("Increased {} limit to {}",
+                     resource == RLIMIT_NOFILE ? "RLIMIT_NOFILE" : "RLIMIT_NPROC", wanted);
+}
+
+/// Drops privileges to [supervisord] user= when running as root (supervisord's rules).
+Result<std::string> drop_privileges(const SupervisordConfig& sd, ConfigHost& host) {
+  if (!sd.user) {
+    return std::string();
+  }
+  std::optional<UserInfo> user;
+  if (auto uid = py_int(*sd.user)) {
+    user = host.user_by_uid(static_cast<uid_t>(*uid));
+  } else {
+    user = host.user_by_name(*sd.user);
+  }
+  if (!user) {
+    return fail("Can't find username " + py_repr(*sd.user));
+  }
+  if (::getuid() != 0) {
+    if (user->uid == ::getuid()) {
+      return std::string();
+    }
+    return fail("Can't drop privilege as nonroot user");
+  }
+  if (::initgroups(user->name.c_str(), user->gid) != 0 || ::setgid(user->gid) != 0 ||
+      ::setuid(user->uid) != 0) {
+    return errno_error("Could not set user id of process to " + std::to_string(user->uid),
+                       errno);
+  }
+  return fmt::format("Set uid to user {} succeeded", user->uid);
+}
+
+/// supervisord compat: fork, the parent exits 0, the child becomes a session leader with its
+/// standard streams on /dev/null, in `directory` with `umask`.
+Result<void> daemonize(const SupervisordConfig& sd, LogSink& log) {
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    return errno_error("fork", errno);
+  }
+  if (pid > 0) {
+    ::_exit(0);
+  }
+  ::setsid();
+  if (sd.directory) {
+    if (::chdir(sd.directory->c_str()) != 0) {
+      log.log(LogLevel::Critical,
+              fmt::format("can't chdir into {}: {}", py_repr(*sd.directory), std::strerror(errno)));
+    } else {
+      log.log(LogLevel::Info, fmt::format("set current directory: {}", py_repr(*sd.directory)));
+    }
+  }
+  const int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull >= 0) {
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    ::close(devnull);
+  }
+  ::umask(static_cast<mode_t>(sd.umask));
+  log.log(LogLevel::Info, "daemonizing the supervisord process");
+  return {};
+}
+
+/// The signals the loop handles. They are blocked from startup until the loop's handlers
+/// exist, so that an early SIGTERM is handled (after startup) instead of killing the agent.
+sigset_t handled_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (const int signo : {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR2}) {
+    sigaddset(&set, signo);
+  }
+  return set;
+}
+
+// --- one life of the agent (start .. shutdown or reload) --------------------------------------
+
+enum class LifeEnd { Shutdown, Reload };
+
+class AgentLife {
+ public:
+  AgentLife(const AgentConfig& config, MainLog& log, Clock& clock, EnvironmentList env)
+      : log_(log),
+        supervisor_(config, prepare_logs(config), std::move(env), spawner_, clock, log),
+        signals_(io_, SIGCHLD, SIGTERM, SIGINT),
+        timer_(io_) {
+    for (const int signo : {SIGQUIT, SIGHUP, SIGUSR2}) {
+      signals_.add(signo);
+    }
+  }
+
+  LifeEnd run() {
+    wait_signal();
+    // The handlers exist now: let the signals in (pending ones are delivered at once).
+    const sigset_t handled = handled_signals();
+    ::sigprocmask(SIG_UNBLOCK, &handled, nullptr);
+    supervisor_.start();
+    reap();  // a child may have exited before the signal handler was in place
+    rearm_timer();
+    if (!done()) {
+      io_.run();
+    }
+    // Between two lives (reload) no handler exists: hold the signals until the next one.
+    ::sigprocmask(SIG_BLOCK, &handled, nullptr);
+    return end_;
+  }
+
+ private:
+  static LogPaths prepare_logs(const AgentConfig& config) {
+    if (!config.supervisord.nocleanup) {
+      clean_auto_logs(config.supervisord);
+    }
+    return create_auto_logs(config);
+  }
+
+  void wait_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+      if (ec) {
+        return;
+      }
+      on_signal(signo);
+      if (!done()) {
+        wait_signal();
+      }
+    });
+  }
+
+  void on_signal(int signo) {
+    switch (signo) {
+      case SIGCHLD:
+        reap();
+        break;
+      case SIGTERM:
+      case SIGINT:
+      case SIGQUIT:
+        log_.log(LogLevel::Warn,
+                 fmt::format("received {} indicating exit request", signal_name(signo)));
+        supervisor_.begin_shutdown();
+        break;
+      case SIGHUP:
+        if (supervisor_.shutting_down()) {
+          log_.log(LogLevel::Warn,
+                   "ignored SIGHUP indicating restart request (shutdown in progress)");
+        } else {
+          log_.log(LogLevel::Warn, "received SIGHUP indicating restart request");
+          end_ = LifeEnd::Reload;
+          supervisor_.begin_shutdown();
+        }
+        break;
+      case SIGUSR2:
+        log_.log(LogLevel::Info, "received SIGUSR2 indicating log reopen request");
+        (void)log_.reopen();
+        log_.log(LogLevel::Info, "supervisord logreopen");
+        break;
+      default:
+        break;
+    }
+    rearm_timer();
+    if (done()) {
+      io_.stop();
+    }
+  }
+
+  /// waitpid until nothing is left: one SIGCHLD may stand for several exits.
+  void reap() {
+    for (;;) {
+      int status = 0;
+      const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) {
+        break;
+      }
+      if (!supervisor_.on_child_exit(pid, status)) {
+        // A descendant reparented to us (we are a child subreaper) or a stray child.
+        log_.log(LogLevel::Info,
+                 fmt::format("reaped unknown pid {} ({})", pid,
+                             describe_exit(exit_info_from_wait_status(status, {}, {}))));
+      }
+    }
+  }
+
+  void rearm_timer() {
+    const auto next = supervisor_.next_wakeup();
+    if (!next) {
+      timer_.cancel();  // nothing is due: no wake-up at all
+      return;
+    }
+    timer_.expires_at(*next);
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) {
+        return;  // cancelled or re-armed
+      }
+      supervisor_.tick();
+      rearm_timer();
+      if (done()) {
+        io_.stop();
+      }
+    });
+  }
+
+  bool done() const { return supervisor_.shutdown_complete(); }
+
+  MainLog& log_;                // the main log (outlives reloads)
+  asio::io_context io_;         // the one event loop
+  PosixSpawner spawner_;        // fork/exec and kill
+  Supervisor supervisor_;       // the process table
+  asio::signal_set signals_;    // CHLD, TERM, INT, QUIT, HUP (reload), USR2 (reopen logs)
+  asio::steady_timer timer_;    // armed at the earliest deadline only
+  LifeEnd end_ = LifeEnd::Shutdown;
+};
+
+bool write_pidfile(const std::string& path) {
+  std::ofstream out(path, std::ios::trunc);
+  out << ::getpid() << "\n";
+  return static_cast<bool>(out);
+}
+
+}  // namespace
+
+int run_daemon(const std::string& config_path, const AgentCli& cli, const std::string& argv0) {
+  const sigset_t handled = handled_signals();
+  ::sigprocmask(SIG_BLOCK, &handled, nullptr);
+  SystemClock clock;
+  SystemConfigHost host;
+  const EnvironmentList agent_env = host.environment();
+  std::unique_ptr<MainLog> log;
+  bool daemonized = false;
+
+  for (bool first_life = true;; first_life = false) {
+    auto load = load_config(config_path, cli.overrides, host);
+    if (!load.config) {
+      for (const auto& e : load.errors) {
+        fmt::print(stderr, "Error: {}\n", e.render());
+      }
+      fmt::print(stderr, "For help, use {} -h\n", argv0);
+      return kExitUsage;
+    }
+    const AgentConfig config = std::move(*load.config);
+    const auto& sd = config.supervisord;
+
+    std::vector<ConfigNote> notes;
+    if (::getuid() == 0 && !sd.user) {
+      notes.push_back({LogLevel::Critical,
+                       "Supervisor is running as root.  Privileges were not dropped because no "
+                       "user is specified in the config file.  If you intend to run as root, you "
+                       "can set user=root in the config file to avoid this message."});
+    }
+    if (first_life) {
+      if (auto dropped = drop_privileges(sd, host); !dropped) {
+        return usage_error(argv0, dropped.error().message);
+      } else if (!dropped->empty()) {
+        notes.push_back({LogLevel::Info, *dropped});
+      }
+      for (const auto& [resource, name, key, wanted] :
+           {std::tuple{RLIMIT_NOFILE, "file descriptors", "minfds", sd.minfds},
+            std::tuple{RLIMIT_NPROC, "available processes", "minprocs", sd.minprocs}}) {
+        auto raised = raise_limit(resource, name, key, wanted);
+        if (!raised) {
+          return usage_error(argv0, raised.error().message);
+        }
+        if (!raised->empty()) {
+          notes.push_back({LogLevel::Info, *raised});
+        }
+      }
+    }
+    notes.insert(notes.end(), config.notes.begin(), config.notes.end());
+
+    MainLogOptions log_options;
+    log_options.path = sd.logfile;
+    log_options.maxbytes = sd.logfile_maxbytes;
+    log_options.backups = sd.logfile_backups;
+    log_options.level = sd.loglevel;
+    log_options.also_stdout = sd.nodaemon && !sd.silent && !daemonized;
+    if (log) {
+      log.reset();  // reload: reopened (appended), with this life's settings
+    }
+    auto opened = MainLog::open(log_options, clock, std::move(notes));
+    if (!opened) {
+      return usage_error(argv0, opened.error().message);
+    }
+    log = std::move(*opened);
+
+    for (const auto& name : config.rpcinterfaces) {
+      log->log(LogLevel::Info, fmt::format("RPC interface '{}' initialized", name));
+    }
+    int socket_fd = -1;
+    if (config.unix_http_server) {
+      auto fd = open_control_socket(*config.unix_http_server);
+      if (!fd) {
+        return usage_error(argv0, fd.error().message);
+      }
+      socket_fd = *fd;
+      if (config.unix_http_server->username.empty()) {
+        log->log(LogLevel::Critical,
+                 "Server 'unix_http_server' running without any HTTP authentication checking");
+      }
+    }
+
+    if (!sd.nodaemon && !daemonized) {
+      if (auto d = daemonize(sd, *log); !d) {
+        log->log(LogLevel::Critical, d.error().message);
+        return kExitRuntime;
+      }
+      daemonized = true;
+    }
+    // Descendants that escape their process group are reparented to us, not to init, so
+    // that they can be reaped and found.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    if (!write_pidfile(sd.pidfile)) {
+      log->log(LogLevel::Critical, "could not write pidfile " + sd.pidfile);
+    }
+    log->log(LogLevel::Info, fmt::format("supervisord started with pid {}", ::getpid()));
+
+    LifeEnd end;
+    {
+      // The control socket stays bound (so a second agent is refused) while this life runs.
+      AgentLife life(config, *log, clock, agent_env);
+      end = life.run();
+    }
+    if (socket_fd >= 0) {
+      ::close(socket_fd);
+      ::unlink(config.unix_http_server->file.c_str());
+    }
+    ::unlink(sd.pidfile.c_str());
+    if (end == LifeEnd::Shutdown) {
+      return kExitOk;
+    }
+  }
+}
+
+}  // namespace zagent

@@ -1,0 +1,99 @@
+// The agent's main log as supervisord 4.2.5 writes it (spec/logging.md §1): record format,
+// level filter, a file with size rotation or syslog, an optional copy to stdout. An adapter:
+// it makes system calls; the record text itself comes from pure functions declared here.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/clock.h"
+#include "agent/config.h"
+#include "agent/log_sink.h"
+#include "common/datatypes.h"
+#include "common/error.h"
+
+namespace zagent {
+
+/// `logfile=syslog`: records go to syslog instead of a file.
+inline constexpr std::string_view kSyslogTarget = "syslog";
+
+/// `YYYY-MM-DD HH:MM:SS,mmm LEVL text\n` in local time (localtime_r, so TZ applies),
+/// milliseconds truncated. `text` is written as it is, newlines included.
+std::string format_record(WallTime time, LogLevel level, std::string_view text);
+
+/// True if a record of `level` passes the configured level (numbers compared, `>=`).
+bool level_enabled(LogLevel configured, LogLevel level);
+
+/// Parse-time notes in the order supervisord writes them: all CRIT, then all WARN, then all
+/// INFO (other levels by their number, highest first); the order found is kept within a level.
+std::vector<ConfigNote> startup_notes_in_log_order(std::vector<ConfigNote> notes);
+
+/// The syslog calls for one message: the text without trailing newlines, split at each `\n`
+/// (an empty message gives one empty line).
+std::vector<std::string_view> syslog_lines(std::string_view text);
+
+struct MainLogOptions {
+  std::string path;                                 ///< a file path, or kSyslogTarget
+  std::int64_t maxbytes = kDefaultMainLogMaxBytes;  ///< rotate at this size; <= 0: never
+  std::int64_t backups = 10;                        ///< rotated files kept; 0: truncate instead
+  LogLevel level = LogLevel::Info;                  ///< minimum level written
+  bool also_stdout = false;  ///< copy each record to fd 1 (nodaemon and not silent)
+};
+
+/// The main log. Used on the event-loop thread only. Writing never throws and never stops
+/// the agent: a failed write, open or rotation is kept in last_error() and the file is opened
+/// again on the next record if it had to be closed.
+class MainLog final : public LogSink {
+ public:
+  /// Opens (creates, appends to; never truncates) the file, or opens syslog, then writes
+  /// `startup_notes` in startup_notes_in_log_order(). `clock` must outlive the log.
+  /// Error (Io): `could not open log file <path>: <strerror>`.
+  static Result<std::unique_ptr<MainLog>> open(const MainLogOptions& options, Clock& clock,
+                                               std::vector<ConfigNote> startup_notes = {});
+
+  ~MainLog() override;
+  MainLog(const MainLog&) = delete;
+  MainLog& operator=(const MainLog&) = delete;
+
+  /// Writes one record (time from the clock) to stdout if asked, then to the file or syslog,
+  /// then rotates the file if it has reached maxbytes (supervisord's RotatingFileHandler).
+  void log(LogLevel level, std::string_view text) override;
+  bool enabled(LogLevel level) const override;
+
+  /// Writes parse-time notes now, in startup_notes_in_log_order() (each filtered by level).
+  void add_startup_notes(std::vector<ConfigNote> notes);
+
+  /// Closes and reopens the file in append mode (SIGUSR2, external logrotate); a no-op for
+  /// syslog. Error (Io): `could not open log file <path>: <strerror>`, also kept in last_error().
+  Result<void> reopen();
+
+  /// Deletes the file and opens a new empty one (clearLog RPC). Errors: NotFound if there is
+  /// no file (or the target is syslog), Io if it cannot be removed or opened again.
+  Result<void> clear();
+
+  /// The configured target: a path or "syslog".
+  const std::string& path() const { return options_.path; }
+  /// The most recent failure to write, open or rotate; not cleared by later successes.
+  const std::optional<Error>& last_error() const { return last_error_; }
+
+ private:
+  MainLog(const MainLogOptions& options, Clock& clock);
+
+  bool is_syslog() const;
+  Result<void> open_file(bool truncate);
+  void close_file();
+  void write_file(std::string_view record);
+  void rotate_if_needed();
+  void write_record(LogLevel level, std::string_view text);
+
+  MainLogOptions options_;           // as given; never changes
+  Clock& clock_;                     // record times (wall clock)
+  int fd_ = -1;                      // the open log file; -1 when closed or syslog
+  std::optional<Error> last_error_;  // see last_error()
+};
+
+}  // namespace zagent

@@ -1,0 +1,437 @@
+#include "agent/posix_spawner.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/command.h"
+
+namespace zagent {
+
+namespace {
+
+// Python's errno.errorcode[err] ("ENOENT"), or the number when it has no name.
+std::string errno_code(int err) {
+  const char* name = ::strerrorname_np(err);
+  return name != nullptr ? std::string(name) : std::to_string(err);
+}
+
+// Closes a descriptor when it goes out of scope (parent side only).
+class FdGuard {
+ public:
+  explicit FdGuard(int fd = -1) : fd_(fd) {}
+  ~FdGuard() { reset(); }
+  FdGuard(const FdGuard&) = delete;
+  FdGuard& operator=(const FdGuard&) = delete;
+  int get() const { return fd_; }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+    fd_ = fd;
+  }
+
+ private:
+  int fd_;  // owned descriptor, -1 when none
+};
+
+// Moves a new close-on-exec descriptor to 3 or above, so that the child's dup2() onto 0, 1
+// and 2 never overwrites a source it still needs (the agent may run with 0-2 closed), and
+// so that dup2() always clears FD_CLOEXEC on the target (it does not when source == target).
+int above_stdio(int fd) {
+  if (fd < 0 || fd > 2) {
+    return fd;
+  }
+  const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  const int err = errno;
+  ::close(fd);
+  errno = err;
+  return moved;
+}
+
+// Everything the child needs, prepared before fork(): after fork() the child may only make
+// async-signal-safe calls (no allocation), because another thread of the agent's process
+// (Asio, a sanitizer) may have held the malloc lock at the moment of the fork.
+struct ChildPlan {
+  const char* path = nullptr;   // the resolved file to exec
+  char* const* argv = nullptr;  // NULL-terminated
+  char* const* envp = nullptr;  // NULL-terminated
+  int stdin_fd = -1;            // /dev/null, >= 3
+  int stdout_fd = -1;           // >= 3
+  int stderr_fd = -1;           // >= 3; same as stdout_fd with redirect_stderr
+  int error_fd = -1;            // write end of the error pipe, close-on-exec, >= 3
+  int max_fd = 0;               // close() loop bound when close_range() is unavailable
+  bool switch_user = false;     // user= names a uid other than ours
+  bool not_root = false;        // ... and we are not root (supervisord refuses)
+  uid_t uid = 0;
+  gid_t gid = 0;
+  const gid_t* groups = nullptr;  // primary gid first, then every group listing the user
+  size_t group_count = 0;
+  const char* directory = nullptr;  // nullptr: keep the agent's cwd
+  bool set_umask = false;
+  mode_t umask = 0;
+};
+
+// --- Child side: async-signal-safe only. ---
+
+// A fixed-size message buffer; text beyond its capacity is cut.
+struct ChildMessage {
+  char text[4096 + 256];
+  size_t len = 0;
+
+  void add(const char* s) {
+    while (*s != '\0' && len < sizeof(text)) {
+      text[len++] = *s++;
+    }
+  }
+  void add_number(unsigned long value) {
+    char digits[24];
+    size_t n = 0;
+    do {
+      digits[n++] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    } while (value != 0);
+    while (n > 0 && len < sizeof(text)) {
+      text[len++] = digits[--n];
+    }
+  }
+  // errno.errorcode.get(err, err): strerrorname_np() only indexes a static table.
+  void add_errno_code(int err) {
+    const char* name = ::strerrorname_np(err);
+    if (name != nullptr) {
+      add(name);
+    } else {
+      add_number(static_cast<unsigned long>(err));
+    }
+  }
+};
+
+void write_all(int fd, const char* data, size_t len) {
+  while (len > 0) {
+    const ssize_t n = ::write(fd, data, len);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return;
+    }
+    data += n;
+    len -= static_cast<size_t>(n);
+  }
+}
+
+// supervisord compat: Subprocess._spawn_as_child() writes "supervisor: <reason>" and then
+// "supervisor: child process was not spawned" to fd 2 (the process's stderr log) and exits
+// 127. We also send the reason up the error pipe so that spawn() can report it.
+[[noreturn]] void child_fail(const ChildPlan& plan, const ChildMessage& reason) {
+  constexpr std::string_view kPrefix = "supervisor: ";
+  constexpr std::string_view kNotSpawned = "supervisor: child process was not spawned\n";
+  write_all(2, kPrefix.data(), kPrefix.size());
+  write_all(2, reason.text, reason.len);
+  write_all(2, "\n", 1);
+  write_all(2, kNotSpawned.data(), kNotSpawned.size());
+  write_all(plan.error_fd, reason.text, reason.len);
+  ::_exit(127);
+}
+
+void close_from(int first, int last, int max_fd) {
+  if (first > last) {
+    return;
+  }
+  if (::close_range(static_cast<unsigned>(first), static_cast<unsigned>(last), 0) == 0) {
+    return;
+  }
+  for (int fd = first; fd <= last && fd < max_fd; ++fd) {
+    ::close(fd);
+  }
+}
+
+[[noreturn]] void run_child(const ChildPlan& plan) {
+  // supervisord compat: setpgrp(), so that signals to the agent's group (Ctrl-C in the
+  // foreground) do not reach the children, and a group kill reaches the child's own tree.
+  ::setpgid(0, 0);
+
+  // The agent catches or ignores some signals; an exec'd program starts with defaults.
+  // All signals were blocked across fork() so no agent handler can run in the child.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    ::sigaction(sig, &dfl, nullptr);  // fails harmlessly for SIGKILL, SIGSTOP, reserved
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+
+  ::dup2(plan.stdin_fd, 0);
+  ::dup2(plan.stdout_fd, 1);
+  ::dup2(plan.stderr_fd, 2);
+  // Keep only the error pipe (closed by exec itself, being O_CLOEXEC).
+  close_from(3, plan.error_fd - 1, plan.max_fd);
+  close_from(plan.error_fd + 1, static_cast<int>(~0U >> 1), plan.max_fd);
+
+  // supervisord compat: ServerOptions.drop_privileges(): same uid is a no-op; a non-root
+  // agent cannot switch; setgroups (primary gid first), setgid, then setuid.
+  if (plan.switch_user) {
+    const char* why = nullptr;
+    int setuid_errno = 0;
+    if (plan.not_root) {
+      why = "Can't drop privilege as nonroot user";
+    } else if (::setgroups(plan.group_count, plan.groups) != 0) {
+      why = "Could not set groups of effective user";
+    } else if (::setgid(plan.gid) != 0) {
+      why = "Could not set group id of effective user";
+    } else if (::setuid(plan.uid) != 0) {
+      setuid_errno = errno;
+    }
+    if (why != nullptr || setuid_errno != 0) {
+      ChildMessage m;
+      m.add("couldn't setuid to ");
+      m.add_number(plan.uid);
+      m.add(": ");
+      // strerrordesc_np(): the untranslated text from a static table (no locale, no malloc).
+      m.add(why != nullptr ? why : ::strerrordesc_np(setuid_errno));
+      child_fail(plan, m);
+    }
+  }
+
+  if (plan.directory != nullptr && ::chdir(plan.directory) != 0) {
+    const int err = errno;
+    ChildMessage m;
+    m.add("couldn't chdir to ");
+    m.add(plan.directory);
+    m.add(": ");
+    m.add_errno_code(err);
+    child_fail(plan, m);
+  }
+
+  if (plan.set_umask) {
+    ::umask(plan.umask);
+  }
+  ::execve(plan.path, plan.argv, plan.envp);
+  const int err = errno;
+  ChildMessage m;
+  m.add("couldn't exec ");
+  m.add(plan.argv[0]);
+  m.add(": ");
+  m.add_errno_code(err);
+  child_fail(plan, m);
+}
+
+// --- Parent side. ---
+
+std::vector<char*> c_strings(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (const auto& s : strings) {
+    out.push_back(const_cast<char*>(s.c_str()));
+  }
+  out.push_back(nullptr);
+  return out;
+}
+
+// The user's primary gid, then every other group whose member list names the user.
+std::vector<gid_t> supplementary_groups(const UserSpec& user) {
+  int count = 32;
+  std::vector<gid_t> groups(static_cast<size_t>(count));
+  while (::getgrouplist(user.name.c_str(), user.gid, groups.data(), &count) < 0) {
+    groups.resize(static_cast<size_t>(count) + 1);
+    count = static_cast<int>(groups.size());
+  }
+  groups.resize(static_cast<size_t>(count));
+  std::vector<gid_t> out{user.gid};
+  for (const gid_t g : groups) {
+    if (g != user.gid) {
+      out.push_back(g);
+    }
+  }
+  return out;
+}
+
+Result<int> open_log_file(const SpawnSpec& spec, const StdioFile& file) {
+  const std::string path = file.path.empty() ? "/dev/null" : file.path;
+  // The kernel applies the agent's umask to 0666.
+  const int fd = above_stdio(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666));
+  if (fd < 0) {
+    const int err = errno;
+    if (err == EMFILE || err == ENFILE) {
+      return fail("too many open files to spawn '" + spec.name + "'", ErrorCode::Io);
+    }
+    return errno_error("could not open log file " + path, err);
+  }
+  return fd;
+}
+
+int max_open_files() {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+      rl.rlim_cur > 1U << 20) {
+    return 1 << 20;
+  }
+  return static_cast<int>(rl.rlim_cur);
+}
+
+// Blocks every signal for the lifetime of the object (the fork window): a handler of the
+// agent must not run in the child between fork() and its reset of dispositions.
+class BlockAllSignals {
+ public:
+  BlockAllSignals() {
+    sigset_t all;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &saved_);
+  }
+  ~BlockAllSignals() { ::pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+  BlockAllSignals(const BlockAllSignals&) = delete;
+  BlockAllSignals& operator=(const BlockAllSignals&) = delete;
+
+ private:
+  sigset_t saved_;  // the caller's mask, restored in the parent
+};
+
+}  // namespace
+
+Result<pid_t> PosixSpawner::spawn(const SpawnSpec& spec) {
+  std::string search_path;
+  {
+    const char* agent_path = std::getenv("PATH");
+    search_path = choose_search_path(
+        spec.environment, agent_path ? std::optional<std::string_view>(agent_path) : std::nullopt);
+  }
+  auto resolved = resolve_command(spec.command, search_path, SystemFileProbe{});
+  if (!resolved) {
+    return resolved.error();
+  }
+
+  FdGuard stdin_fd(above_stdio(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
+  if (stdin_fd.get() < 0) {
+    return errno_error("could not open /dev/null", errno);
+  }
+  auto out = open_log_file(spec, spec.stdout_file);
+  if (!out) {
+    return out.error();
+  }
+  FdGuard stdout_fd(*out);
+  FdGuard stderr_fd;
+  if (!spec.redirect_stderr) {
+    auto err = open_log_file(spec, spec.stderr_file);
+    if (!err) {
+      return err.error();
+    }
+    stderr_fd.reset(*err);
+  }
+
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    const int err = errno;
+    // supervisord compat: Subprocess.spawn() pipe-creation errors.
+    if (err == EMFILE) {
+      return fail("too many open files to spawn '" + spec.name + "'", ErrorCode::Io);
+    }
+    return fail("unknown error making dispatchers for '" + spec.name + "': " + errno_code(err),
+                ErrorCode::Io);
+  }
+  FdGuard read_end(pipe_fds[0]);
+  FdGuard write_end(above_stdio(pipe_fds[1]));
+  if (write_end.get() < 0) {
+    return fail("too many open files to spawn '" + spec.name + "'", ErrorCode::Io);
+  }
+
+  std::vector<char*> argv = c_strings(resolved->argv);
+  std::vector<char*> envp = c_strings(spec.environment);
+  std::vector<gid_t> groups;
+
+  ChildPlan plan;
+  plan.path = resolved->path.c_str();
+  plan.argv = argv.data();
+  plan.envp = envp.data();
+  plan.stdin_fd = stdin_fd.get();
+  plan.stdout_fd = stdout_fd.get();
+  plan.stderr_fd = spec.redirect_stderr ? stdout_fd.get() : stderr_fd.get();
+  plan.error_fd = write_end.get();
+  plan.max_fd = max_open_files();
+  if (spec.user && spec.user->uid != ::getuid()) {
+    plan.switch_user = true;
+    plan.not_root = ::getuid() != 0;
+    plan.uid = spec.user->uid;
+    plan.gid = spec.user->gid;
+    if (!plan.not_root) {
+      groups = supplementary_groups(*spec.user);
+    }
+    plan.groups = groups.data();
+    plan.group_count = groups.size();
+  }
+  plan.directory = spec.directory ? spec.directory->c_str() : nullptr;
+  plan.set_umask = spec.umask.has_value();
+  plan.umask = spec.umask.value_or(0);
+
+  pid_t pid = -1;
+  int fork_errno = 0;
+  {
+    BlockAllSignals blocked;
+    pid = ::fork();
+    if (pid == 0) {
+      run_child(plan);
+    }
+    fork_errno = errno;
+  }
+  if (pid < 0) {
+    // supervisord compat: Subprocess.spawn() fork errors.
+    if (fork_errno == EAGAIN) {
+      return fail("Too many processes in process table to spawn '" + spec.name + "'",
+                  ErrorCode::Io);
+    }
+    return fail("unknown error during fork for '" + spec.name + "': " + errno_code(fork_errno),
+                ErrorCode::Io);
+  }
+
+  // Our copy of the write end must go, or the read below never sees EOF. The child's copy
+  // closes at a successful exec (O_CLOEXEC) or when it exits.
+  write_end.reset();
+  std::string reason;
+  char buf[512];
+  while (true) {
+    const ssize_t n = ::read(read_end.get(), buf, sizeof buf);
+    if (n > 0) {
+      reason.append(buf, static_cast<size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  if (reason.empty()) {
+    return pid;
+  }
+  // The child failed before exec and exits 127 right after writing. Reaping it here (the
+  // loop thread is blocked in spawn(), so the SIGCHLD reaper cannot run before us) means the
+  // supervisor never hears of a pid it was never given; spawn() reports the failure instead.
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return fail(reason, ErrorCode::Io);
+}
+
+Result<void> PosixSpawner::send_signal(pid_t pid, int signo, bool to_group) {
+  if (pid <= 0) {
+    return fail("refusing to signal pid " + std::to_string(pid), ErrorCode::Internal);
+  }
+  if (::kill(to_group ? -pid : pid, signo) != 0) {
+    const int err = errno;
+    if (err == ESRCH) {
+      return {};  // already gone; the reap follows
+    }
+    return fail(std::strerror(err), ErrorCode::Io);
+  }
+  return {};
+}
+
+}  // namespace zagent

@@ -1,0 +1,50 @@
+// Starting and signalling children: the interface the supervisor uses, so that it can be
+// tested without forking (FakeSpawner in tests/support). PosixSpawner is the real one.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/config.h"
+#include "common/error.h"
+
+namespace zagent {
+
+/// Where a child's stdout or stderr goes until log capture lands: a file opened by the agent
+/// in append mode (created with the agent's umask), or /dev/null when `path` is empty.
+struct StdioFile {
+  std::string path;
+};
+
+/// Everything needed to start one child. Built by the supervisor from a ProcessConfig.
+struct SpawnSpec {
+  std::string name;     ///< process name, for messages
+  std::string command;  ///< the config's command line, split and resolved at spawn time
+  /// The full environment of the child, already layered (agent env, SUPERVISOR_*,
+  /// [supervisord] environment, program environment): KEY=value entries.
+  std::vector<std::string> environment;
+  std::optional<std::string> directory;
+  std::optional<mode_t> umask;
+  std::optional<UserSpec> user;
+  StdioFile stdout_file;
+  StdioFile stderr_file;
+  bool redirect_stderr = false;  ///< fd 2 is the same file as fd 1
+};
+
+class Spawner {
+ public:
+  virtual ~Spawner() = default;
+  /// Splits and resolves the command, then forks and execs. The child leads its own process
+  /// group, has stdin on /dev/null and no other descriptor of the agent. On failure before
+  /// or at exec, the error message is supervisord's spawnerr text (spec/config.md §6,
+  /// spec/states.md §7), e.g. `can't find command 'foo'`; the agent never crashes on it.
+  virtual Result<pid_t> spawn(const SpawnSpec& spec) = 0;
+  /// kill(pid, signo), or kill(-pid, signo) for the whole process group. ESRCH counts as
+  /// success (the reap will follow); other errors are returned with their text.
+  virtual Result<void> send_signal(pid_t pid, int signo, bool to_group) = 0;
+};
+
+}  // namespace zagent

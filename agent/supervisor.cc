@@ -1,0 +1,343 @@
+#include "agent/supervisor.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+namespace zagent {
+namespace {
+
+// supervisord compat: `waiting for A, B to die` is repeated at most every 3 s.
+constexpr std::chrono::seconds kDieReportInterval{3};
+
+void set_env(std::vector<std::pair<std::string, std::string>>& env, const std::string& key,
+             const std::string& value) {
+  for (auto& [k, v] : env) {
+    if (k == key) {
+      v = value;
+      return;
+    }
+  }
+  env.emplace_back(key, value);
+}
+
+// The entry (const or not, following `groups`) for group:name, or nullptr.
+template <typename Groups>
+auto find_entry(Groups& groups, const std::string& group, const std::string& name)
+    -> decltype(&groups.front().processes.front()) {
+  for (auto& g : groups) {
+    if (g.name != group) {
+      continue;
+    }
+    for (auto& p : g.processes) {
+      if (p.config.name == name) {
+        return &p;
+      }
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::vector<std::string> child_environment(const EnvironmentList& agent_env,
+                                           const EnvironmentList& supervisord_env,
+                                           const ProcessConfig& process,
+                                           const std::string& server_url) {
+  EnvironmentList env = agent_env;
+  set_env(env, "SUPERVISOR_ENABLED", "1");
+  const std::string url = process.serverurl.value_or(server_url);
+  if (!url.empty()) {
+    set_env(env, "SUPERVISOR_SERVER_URL", url);
+  }
+  set_env(env, "SUPERVISOR_PROCESS_NAME", process.name);
+  set_env(env, "SUPERVISOR_GROUP_NAME", process.group);
+  for (const auto& [k, v] : supervisord_env) {
+    set_env(env, k, v);
+  }
+  for (const auto& [k, v] : process.environment) {
+    set_env(env, k, v);
+  }
+  std::vector<std::string> out;
+  out.reserve(env.size());
+  for (const auto& [k, v] : env) {
+    out.push_back(k + "=" + v);
+  }
+  return out;
+}
+
+std::string agent_server_url(const AgentConfig& config) {
+  if (config.unix_http_server) {
+    return "unix://" + config.unix_http_server->file;
+  }
+  if (config.inet_http_server) {
+    const auto& a = config.inet_http_server->address;
+    return "http://" + (a.host.empty() ? std::string("localhost") : a.host) + ":" +
+           std::to_string(a.port);
+  }
+  return "";
+}
+
+Supervisor::Supervisor(const AgentConfig& config, const LogPaths& log_paths,
+                       EnvironmentList agent_env, Spawner& spawner, Clock& clock, LogSink& log)
+    : supervisord_(config.supervisord),
+      server_url_(agent_server_url(config)),
+      agent_env_(std::move(agent_env)),
+      spawner_(spawner),
+      clock_(clock),
+      log_(log) {
+  for (const auto& g : config.groups) {
+    GroupEntry group;
+    group.name = g.name;
+    group.priority = g.priority;
+    for (const auto& p : g.processes) {
+      ProcessEntry entry;
+      entry.config = p;
+      const auto path_of = [&](const std::string& channel, const LogChannelConfig& c) {
+        auto it = log_paths.find({g.name, p.name, channel});
+        if (it != log_paths.end()) {
+          return it->second;
+        }
+        return c.logfile.kind == LogTargetKind::Path ? c.logfile.path : std::string();
+      };
+      entry.stdout_path = path_of("stdout", p.stdout_log);
+      entry.stderr_path = path_of("stderr", p.stderr_log);
+      group.processes.push_back(std::move(entry));
+    }
+    groups_.push_back(std::move(group));
+  }
+}
+
+Now Supervisor::now() const { return Now{clock_.steady_now(), clock_.wall_now()}; }
+
+void Supervisor::start() {
+  // supervisord compat: one pass in ascending group priority, no waiting between groups.
+  for (auto& group : groups_) {
+    for (auto& entry : group.processes) {
+      if (!shutting_down_ && wants_autostart(entry.config, entry.record)) {
+        deliver(entry, StartRequested{});
+      }
+    }
+  }
+}
+
+FsmResult<void> Supervisor::deliver(ProcessEntry& entry, const Event& event) {
+  auto result = step(entry.config, entry.record, event, now());
+  if (!result) {
+    if (result.error().internal) {
+      log_.log(LogLevel::Error, "internal: " + entry.config.name + ": " +
+                                    std::string(event_kind_name(event_kind(event))) +
+                                    " refused in state " +
+                                    std::string(state_name(entry.record.state)) + ": " +
+                                    result.error().detail);
+    }
+    return result.error();
+  }
+  const pid_t old_pid = entry.record.pid;
+  entry.record = std::move(result->next);
+  if (old_pid != 0 && entry.record.pid != old_pid) {
+    by_pid_.erase(old_pid);
+  }
+  for (const auto& action : result->actions) {
+    perform(entry, action);
+  }
+  return {};
+}
+
+void Supervisor::perform(ProcessEntry& entry, const Action& action) {
+  if (const auto* line = std::get_if<LogLine>(&action)) {
+    log_.log(line->level, line->text);
+  } else if (std::holds_alternative<SpawnChild>(action)) {
+    spawn(entry);
+  } else if (const auto* sig = std::get_if<SendSignal>(&action)) {
+    auto sent = spawner_.send_signal(sig->pid, sig->signo, sig->to_group);
+    if (!sent) {
+      deliver(entry, SignalFailed{sent.error().message, true});
+    }
+  }
+  // StateChanged: nothing listens yet (events and waiters arrive with the control plane).
+}
+
+void Supervisor::spawn(ProcessEntry& entry) {
+  SpawnSpec spec;
+  spec.name = entry.config.name;
+  spec.command = entry.config.command;
+  spec.environment =
+      child_environment(agent_env_, supervisord_.environment, entry.config, server_url_);
+  spec.directory = entry.config.directory;
+  if (entry.config.umask) {
+    spec.umask = static_cast<mode_t>(*entry.config.umask);
+  }
+  spec.user = entry.config.user;
+  spec.stdout_file.path = entry.stdout_path;
+  spec.stderr_file.path = entry.stderr_path;
+  spec.redirect_stderr = entry.config.redirect_stderr;
+  auto pid = spawner_.spawn(spec);
+  if (!pid) {
+    deliver(entry, SpawnFailed{pid.error().message});
+    return;
+  }
+  by_pid_[*pid] = &entry;
+  deliver(entry, SpawnSucceeded{*pid});
+}
+
+bool Supervisor::on_child_exit(pid_t pid, int wait_status) {
+  auto it = by_pid_.find(pid);
+  if (it == by_pid_.end()) {
+    return false;
+  }
+  ProcessEntry& entry = *it->second;
+  by_pid_.erase(it);
+  const Now n = now();
+  std::chrono::milliseconds uptime{0};
+  if (entry.record.last_start) {
+    uptime =
+        std::chrono::duration_cast<std::chrono::milliseconds>(n.steady - *entry.record.last_start);
+  }
+  deliver(entry, ChildExited{exit_info_from_wait_status(wait_status, n.wall, uptime)});
+  if (shutting_down_) {
+    advance_shutdown();
+  }
+  return true;
+}
+
+void Supervisor::tick() {
+  const SteadyTime t = clock_.steady_now();
+  for (auto& group : groups_) {
+    for (auto& entry : group.processes) {
+      const auto wake = zagent::next_wakeup(entry.record);
+      if (wake && *wake <= t) {
+        deliver(entry, DeadlineReached{});
+      }
+    }
+  }
+  if (shutting_down_) {
+    advance_shutdown();
+    if (next_die_report_ && *next_die_report_ <= t) {
+      report_dying();
+    }
+  }
+}
+
+std::optional<SteadyTime> Supervisor::next_wakeup() const {
+  std::optional<SteadyTime> earliest;
+  const auto consider = [&earliest](std::optional<SteadyTime> t) {
+    if (t && (!earliest || *t < *earliest)) {
+      earliest = t;
+    }
+  };
+  for (const auto& group : groups_) {
+    for (const auto& entry : group.processes) {
+      consider(zagent::next_wakeup(entry.record));
+    }
+  }
+  if (shutting_down_ && !shutdown_complete()) {
+    consider(next_die_report_);
+  }
+  return earliest;
+}
+
+std::size_t Supervisor::live_count() const {
+  std::size_t n = 0;
+  for (const auto& group : groups_) {
+    for (const auto& entry : group.processes) {
+      if (!is_stopped_state(entry.record.state)) {
+        ++n;
+      }
+    }
+  }
+  return n;
+}
+
+bool Supervisor::shutdown_complete() const { return shutting_down_ && live_count() == 0; }
+
+void Supervisor::report_dying() {
+  std::string names;
+  for (const auto& group : groups_) {
+    for (const auto& entry : group.processes) {
+      if (!is_stopped_state(entry.record.state)) {
+        names += (names.empty() ? "" : ", ") + entry.config.name;
+      }
+    }
+  }
+  if (names.empty()) {
+    next_die_report_.reset();
+    return;
+  }
+  log_.log(LogLevel::Info, "waiting for " + names + " to die");
+  next_die_report_ = clock_.steady_now() + kDieReportInterval;
+}
+
+void Supervisor::begin_shutdown() {
+  if (shutting_down_) {
+    return;
+  }
+  shutting_down_ = true;
+  for (auto& group : groups_) {
+    for (auto& entry : group.processes) {
+      deliver(entry, ShutdownBegun{});
+    }
+  }
+  report_dying();
+  advance_shutdown();
+}
+
+void Supervisor::advance_shutdown() {
+  // supervisord compat: groups in descending priority, one at a time; the next group is
+  // signalled only once every process of the previous one is stopped.
+  std::vector<GroupEntry*> order;
+  for (auto& group : groups_) {
+    order.push_back(&group);
+  }
+  std::stable_sort(order.begin(), order.end(), [](const GroupEntry* a, const GroupEntry* b) {
+    return a->priority != b->priority ? a->priority > b->priority : a->name > b->name;
+  });
+  for (GroupEntry* group : order) {
+    bool any_live = false;
+    // Within a group, descending process priority.
+    std::vector<ProcessEntry*> procs;
+    for (auto& entry : group->processes) {
+      procs.push_back(&entry);
+    }
+    std::stable_sort(procs.begin(), procs.end(), [](const ProcessEntry* a, const ProcessEntry* b) {
+      return a->config.priority > b->config.priority;
+    });
+    for (ProcessEntry* entry : procs) {
+      if (is_stopped_state(entry->record.state)) {
+        continue;
+      }
+      any_live = true;
+      if (is_running_state(entry->record.state)) {
+        deliver(*entry, StopRequested{false});
+      }
+    }
+    if (any_live) {
+      return;  // wait for this group before the next
+    }
+  }
+}
+
+const ProcessEntry* Supervisor::find(const std::string& group, const std::string& name) const {
+  return find_entry(groups_, group, name);
+}
+
+FsmResult<void> Supervisor::start_process(const std::string& group, const std::string& name) {
+  ProcessEntry* entry = find_entry(groups_, group, name);
+  if (entry == nullptr) {
+    return FsmError{Fault::BadName, group + ":" + name, false};
+  }
+  if (shutting_down_) {
+    return FsmError{Fault::ShutdownState, "", false};
+  }
+  return deliver(*entry, StartRequested{});
+}
+
+FsmResult<void> Supervisor::stop_process(const std::string& group, const std::string& name) {
+  ProcessEntry* entry = find_entry(groups_, group, name);
+  if (entry == nullptr) {
+    return FsmError{Fault::BadName, group + ":" + name, false};
+  }
+  return deliver(*entry, StopRequested{true});
+}
+
+}  // namespace zagent

@@ -1,0 +1,110 @@
+// The supervisor: owns the process table, feeds events to the per-process state machine and
+// carries out its actions through the ports (Spawner, Clock, LogSink). No system calls of its
+// own; the daemon connects it to the real OS. Runs on the event-loop thread only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "agent/clock.h"
+#include "agent/config.h"
+#include "agent/log_sink.h"
+#include "agent/process_fsm.h"
+#include "agent/spawner.h"
+
+namespace zagent {
+
+/// One process under supervision: its config, its state, and where its output goes.
+struct ProcessEntry {
+  ProcessConfig config;
+  ProcessRecord record;
+  std::string stdout_path;  ///< resolved log file ("" = none); AUTO already turned into a path
+  std::string stderr_path;
+};
+
+struct GroupEntry {
+  std::string name;
+  std::int64_t priority = 999;
+  std::vector<ProcessEntry> processes;  ///< in config order
+};
+
+/// The log file a process channel writes to: (group, process, "stdout"/"stderr") -> path.
+/// The daemon creates AUTO files in childlogdir and fills this in; missing = config's path.
+using LogPaths = std::map<std::tuple<std::string, std::string, std::string>, std::string>;
+
+/// The environment of a child, layered as supervisord does (spec/states.md §7): the agent's
+/// environment, then SUPERVISOR_ENABLED/SERVER_URL/PROCESS_NAME/GROUP_NAME, then
+/// [supervisord] environment=, then the program's environment= (later wins).
+std::vector<std::string> child_environment(const EnvironmentList& agent_env,
+                                           const EnvironmentList& supervisord_env,
+                                           const ProcessConfig& process,
+                                           const std::string& server_url);
+
+/// The URL children find in SUPERVISOR_SERVER_URL when their serverurl is AUTO.
+std::string agent_server_url(const AgentConfig& config);
+
+class Supervisor {
+ public:
+  Supervisor(const AgentConfig& config, const LogPaths& log_paths, EnvironmentList agent_env,
+             Spawner& spawner, Clock& clock, LogSink& log);
+
+  /// The autostart pass: every process with autostart=true that never ran is started, groups
+  /// in ascending priority, all in this one call (no waiting for RUNNING).
+  void start();
+
+  /// A child was reaped (called by the daemon's waitpid loop). Returns false if the pid is
+  /// not one of ours (the caller logs `reaped unknown pid`).
+  bool on_child_exit(pid_t pid, int wait_status);
+
+  /// Delivers DeadlineReached to every process whose wake-up time has come, and moves the
+  /// ordered shutdown on. Call when the timer armed at next_wakeup() fires.
+  void tick();
+
+  /// The earliest time tick() has work to do; nullopt = nothing is timed (no wake-up).
+  std::optional<SteadyTime> next_wakeup() const;
+
+  /// Starts the ordered shutdown (spec/states.md §5): BACKOFF -> FATAL, then groups in
+  /// descending priority, one group at a time. Idempotent.
+  void begin_shutdown();
+  bool shutting_down() const { return shutting_down_; }
+  /// True once shutdown was begun and every process is in a stopped state.
+  bool shutdown_complete() const;
+
+  /// Operator start/stop of one process (RPC layer, later): the FSM's verdict.
+  FsmResult<void> start_process(const std::string& group, const std::string& name);
+  FsmResult<void> stop_process(const std::string& group, const std::string& name);
+
+  const std::vector<GroupEntry>& groups() const { return groups_; }
+  const ProcessEntry* find(const std::string& group, const std::string& name) const;
+  /// Number of processes not in a stopped state.
+  std::size_t live_count() const;
+
+ private:
+  /// Runs one event through the FSM and carries out the actions (spawning feeds its result
+  /// back as a further event).
+  FsmResult<void> deliver(ProcessEntry& entry, const Event& event);
+  void perform(ProcessEntry& entry, const Action& action);
+  void spawn(ProcessEntry& entry);
+  void advance_shutdown();
+  void report_dying();
+  Now now() const;
+
+  SupervisordConfig supervisord_;        // [supervisord] values (environment, identifier)
+  std::string server_url_;               // default SUPERVISOR_SERVER_URL
+  EnvironmentList agent_env_;            // the agent's own environment at startup
+  Spawner& spawner_;                     // forks and signals children
+  Clock& clock_;                         // the only source of time
+  LogSink& log_;                         // the main log
+  std::vector<GroupEntry> groups_;       // ascending (priority, name), as the config
+  std::map<pid_t, ProcessEntry*> by_pid_;  // live children -> their entry
+  bool shutting_down_ = false;           // begin_shutdown() was called
+  std::optional<SteadyTime> next_die_report_;  // next `waiting for ... to die` line
+};
+
+}  // namespace zagent

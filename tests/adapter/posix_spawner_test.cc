@@ -1,0 +1,468 @@
+// PosixSpawner against the real OS: the helper programs in tests/helpers are forked and
+// exec'd, their stdio lands in files of a TempDir. Every test kills and reaps what it started
+// (ChildGuard), even when an assertion fails; waits poll a condition up to a deadline.
+#include "agent/posix_spawner.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/temp_dir.h"
+
+namespace zagent {
+namespace {
+
+using namespace std::chrono_literals;
+using test::read_file;
+using test::TempDir;
+
+constexpr auto kDeadline = 10s;
+
+std::string helper(std::string_view name) {
+  return std::string(ZAGENT_HELPERS_DIR) + "/" + std::string(name);
+}
+
+/// Polls `done` until it holds or `deadline` passes.
+template <typename Pred>
+bool wait_until(Pred done, std::chrono::milliseconds deadline = kDeadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until) {
+      return false;
+    }
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+/// Kills (SIGKILL, the process and its group) and reaps every process it was given, when it
+/// goes away. The test process is a child subreaper meanwhile, so orphaned grandchildren
+/// become its children and are reaped too.
+class ChildGuard {
+ public:
+  ChildGuard() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
+  ~ChildGuard() {
+    for (const pid_t pid : leaders_) {
+      ::kill(-pid, SIGKILL);
+      ::kill(pid, SIGKILL);
+      reap(pid);
+    }
+    for (const pid_t pid : others_) {
+      ::kill(pid, SIGKILL);
+      reap(pid);
+    }
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+  }
+  ChildGuard(const ChildGuard&) = delete;
+  ChildGuard& operator=(const ChildGuard&) = delete;
+
+  void add_leader(pid_t pid) { leaders_.push_back(pid); }
+  void add_other(pid_t pid) { others_.push_back(pid); }
+
+  /// Waits for `pid` (a child of this process) to end; its wait status, or nullopt.
+  std::optional<int> wait_exit(pid_t pid) {
+    std::optional<int> status;
+    wait_until([&] {
+      int st = 0;
+      if (::waitpid(pid, &st, WNOHANG) == pid) {
+        status = st;
+      }
+      return status.has_value();
+    });
+    if (status) {
+      forget(pid);
+    }
+    return status;
+  }
+
+ private:
+  static void reap(pid_t pid) {
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  void forget(pid_t pid) {
+    std::erase(leaders_, pid);
+    std::erase(others_, pid);
+  }
+
+  std::vector<pid_t> leaders_;  // spawned children, each leading its own group
+  std::vector<pid_t> others_;   // grandchildren that may have left the group
+};
+
+class PosixSpawnerTest : public ::testing::Test {
+ protected:
+  SpawnSpec spec(std::string command) const {
+    SpawnSpec s;
+    s.name = "test";
+    s.command = std::move(command);
+    s.environment = {"PATH=/usr/bin:/bin", "ZAGENT_TEST=1"};
+    s.stdout_file.path = dir_.file("out.log");
+    s.stderr_file.path = dir_.file("err.log");
+    return s;
+  }
+  std::string out() const { return read_file(dir_.file("out.log")); }
+  std::string err() const { return read_file(dir_.file("err.log")); }
+
+  /// Spawns and registers the child with the guard; fails the test on a spawn error.
+  pid_t start(const SpawnSpec& s) {
+    auto pid = spawner_.spawn(s);
+    EXPECT_TRUE(pid) << (pid ? "" : pid.error().message);
+    if (!pid) {
+      return -1;
+    }
+    guard_.add_leader(*pid);
+    return *pid;
+  }
+
+  /// Waits until the stdout file holds `text`; reports what it last saw.
+  void wait_for_output(std::string_view text) {
+    EXPECT_TRUE(wait_until([&] { return out().find(text) != std::string::npos; }))
+        << "waiting for '" << text << "' in stdout; saw: " << out();
+  }
+
+  /// The lines of print_env's output that have the given prefix (prefix removed).
+  std::string field(std::string_view key) const {
+    std::istringstream in(out());
+    std::string line;
+    const std::string prefix = std::string(key) + "=";
+    while (std::getline(in, line)) {
+      if (line.starts_with(prefix)) {
+        return line.substr(prefix.size());
+      }
+    }
+    return "<missing " + std::string(key) + ">";
+  }
+
+  TempDir dir_;
+  ChildGuard guard_;
+  PosixSpawner spawner_;
+};
+
+TEST_F(PosixSpawnerTest, SpawnsHelperAndReapsItsExitCode) {
+  const pid_t pid = start(spec(helper("exit_with") + " 7"));
+  ASSERT_GT(pid, 0);
+  const auto status = guard_.wait_exit(pid);
+  ASSERT_TRUE(status);
+  ASSERT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 7);
+}
+
+TEST_F(PosixSpawnerTest, ChildKilledBySignalIsSeenAsSuch) {
+  const pid_t pid = start(spec(helper("exit_with") + " 0 --signal TERM"));
+  ASSERT_GT(pid, 0);
+  const auto status = guard_.wait_exit(pid);
+  ASSERT_TRUE(status);
+  ASSERT_TRUE(WIFSIGNALED(*status));
+  EXPECT_EQ(WTERMSIG(*status), SIGTERM);
+}
+
+TEST_F(PosixSpawnerTest, ChildLeadsItsOwnProcessGroupWithStdinOnDevNull) {
+  const pid_t pid = start(spec(helper("sleep_forever")));
+  ASSERT_GT(pid, 0);
+  wait_for_output("ready\n");
+  EXPECT_EQ(::getpgid(pid), pid);
+  EXPECT_NE(::getpgid(pid), ::getpgrp());
+  std::error_code ec;
+  EXPECT_EQ(std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/fd/0", ec),
+            "/dev/null");
+}
+
+TEST_F(PosixSpawnerTest, OnlyStdioIsOpenInTheChild) {
+  // A descriptor of the "agent" without O_CLOEXEC must still not leak into the child.
+  const int leaky = ::open("/dev/null", O_RDONLY);
+  ASSERT_GE(leaky, 3);
+  const pid_t pid = start(spec(helper("print_env")));
+  ::close(leaky);
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(guard_.wait_exit(pid));
+  EXPECT_EQ(field("fds"), "0,1,2") << out();
+}
+
+TEST_F(PosixSpawnerTest, AgentKeepsNoDescriptorAfterSpawn) {
+  const auto open_fds = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                         std::filesystem::directory_iterator{});
+  };
+  const auto before = open_fds();
+  const pid_t pid = start(spec(helper("exit_with") + " 0"));
+  ASSERT_GT(pid, 0);
+  SpawnSpec bad = spec(helper("exit_with") + " 0");
+  bad.directory = dir_.file("nonexist");
+  EXPECT_FALSE(spawner_.spawn(bad));
+  EXPECT_EQ(open_fds(), before);
+}
+
+TEST_F(PosixSpawnerTest, EnvironmentIsPassedExactly) {
+  SpawnSpec s = spec(helper("print_env"));
+  s.environment = {"PATH=/nowhere", "EMPTY=", "SPACES=a b  c", "SUPERVISOR_ENABLED=1"};
+  const pid_t pid = start(s);
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(guard_.wait_exit(pid));
+  const std::string text = out();
+  EXPECT_EQ(text.substr(0, text.find("cwd=")),
+            "PATH=/nowhere\nEMPTY=\nSPACES=a b  c\nSUPERVISOR_ENABLED=1\n");
+}
+
+TEST_F(PosixSpawnerTest, DirectoryAndUmaskAreApplied) {
+  std::filesystem::create_directory(dir_.path() / "work");
+  SpawnSpec s = spec(helper("print_env"));
+  s.directory = dir_.file("work");
+  s.umask = 027;
+  const pid_t pid = start(s);
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(guard_.wait_exit(pid));
+  EXPECT_EQ(field("cwd"), dir_.file("work"));
+  EXPECT_EQ(field("umask"), "0027");
+}
+
+TEST_F(PosixSpawnerTest, LogFilesAreCreatedWithTheAgentsUmask) {
+  const mode_t saved = ::umask(022);
+  SpawnSpec s = spec(helper("exit_with") + " 0");
+  s.umask = 077;  // the child's umask does not apply to files the agent opens
+  const auto pid = spawner_.spawn(s);
+  ::umask(saved);
+  ASSERT_TRUE(pid) << pid.error().message;
+  guard_.add_leader(*pid);
+  ASSERT_TRUE(guard_.wait_exit(*pid));
+  struct stat st {};
+  ASSERT_EQ(::stat(dir_.file("out.log").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+}
+
+TEST_F(PosixSpawnerTest, SeparateFilesGetTheirOwnBytes) {
+  const pid_t pid = start(spec(helper("spew") + " 200000 --stderr"));
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(guard_.wait_exit(pid));
+  EXPECT_EQ(err().size(), 200000u);
+  EXPECT_TRUE(err().starts_with("line 000001 "));
+  EXPECT_EQ(out(), "");
+
+  const pid_t pid2 = start(spec(helper("spew") + " 1000"));
+  ASSERT_GT(pid2, 0);
+  ASSERT_TRUE(guard_.wait_exit(pid2));
+  EXPECT_EQ(out().size(), 1000u);
+  EXPECT_EQ(err().size(), 200000u) << "stderr file must be appended to, not touched";
+}
+
+TEST_F(PosixSpawnerTest, RedirectStderrSendsBothToStdoutFile) {
+  SpawnSpec s = spec(helper("spew") + " 5000 --stderr");
+  s.redirect_stderr = true;
+  const pid_t pid = start(s);
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(guard_.wait_exit(pid));
+  EXPECT_EQ(out().size(), 5000u);
+  EXPECT_FALSE(std::filesystem::exists(dir_.file("err.log")));
+}
+
+TEST_F(PosixSpawnerTest, EmptyLogPathsMeanDevNull) {
+  SpawnSpec s = spec(helper("sleep_forever"));
+  s.stdout_file.path.clear();
+  s.stderr_file.path.clear();
+  const pid_t pid = start(s);
+  ASSERT_GT(pid, 0);
+  std::error_code ec;
+  for (const char* fd : {"1", "2"}) {
+    EXPECT_EQ(std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/fd/" + fd, ec),
+              "/dev/null");
+  }
+}
+
+TEST_F(PosixSpawnerTest, MissingDirectoryIsASpawnErrorAndTheChildIsReaped) {
+  SpawnSpec s = spec(helper("exit_with") + " 0");
+  s.directory = dir_.file("nonexist");
+  const auto r = spawner_.spawn(s);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "couldn't chdir to " + dir_.file("nonexist") + ": ENOENT");
+  EXPECT_EQ(err(), "supervisor: couldn't chdir to " + dir_.file("nonexist") +
+                       ": ENOENT\nsupervisor: child process was not spawned\n");
+  errno = 0;
+  EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1) << "the failed child must already be reaped";
+  EXPECT_EQ(errno, ECHILD);
+}
+
+TEST_F(PosixSpawnerTest, ExecFailureWithRedirectGoesToStdoutFile) {
+  const std::string bogus = dir_.write("bogus", "not a program\n");
+  ASSERT_EQ(::chmod(bogus.c_str(), 0755), 0);
+  SpawnSpec s = spec(bogus + " arg");
+  s.redirect_stderr = true;
+  const auto r = spawner_.spawn(s);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "couldn't exec " + bogus + ": ENOEXEC");
+  EXPECT_EQ(out(), "supervisor: couldn't exec " + bogus +
+                       ": ENOEXEC\nsupervisor: child process was not spawned\n");
+}
+
+TEST_F(PosixSpawnerTest, CommandResolutionErrors) {
+  const std::string noexec = dir_.write("noexec.sh", "#!/bin/sh\n");
+  ASSERT_EQ(::chmod(noexec.c_str(), 0644), 0);
+  struct Case {
+    std::string command;
+    std::string message;
+  };
+  const Case cases[] = {
+      {dir_.file("nope") + " -x", "can't find command '" + dir_.file("nope") + "'"},
+      {"nosuchprog_xyz", "can't find command 'nosuchprog_xyz'"},
+      {noexec, "command at '" + noexec + "' is not executable"},
+      {dir_.path().string(), "command at '" + dir_.path().string() + "' is a directory"},
+      {"", "command is empty"},
+  };
+  for (const auto& c : cases) {
+    const auto r = spawner_.spawn(spec(c.command));
+    ASSERT_FALSE(r) << c.command;
+    EXPECT_EQ(r.error().message, c.message);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_.file("out.log"))) << "no fork, no log file";
+}
+
+TEST_F(PosixSpawnerTest, PathFromTheChildEnvironmentIsSearched) {
+  SpawnSpec s = spec("exit_with 3");
+  s.environment = {"PATH=/nonexistent:" + std::string(ZAGENT_HELPERS_DIR)};
+  const pid_t pid = start(s);
+  ASSERT_GT(pid, 0);
+  const auto status = guard_.wait_exit(pid);
+  ASSERT_TRUE(status && WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 3);
+}
+
+TEST_F(PosixSpawnerTest, UnopenableLogFileIsASpawnError) {
+  SpawnSpec s = spec(helper("exit_with") + " 0");
+  s.stdout_file.path = dir_.file("no/such/dir/out.log");
+  const auto r = spawner_.spawn(s);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "could not open log file " + dir_.file("no/such/dir/out.log") +
+                                   ": No such file or directory");
+}
+
+TEST_F(PosixSpawnerTest, SendSignalToThePid) {
+  const pid_t pid = start(spec(helper("sleep_forever")));
+  ASSERT_GT(pid, 0);
+  wait_for_output("ready\n");
+  ASSERT_TRUE(spawner_.send_signal(pid, SIGTERM, false));
+  const auto status = guard_.wait_exit(pid);
+  ASSERT_TRUE(status && WIFSIGNALED(*status));
+  EXPECT_EQ(WTERMSIG(*status), SIGTERM);
+}
+
+/// The pids spawn_grandchildren printed, once all `count` are there.
+std::vector<pid_t> grandchildren(const std::string& text) {
+  std::vector<pid_t> pids;
+  std::istringstream in(text);
+  for (pid_t p = 0; in >> p;) {
+    pids.push_back(p);
+  }
+  return pids;
+}
+
+TEST_F(PosixSpawnerTest, GroupSignalReachesGrandchildrenThatStayInTheGroup) {
+  const pid_t pid = start(spec(helper("spawn_grandchildren") + " 2"));
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(wait_until([&] { return grandchildren(out()).size() == 2; })) << out();
+  const auto kids = grandchildren(out());
+  for (const pid_t k : kids) {
+    guard_.add_other(k);
+  }
+  ASSERT_TRUE(spawner_.send_signal(pid, SIGTERM, true));
+  const auto status = guard_.wait_exit(pid);
+  ASSERT_TRUE(status && WIFSIGNALED(*status));
+  // Orphaned, the grandchildren are now children of this (subreaper) process.
+  for (const pid_t k : kids) {
+    const auto st = guard_.wait_exit(k);
+    ASSERT_TRUE(st) << "grandchild " << k << " survived the group signal";
+    EXPECT_TRUE(WIFSIGNALED(*st) && WTERMSIG(*st) == SIGTERM);
+  }
+}
+
+TEST_F(PosixSpawnerTest, GroupSignalMissesGrandchildrenThatCalledSetsid) {
+  const pid_t pid = start(spec(helper("spawn_grandchildren") + " 2 --setsid"));
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(wait_until([&] { return grandchildren(out()).size() == 2; })) << out();
+  const auto kids = grandchildren(out());
+  for (const pid_t k : kids) {
+    guard_.add_other(k);
+    ASSERT_TRUE(wait_until([&] { return ::getsid(k) == k; })) << "grandchild " << k;
+  }
+  ASSERT_TRUE(spawner_.send_signal(pid, SIGTERM, true));
+  ASSERT_TRUE(guard_.wait_exit(pid));
+  for (const pid_t k : kids) {
+    int st = 0;
+    EXPECT_EQ(::waitpid(k, &st, WNOHANG), 0) << "grandchild " << k << " should still run";
+  }
+}
+
+TEST_F(PosixSpawnerTest, SignallingAGoneProcessIsSuccess) {
+  const pid_t pid = start(spec(helper("exit_with") + " 0"));
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(guard_.wait_exit(pid));
+  EXPECT_TRUE(spawner_.send_signal(pid, SIGTERM, false));
+  EXPECT_TRUE(spawner_.send_signal(pid, SIGKILL, true));
+}
+
+TEST_F(PosixSpawnerTest, SendSignalReportsOtherErrors) {
+  const pid_t pid = start(spec(helper("sleep_forever")));
+  ASSERT_GT(pid, 0);
+  const auto r = spawner_.send_signal(pid, 9999, false);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "Invalid argument");
+}
+
+TEST_F(PosixSpawnerTest, UserIsTheCurrentUser) {
+  const passwd* me = ::getpwuid(::getuid());
+  ASSERT_NE(me, nullptr);
+  SpawnSpec s = spec(helper("print_env"));
+  s.user = UserSpec{me->pw_name, me->pw_uid, me->pw_gid};
+  const pid_t pid = start(s);
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(guard_.wait_exit(pid));
+  EXPECT_EQ(field("uid"), std::to_string(::getuid()));
+}
+
+TEST_F(PosixSpawnerTest, UserSwitchesToNobodyWhenRoot) {
+  if (::getuid() != 0) {
+    GTEST_SKIP() << "switching user needs root; the non-root path is UserIsTheCurrentUser";
+  }
+  const passwd* nobody = ::getpwnam("nobody");
+  if (nobody == nullptr) {
+    GTEST_SKIP() << "no 'nobody' user on this machine";
+  }
+  SpawnSpec s = spec(helper("print_env"));
+  s.user = UserSpec{nobody->pw_name, nobody->pw_uid, nobody->pw_gid};
+  const pid_t pid = start(s);
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(guard_.wait_exit(pid));
+  EXPECT_EQ(field("uid"), std::to_string(nobody->pw_uid)) << out();
+  EXPECT_EQ(field("gid"), std::to_string(nobody->pw_gid)) << out();
+}
+
+TEST_F(PosixSpawnerTest, NonRootCannotSwitchUser) {
+  if (::getuid() == 0) {
+    GTEST_SKIP() << "root can switch to any user";
+  }
+  SpawnSpec s = spec(helper("exit_with") + " 0");
+  s.user = UserSpec{"root", 0, 0};
+  const auto r = spawner_.spawn(s);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "couldn't setuid to 0: Can't drop privilege as nonroot user");
+  EXPECT_EQ(err(),
+            "supervisor: couldn't setuid to 0: Can't drop privilege as nonroot user\n"
+            "supervisor: child process was not spawned\n");
+}
+
+}  // namespace
+}  // namespace zagent
