@@ -1,20 +1,18 @@
 #!/usr/bin/env bash
-# `make run`: checks the demo config with the freshly built zagent and shows what it resolved.
-# Usage: scripts/run-demo.sh BUILD_DIR CONFIG
+# `make run`: checks the demo config, then runs zagent on it in the foreground.
+# Usage: scripts/run-demo.sh BUILD_DIR CONFIG      (Ctrl-C stops zagent and its programs)
 set -euo pipefail
-build_dir=${1:-build}
+build_dir=$(cd "${1:-build}" && pwd)
 config=${2:-examples/demo.conf}
 zagent="$build_dir/agent/zagent"
+export ZAGENT_BUILD="$build_dir"
 
 mkdir -p "$(dirname "$config")/run"
 echo "==> $zagent -c $config --check"
 "$zagent" -c "$config" --check
 echo
-echo "==> $zagent -c $config --dump-config  (programs as zagent will run them)"
-"$zagent" -c "$config" --dump-config | sed -n '/"groups"/,$p'
+echo "==> $zagent -c $config -n      (Ctrl-C to stop)"
+echo "    demo-web answers on http://127.0.0.1:8765/ and crashes every 10-40 s;"
+echo "    'curl http://127.0.0.1:8765/crash' makes it crash now. Watch zagent restart it."
 echo
-echo "==> $zagent -c examples/ai-image-service.conf --check"
-"$zagent" -c examples/ai-image-service.conf --check
-echo
-echo "Supervising these programs arrives with the agent's process lifecycle; today zagent"
-echo "validates supervisord configs (--check) and shows the resolved model (--dump-config)."
+exec "$zagent" -c "$config" -n

@@ -167,8 +167,10 @@ TEST(ZagentCheck, ExampleConfigsAreValid) {
     std::filesystem::copy_file(std::filesystem::path(ZAGENT_EXAMPLES) / name, dir.path() / name);
   }
   std::filesystem::create_directory(dir.path() / "run");
+  RunOptions options;
+  options.extra_env = {"ZAGENT_BUILD=/opt/zagent/build"};  // set by scripts/run-demo.sh
   for (const char* name : {"demo.conf", "ai-image-service.conf"}) {
-    const auto r = run({kZagent, "-c", dir.file(name), "--check"});
+    const auto r = run({kZagent, "-c", dir.file(name), "--check"}, options);
     EXPECT_EQ(r.exit_code, 0) << name << ": " << r.err;
     EXPECT_EQ(r.err, "") << name;
   }
