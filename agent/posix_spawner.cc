@@ -6,6 +6,10 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <dirent.h>
+#include <cstdio>
+#include <map>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -81,6 +85,8 @@ struct ChildPlan {
   const char* directory = nullptr;  // nullptr: keep the agent's cwd
   bool set_umask = false;
   mode_t umask = 0;
+  int parent_death_signal = 0;  // 0: none
+  pid_t agent_pid = 0;          // the parent, to detect that it died before prctl()
 };
 
 // --- Child side: async-signal-safe only. ---
@@ -203,6 +209,15 @@ void close_from(int first, int last, int max_fd) {
       // strerrordesc_np(): the untranslated text from a static table (no locale, no malloc).
       m.add(why != nullptr ? why : ::strerrordesc_np(setuid_errno));
       child_fail(plan, m);
+    }
+  }
+
+  // After the user switch: a credential change clears the parent-death signal.
+  if (plan.parent_death_signal != 0) {
+    ::prctl(PR_SET_PDEATHSIG, plan.parent_death_signal);
+    if (::getppid() != plan.agent_pid) {
+      // The agent died between fork() and prctl(): the signal would never come.
+      ::_exit(127);
     }
   }
 
@@ -374,6 +389,8 @@ Result<pid_t> PosixSpawner::spawn(const SpawnSpec& spec) {
   plan.directory = spec.directory ? spec.directory->c_str() : nullptr;
   plan.set_umask = spec.umask.has_value();
   plan.umask = spec.umask.value_or(0);
+  plan.parent_death_signal = spec.parent_death_signal;
+  plan.agent_pid = ::getpid();
 
   pid_t pid = -1;
   int fork_errno = 0;
@@ -432,6 +449,99 @@ Result<void> PosixSpawner::send_signal(pid_t pid, int signo, bool to_group) {
     return fail(std::strerror(err), ErrorCode::Io);
   }
   return {};
+}
+
+std::optional<ProcStat> parse_proc_stat(std::string_view text) {
+  const auto open = text.find('(');
+  const auto close = text.rfind(')');
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open) {
+    return std::nullopt;
+  }
+  ProcStat st;
+  st.pid = static_cast<pid_t>(std::strtol(std::string(text.substr(0, open)).c_str(), nullptr, 10));
+  // After ") ": field 3 (state), 4 (ppid), ... 22 (starttime).
+  std::string rest(text.substr(close + 1));
+  std::vector<std::string_view> fields;
+  std::string_view r(rest);
+  while (!r.empty()) {
+    const auto start = r.find_first_not_of(' ');
+    if (start == std::string_view::npos) {
+      break;
+    }
+    r.remove_prefix(start);
+    const auto end = r.find(' ');
+    fields.push_back(r.substr(0, end));
+    r.remove_prefix(end == std::string_view::npos ? r.size() : end);
+  }
+  if (fields.size() < 20) {
+    return std::nullopt;
+  }
+  st.ppid = static_cast<pid_t>(std::strtol(std::string(fields[1]).c_str(), nullptr, 10));
+  st.start_time = std::strtoull(std::string(fields[19]).c_str(), nullptr, 10);
+  if (st.pid <= 0) {
+    return std::nullopt;
+  }
+  return st;
+}
+
+namespace {
+
+std::optional<ProcStat> read_proc_stat(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return std::nullopt;
+  }
+  char buf[1024];
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) {
+    return std::nullopt;
+  }
+  return parse_proc_stat(std::string_view(buf, static_cast<size_t>(n)));
+}
+
+}  // namespace
+
+std::vector<ProcessId> PosixSpawner::descendants(pid_t root) {
+  // One pass over /proc builds the parent -> children map; then a walk from root. This runs
+  // only when a stop signal is sent, never on an idle path.
+  std::multimap<pid_t, ProcStat> children;
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) {
+    return {};
+  }
+  while (const dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') {
+      continue;
+    }
+    const pid_t pid = static_cast<pid_t>(std::strtol(e->d_name, nullptr, 10));
+    if (auto st = read_proc_stat(pid)) {
+      children.emplace(st->ppid, *st);
+    }
+  }
+  ::closedir(dir);
+  std::vector<ProcessId> out;
+  std::vector<pid_t> todo = {root};
+  while (!todo.empty()) {
+    const pid_t parent = todo.back();
+    todo.pop_back();
+    const auto [begin, end] = children.equal_range(parent);
+    for (auto it = begin; it != end; ++it) {
+      out.push_back(ProcessId{it->second.pid, it->second.start_time});
+      todo.push_back(it->second.pid);
+    }
+  }
+  return out;
+}
+
+bool PosixSpawner::signal_if_alive(const ProcessId& process, int signo) {
+  const auto st = read_proc_stat(process.pid);
+  if (!st || st->start_time != process.start_time) {
+    return false;  // gone, or the pid now names another process
+  }
+  return ::kill(process.pid, signo) == 0;
 }
 
 }  // namespace zagent

@@ -2,6 +2,10 @@
 // errors reported back through a close-on-exec pipe. An adapter: makes system calls, no Asio.
 #pragma once
 
+#include <optional>
+#include <string_view>
+#include <vector>
+
 #include "agent/spawner.h"
 
 namespace zagent {
@@ -17,6 +21,17 @@ class PosixSpawner final : public Spawner {
  public:
   Result<pid_t> spawn(const SpawnSpec& spec) override;
   Result<void> send_signal(pid_t pid, int signo, bool to_group) override;
+  std::vector<ProcessId> descendants(pid_t root) override;
+  bool signal_if_alive(const ProcessId& process, int signo) override;
 };
+
+/// Parses the pid, ppid and start time out of the text of /proc/PID/stat (the command name in
+/// parentheses may itself contain spaces and parentheses). nullopt if malformed.
+struct ProcStat {
+  pid_t pid = 0;
+  pid_t ppid = 0;
+  unsigned long long start_time = 0;
+};
+std::optional<ProcStat> parse_proc_stat(std::string_view text);
 
 }  // namespace zagent

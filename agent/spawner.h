@@ -32,6 +32,17 @@ struct SpawnSpec {
   StdioFile stdout_file;
   StdioFile stderr_file;
   bool redirect_stderr = false;  ///< fd 2 is the same file as fd 1
+  /// Signal the child receives if the agent dies without stopping it (SIGKILL of the agent):
+  /// the program's stopsignal, so it is not left running unsupervised. 0 = none.
+  int parent_death_signal = 0;
+};
+
+/// A process identity that survives pid reuse: the pid plus its start time (clock ticks
+/// since boot, /proc/PID/stat field 22).
+struct ProcessId {
+  pid_t pid = 0;
+  unsigned long long start_time = 0;
+  friend bool operator==(const ProcessId&, const ProcessId&) = default;
 };
 
 class Spawner {
@@ -45,6 +56,11 @@ class Spawner {
   /// kill(pid, signo), or kill(-pid, signo) for the whole process group. ESRCH counts as
   /// success (the reap will follow); other errors are returned with their text.
   virtual Result<void> send_signal(pid_t pid, int signo, bool to_group) = 0;
+  /// Every living descendant of `root` (children, their children, ...), whatever process
+  /// group or session they moved to; not `root` itself.
+  virtual std::vector<ProcessId> descendants(pid_t root) = 0;
+  /// Sends `signo` if that process still exists with the same start time; true if sent.
+  virtual bool signal_if_alive(const ProcessId& process, int signo) = 0;
 };
 
 }  // namespace zagent

@@ -1,6 +1,7 @@
 #include "agent/supervisor.h"
 
 #include <algorithm>
+#include <csignal>
 #include <chrono>
 #include <utility>
 
@@ -150,6 +151,9 @@ void Supervisor::perform(ProcessEntry& entry, const Action& action) {
   } else if (std::holds_alternative<SpawnChild>(action)) {
     spawn(entry);
   } else if (const auto* sig = std::get_if<SendSignal>(&action)) {
+    if (entry.record.state == ProcessState::Stopping) {
+      remember_descendants(entry, sig->pid);
+    }
     auto sent = spawner_.send_signal(sig->pid, sig->signo, sig->to_group);
     if (!sent) {
       deliver(entry, SignalFailed{sent.error().message, true});
@@ -172,6 +176,7 @@ void Supervisor::spawn(ProcessEntry& entry) {
   spec.stdout_file.path = entry.stdout_path;
   spec.stderr_file.path = entry.stderr_path;
   spec.redirect_stderr = entry.config.redirect_stderr;
+  spec.parent_death_signal = entry.config.stopsignal;
   auto pid = spawner_.spawn(spec);
   if (!pid) {
     deliver(entry, SpawnFailed{pid.error().message});
@@ -179,6 +184,34 @@ void Supervisor::spawn(ProcessEntry& entry) {
   }
   by_pid_[*pid] = &entry;
   deliver(entry, SpawnSucceeded{*pid});
+}
+
+void Supervisor::remember_descendants(ProcessEntry& entry, pid_t pid) {
+  for (const ProcessId& d : spawner_.descendants(pid)) {
+    if (std::find(entry.stop_descendants.begin(), entry.stop_descendants.end(), d) ==
+        entry.stop_descendants.end()) {
+      entry.stop_descendants.push_back(d);
+    }
+  }
+}
+
+void Supervisor::kill_leftovers(ProcessEntry& entry) {
+  if (entry.stop_descendants.empty()) {
+    return;
+  }
+  std::string killed;
+  for (const ProcessId& d : entry.stop_descendants) {
+    if (spawner_.signal_if_alive(d, SIGKILL)) {
+      killed += (killed.empty() ? "" : ", ") + std::to_string(d.pid);
+    }
+  }
+  entry.stop_descendants.clear();
+  if (!killed.empty()) {
+    // Descendants that left the process group (setsid) are out of reach of stopasgroup and
+    // killasgroup; after the stop they would keep ports and GPU memory.
+    log_.log(LogLevel::Warn, "killing leftover descendants of " + entry.config.name +
+                                 " with SIGKILL: " + killed);
+  }
 }
 
 bool Supervisor::on_child_exit(pid_t pid, int wait_status) {
@@ -195,6 +228,7 @@ bool Supervisor::on_child_exit(pid_t pid, int wait_status) {
         std::chrono::duration_cast<std::chrono::milliseconds>(n.steady - *entry.record.last_start);
   }
   deliver(entry, ChildExited{exit_info_from_wait_status(wait_status, n.wall, uptime)});
+  kill_leftovers(entry);
   if (shutting_down_) {
     advance_shutdown();
   }

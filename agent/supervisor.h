@@ -26,6 +26,9 @@ struct ProcessEntry {
   ProcessRecord record;
   std::string stdout_path;  ///< resolved log file ("" = none); AUTO already turned into a path
   std::string stderr_path;
+  /// Descendants seen when a stop or kill signal went out; whichever is still alive once the
+  /// process is reaped is killed, so a stop leaves no survivor (even after setsid()).
+  std::vector<ProcessId> stop_descendants;
 };
 
 struct GroupEntry {
@@ -91,6 +94,8 @@ class Supervisor {
   FsmResult<void> deliver(ProcessEntry& entry, const Event& event);
   void perform(ProcessEntry& entry, const Action& action);
   void spawn(ProcessEntry& entry);
+  void remember_descendants(ProcessEntry& entry, pid_t pid);
+  void kill_leftovers(ProcessEntry& entry);
   void advance_shutdown();
   void report_dying();
   Now now() const;

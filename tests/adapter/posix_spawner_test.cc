@@ -466,3 +466,47 @@ TEST_F(PosixSpawnerTest, NonRootCannotSwitchUser) {
 
 }  // namespace
 }  // namespace zagent
+
+namespace zagent {
+namespace {
+
+TEST(ProcStat, ParsesFieldsAfterTheCommandName) {
+  // The command name may hold spaces and parentheses; fields are counted after the last ')'.
+  const std::string text =
+      "4242 (we(ird) name) S 17 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 "
+      "1000 10 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+  const auto st = parse_proc_stat(text);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_EQ(st->pid, 4242);
+  EXPECT_EQ(st->ppid, 17);
+  EXPECT_EQ(st->start_time, 987654u);
+  EXPECT_FALSE(parse_proc_stat("garbage").has_value());
+  EXPECT_FALSE(parse_proc_stat("12 (x) S 1 2").has_value());
+}
+
+TEST(ProcStat, DescendantsOfThisTestIncludeAForkedChild) {
+  PosixSpawner spawner;
+  const pid_t child = fork();
+  if (child == 0) {
+    pause();
+    _exit(0);
+  }
+  ASSERT_GT(child, 0);
+  const auto found = spawner.descendants(getpid());
+  const bool listed = std::any_of(found.begin(), found.end(),
+                                  [child](const ProcessId& p) { return p.pid == child; });
+  EXPECT_TRUE(listed);
+  ProcessId stale{child, 1};  // wrong start time: a reused pid must not be signalled
+  EXPECT_FALSE(spawner.signal_if_alive(stale, SIGKILL));
+  for (const auto& p : found) {
+    if (p.pid == child) {
+      EXPECT_TRUE(spawner.signal_if_alive(p, SIGKILL));
+    }
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFSIGNALED(status));
+}
+
+}  // namespace
+}  // namespace zagent

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <regex>
+#include <sstream>
 
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
@@ -276,6 +277,53 @@ TEST_F(AgentFixture, Usr2ReopensTheMainLog) {
   EXPECT_THAT(read_file(dir_.file("z.log.old")),
               HasSubstr("received SIGUSR2 indicating log reopen request"));
   stop_agent();
+}
+
+TEST_F(AgentFixture, StopLeavesNoSurvivorEvenAfterSetsid) {
+  // Two grandchildren stay in the group, two leave it with setsid(); stopasgroup reaches the
+  // first two, the stop's descendant sweep the others.
+  start("[program:tree]\ncommand=" + helper("spawn_grandchildren") +
+        " 2 --setsid\nstartsecs=0\nstopasgroup=true\nstdout_logfile=%(here)s/tree.out\n"
+        "[program:flat]\ncommand=" + helper("spawn_grandchildren") +
+        " 2\nstartsecs=0\nstopasgroup=true\nstdout_logfile=%(here)s/flat.out\n");
+  std::vector<pid_t> grandchildren;
+  ASSERT_TRUE(wait_until([&] {
+    grandchildren.clear();
+    for (const char* f : {"tree.out", "flat.out"}) {
+      std::istringstream in(read_file(dir_.file(f)));
+      for (std::string line; std::getline(in, line);) {
+        if (!line.empty() && std::isdigit(static_cast<unsigned char>(line[0]))) {
+          grandchildren.push_back(std::stoi(line));
+        }
+      }
+    }
+    return grandchildren.size() == 4;
+  }));
+  for (const pid_t g : grandchildren) {
+    ASSERT_TRUE(process_alive(g));
+  }
+  stop_agent();
+  for (const pid_t g : grandchildren) {
+    EXPECT_FALSE(process_alive(g)) << g;
+  }
+  EXPECT_THAT(main_log(), HasSubstr("WARN killing leftover descendants of tree with SIGKILL: "));
+  EXPECT_THAT(main_log(), HasSubstr("reaped unknown pid"));  // their exits are reaped by us
+}
+
+TEST_F(AgentFixture, KilledAgentTakesItsProgramsWithIt) {
+  // Decision (docs/zagent.md): when the agent is killed with SIGKILL, each program receives
+  // its own stopsignal, so no service is left running unsupervised (holding a port or GPU
+  // memory) for the next agent to collide with.
+  start("[program:a]\ncommand=" + helper("sleep_forever") + "\nstartsecs=0\n"
+        "[program:b]\ncommand=" + helper("ignore_sigterm") + "\nstartsecs=0\nstopsignal=INT\n");
+  ASSERT_TRUE(wait_log("success: a entered RUNNING state"));
+  ASSERT_TRUE(wait_log("success: b entered RUNNING state"));
+  const pid_t a = last_pid("a");
+  const pid_t b = last_pid("b");
+  agent_->signal(SIGKILL);
+  ASSERT_TRUE(agent_->wait(std::chrono::milliseconds(5000)).has_value());
+  EXPECT_TRUE(wait_until([&] { return !process_alive(a) && !process_alive(b); }))
+      << "a alive: " << process_alive(a) << ", b alive: " << process_alive(b);
 }
 
 TEST_F(AgentFixture, DaemonModeDetachesAndWritesPidfile) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,22 @@ class FakeSpawner final : public Spawner {
     return {};
   }
 
+  std::vector<ProcessId> descendants(pid_t root) override {
+    auto it = descendants_of.find(root);
+    return it == descendants_of.end() ? std::vector<ProcessId>{} : it->second;
+  }
+
+  bool signal_if_alive(const ProcessId& process, int signo) override {
+    if (alive.count(process.pid) == 0) {
+      return false;
+    }
+    signals.push_back({process.pid, signo, false});
+    alive.erase(process.pid);
+    return true;
+  }
+
+  std::map<pid_t, std::vector<ProcessId>> descendants_of;  ///< what descendants() reports
+  std::set<pid_t> alive;  ///< descendants that signal_if_alive() finds alive
   std::vector<SpawnSpec> spawned;             ///< every spawn request, in order
   std::vector<Signal> signals;                ///< every signal sent, in order
   std::map<std::string, std::string> fail_next;  ///< name -> spawn error for its next spawn

@@ -210,6 +210,31 @@ TEST_F(SupervisorTest, StopSendsStopsignalThenSigkillAfterStopwaitsecs) {
   EXPECT_EQ(spawner_.spawned.size(), 1u);  // a manual stop is never undone
 }
 
+TEST_F(SupervisorTest, StopKillsDescendantsThatLeftTheGroup) {
+  make("[program:gen]\ncommand=/bin/gen\n");
+  supervisor_->start();
+  run_until_next_wakeup();
+  const pid_t p = pid("gen");
+  spawner_.descendants_of[p] = {{5001, 77}, {5002, 78}};
+  spawner_.alive = {5002};  // 5001 exited with its parent
+  ASSERT_TRUE(supervisor_->stop_process("gen", "gen"));
+  ASSERT_TRUE(supervisor_->on_child_exit(p, killed_by(SIGTERM)));
+  EXPECT_EQ(spawner_.signals.back(), (test::FakeSpawner::Signal{5002, SIGKILL, false}));
+  EXPECT_EQ(log_.lines.back(), "WARN killing leftover descendants of gen with SIGKILL: 5002");
+  EXPECT_TRUE(supervisor_->find("gen", "gen")->stop_descendants.empty());
+}
+
+TEST_F(SupervisorTest, CrashDoesNotTouchDescendants) {
+  make("[program:gen]\ncommand=/bin/gen\n");
+  supervisor_->start();
+  run_until_next_wakeup();
+  const pid_t p = pid("gen");
+  spawner_.descendants_of[p] = {{5001, 77}};
+  spawner_.alive = {5001};
+  ASSERT_TRUE(supervisor_->on_child_exit(p, killed_by(SIGSEGV)));
+  EXPECT_TRUE(spawner_.signals.empty());
+}
+
 TEST_F(SupervisorTest, StopOfStoppedProcessIsNotRunning) {
   make("[program:manual]\ncommand=/bin/m\nautostart=false\n");
   supervisor_->start();

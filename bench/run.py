@@ -1,0 +1,710 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: zagent against supervisord, in one run, alternating.
+
+Both agents run in the foreground (-n) on the SAME generated supervisord-format config.
+Every scenario runs in its own temp dir under /tmp (short socket path) and cleans up after
+itself: only processes this script started are signalled, always by pid.
+
+  python3 bench/run.py            full mode: writes docs/benchmarks.md
+  python3 bench/run.py --quick    a few seconds; checks the harness, prints the table only
+
+bench/README.md describes what each number means.
+"""
+
+import argparse
+import datetime
+import glob
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STOP_DEADLINE = 120.0  # seconds an agent gets to exit after SIGTERM
+START_DEADLINE = 120.0  # seconds for all programs to be spawned/RUNNING
+
+# The supervised program: a tiny static C program that waits in pause() forever (default
+# SIGTERM/SIGKILL disposition), so that the cost of exec'ing it is as small as possible and
+# the numbers are about the agents. /bin/sleep is the fallback when no C compiler works.
+IDLE_C = "#include <unistd.h>\nint main(void){for(;;)pause();}\n"
+
+
+def die(msg, code=1):
+    print(msg, file=sys.stderr)
+    sys.exit(code)
+
+
+# --------------------------------------------------------------------------------------
+# /proc helpers
+
+
+def children_of(pid):
+    """Direct children of pid (all its threads), from /proc/PID/task/*/children."""
+    out = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                out.extend(int(x) for x in f.read().split())
+        except OSError:
+            pass
+    return out
+
+
+def exe_of(pid):
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
+
+
+def smaps_rollup(pid):
+    vals = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 3 and parts[2] == "kB":
+                vals[parts[0].rstrip(":")] = int(parts[1])
+    return vals  # kB
+
+
+def cpu_ticks(pid):
+    """utime+stime of the whole process (all threads), in clock ticks."""
+    with open(f"/proc/{pid}/stat") as f:
+        data = f.read()
+    fields = data[data.rindex(")") + 2:].split()
+    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
+
+
+def sched_ns(pid):
+    """Sum of sum_exec_runtime (ns) of every thread: finer than the 10 ms tick."""
+    total = 0
+    for path in glob.glob(f"/proc/{pid}/task/*/schedstat"):
+        try:
+            with open(path) as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def pid_alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            data = f.read()
+    except OSError:
+        return False
+    state = data[data.rindex(")") + 2:].split()[0]
+    return state != "Z"
+
+
+# --------------------------------------------------------------------------------------
+# One agent session: temp dir, config, process, conditions, shutdown, cleanup
+
+
+class Session:
+    def __init__(self, kind, binary, prog, n, startsecs, scenario):
+        self.kind = kind
+        self.binary = binary
+        self.prog, self.prog_real = prog  # (command line, realpath of the exec'd file)
+        self.n = n
+        self.dir = tempfile.mkdtemp(prefix=f"zb-{kind[0]}-", dir="/tmp")
+        self.logfile = os.path.join(self.dir, "main.log")
+        self.conf = os.path.join(self.dir, "bench.conf")
+        self.names = [f"p{i:04d}" for i in range(n)]
+        self.seen = set()  # every program pid seen as a child: cleanup candidates
+        self.exec_ok = set()  # children already seen running the program
+        self.log_pos = 0
+        self.log_tail = ""
+        self.success = 0
+        self.spawned_lines = 0
+        self.proc = None
+        self.leftovers = 0
+        self.scenario = scenario
+        self._write_config(startsecs)
+
+    def _write_config(self, startsecs):
+        d = self.dir
+        lines = [
+            "[unix_http_server]",
+            f"file = {d}/s.sock",
+            "",
+            "[supervisord]",
+            f"logfile = {d}/main.log",
+            "logfile_maxbytes = 0",
+            f"pidfile = {d}/agent.pid",
+            f"childlogdir = {d}/logs",
+            "nodaemon = true",
+            "loglevel = info",
+            "minfds = 8192",
+            "minprocs = 4096",
+            "",
+            "[rpcinterface:supervisor]",
+            "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+            "",
+        ]
+        os.makedirs(f"{d}/logs")
+        for name in self.names:
+            lines += [
+                f"[program:{name}]",
+                f"command = {self.prog}",
+                "autostart = true",
+                "autorestart = true",
+                f"startsecs = {startsecs}",
+                f"stdout_logfile = {d}/logs/{name}.out",
+                f"stderr_logfile = {d}/logs/{name}.err",
+                "",
+            ]
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines))
+
+    def start(self):
+        self.t_start = time.monotonic()
+        self.out = open(os.path.join(self.dir, "agent.out"), "wb")
+        self.proc = subprocess.Popen(
+            [self.binary, "-n", "-c", self.conf],
+            stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT,
+            cwd=self.dir, start_new_session=True)
+        self.pid = self.proc.pid
+
+    # -- observation ---------------------------------------------------------------
+
+    def running_children(self):
+        """Children of the agent that have exec'd the program (not a pre-exec fork)."""
+        kids = children_of(self.pid)
+        out = []
+        for k in kids:
+            if k in self.exec_ok:
+                out.append(k)
+                continue
+            if exe_of(k) == self.prog_real:
+                self.exec_ok.add(k)
+                self.seen.add(k)
+                out.append(k)
+        return out
+
+    def read_log(self):
+        try:
+            with open(self.logfile, "rb") as f:
+                f.seek(self.log_pos)
+                data = f.read()
+        except OSError:
+            return
+        if not data:
+            return
+        self.log_pos += len(data)
+        text = self.log_tail + data.decode("utf-8", "replace")
+        lines = text.split("\n")
+        self.log_tail = lines.pop()
+        for line in lines:
+            if " success: " in line:
+                self.success += 1
+            elif " spawned: " in line:
+                self.spawned_lines += 1
+
+    def check_alive(self):
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"{self.kind} exited early (rc {self.proc.returncode}); "
+                               f"see {self.dir}/agent.out:\n{self.agent_output()}")
+
+    def agent_output(self):
+        try:
+            with open(os.path.join(self.dir, "agent.out"), errors="replace") as f:
+                return f.read()[-2000:]
+        except OSError:
+            return ""
+
+    def wait_all(self, deadline=START_DEADLINE, poll=0.002):
+        """Waits until all N programs run the program and N `success:` lines are logged.
+
+        Returns (t_spawned, t_running), seconds since start()."""
+        t_spawned = t_running = None
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            self.check_alive()
+            now = time.monotonic()
+            if t_spawned is None and len(self.running_children()) >= self.n:
+                t_spawned = now - self.t_start
+            if t_running is None:
+                self.read_log()
+                if self.success >= self.n:
+                    t_running = now - self.t_start
+            if t_spawned is not None and t_running is not None:
+                return t_spawned, t_running
+            time.sleep(poll)
+        raise RuntimeError(f"{self.kind}: not all {self.n} programs up within {deadline}s "
+                           f"(children {len(self.running_children())}, "
+                           f"success lines {self.success})")
+
+    # -- shutdown ------------------------------------------------------------------
+
+    def stop(self):
+        """SIGTERM, wait for exit; returns seconds to exit. Kills leftovers by pid."""
+        if self.proc is None:
+            return None
+        self.running_children()  # record the current pids for the leftover check
+        t0 = time.monotonic()
+        took = None
+        if self.proc.poll() is None:
+            os.kill(self.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_DEADLINE)
+                took = time.monotonic() - t0
+            except subprocess.TimeoutExpired:
+                print(f"  ! {self.kind} did not exit {STOP_DEADLINE}s after SIGTERM; "
+                      f"SIGKILL pid {self.pid}", file=sys.stderr)
+                os.kill(self.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.out.close()
+        for pid in sorted(self.seen):
+            if pid_alive(pid) and exe_of(pid) == self.prog_real:
+                self.leftovers += 1
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        if self.leftovers:
+            print(f"  ! {self.kind}: {self.leftovers} program(s) still alive after the agent "
+                  f"exited; killed them by pid", file=sys.stderr)
+        self.proc = None
+        return took
+
+    def cleanup(self):
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------
+# Scenarios
+
+
+def alternate(agents, r):
+    """Round r's order: zagent first on even rounds, supervisord first on odd ones."""
+    return agents if r % 2 == 0 else list(reversed(agents))
+
+
+def scenario_crash(agents, prog, rounds, kills, res):
+    """Crash recovery: SIGKILL the RUNNING program, time until a new pid runs it."""
+    for r in range(rounds):
+        for kind, binary in alternate(agents, r):
+            s = Session(kind, binary, prog, 1, 0, "crash")
+            try:
+                s.start()
+                s.wait_all()
+                for _ in range(kills):
+                    time.sleep(0.2)  # settle: the agent is idle, the program RUNNING
+                    old = s.running_children()
+                    if len(old) != 1:
+                        raise RuntimeError(f"{kind}: expected one program, got {old}")
+                    old = old[0]
+                    deadline = time.monotonic() + 10
+                    t0 = time.monotonic()
+                    os.kill(old, signal.SIGKILL)
+                    new = None
+                    while new is None:  # busy poll: one core polls, the other runs the agent
+                        for k in children_of(s.pid):
+                            if k != old and exe_of(k) == s.prog_real:
+                                new = k
+                                break
+                        if time.monotonic() > deadline:
+                            s.check_alive()
+                            raise RuntimeError(f"{kind}: no new pid 10 s after SIGKILL")
+                    dt = time.monotonic() - t0
+                    s.seen.add(new)
+                    s.exec_ok.add(new)
+                    res.setdefault(("crash", kind), []).append(dt)
+            finally:
+                s.cleanup()
+                res.setdefault(("leftovers", kind), []).append(s.leftovers)
+
+
+def scenario_mass(agents, prog, ns, trials, res):
+    """Mass start: N programs, startsecs=1; time to all exec'd and to N `success:` lines.
+
+    Also records the agent's memory with N RUNNING and the time to stop all of them."""
+    for n in ns:
+        for r in range(trials):
+            for kind, binary in alternate(agents, r):
+                s = Session(kind, binary, prog, n, 1, "mass")
+                try:
+                    s.start()
+                    t_sp, t_run = s.wait_all()
+                    res.setdefault(("spawned", n, kind), []).append(t_sp)
+                    res.setdefault(("running", n, kind), []).append(t_run)
+                    time.sleep(0.5)
+                    m = smaps_rollup(s.pid)
+                    res.setdefault(("rss", n, kind), []).append(m["Rss"])
+                    res.setdefault(("pss", n, kind), []).append(m["Pss"])
+                    res.setdefault(("stop", n, kind), []).append(s.stop())
+                finally:
+                    s.cleanup()
+                    res.setdefault(("leftovers", kind), []).append(s.leftovers)
+                print(f"  mass N={n} {kind}: spawned {t_sp:.3f}s running {t_run:.3f}s",
+                      file=sys.stderr)
+
+
+def scenario_memory(agents, prog, ns, trials, res):
+    for n in ns:
+        for r in range(trials):
+            for kind, binary in alternate(agents, r):
+                s = Session(kind, binary, prog, n, 1, "memory")
+                try:
+                    s.start()
+                    s.wait_all()
+                    time.sleep(0.5)
+                    m = smaps_rollup(s.pid)
+                    res.setdefault(("rss", n, kind), []).append(m["Rss"])
+                    res.setdefault(("pss", n, kind), []).append(m["Pss"])
+                finally:
+                    s.cleanup()
+                    res.setdefault(("leftovers", kind), []).append(s.leftovers)
+
+
+def parse_strace_c(path):
+    """(total calls, {syscall: calls}) from an `strace -c` summary."""
+    total, per = 0, {}
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 5 or not parts[0].replace(".", "").isdigit():
+                continue
+            calls = int(parts[3])
+            if parts[-1] == "total":
+                total = calls
+            else:
+                per[parts[-1]] = calls
+    return total, per
+
+
+def scenario_idle(agents, prog, n, secs, rounds, res, strace):
+    """Idle cost with N RUNNING: CPU over `secs` untraced, then syscalls over `secs` traced."""
+    for r in range(rounds):
+        for kind, binary in alternate(agents, r):
+            s = Session(kind, binary, prog, n, 1, "idle")
+            try:
+                s.start()
+                s.wait_all()
+                time.sleep(1.0)  # past every startsecs deadline: nothing left to happen
+                m = smaps_rollup(s.pid)
+                res.setdefault(("rss", n, kind), []).append(m["Rss"])
+                res.setdefault(("pss", n, kind), []).append(m["Pss"])
+                t0, n0 = cpu_ticks(s.pid), sched_ns(s.pid)
+                time.sleep(secs)
+                t1, n1 = cpu_ticks(s.pid), sched_ns(s.pid)
+                hz = os.sysconf("SC_CLK_TCK")
+                res.setdefault(("idle_ticks", kind), []).append((t1 - t0) * 1000.0 / hz)
+                res.setdefault(("idle_sched", kind), []).append((n1 - n0) / 1e6)
+                if strace:
+                    out = os.path.join(s.dir, "strace.txt")
+                    tr = subprocess.Popen(
+                        [strace, "-f", "-c", "-o", out, "-p", str(s.pid)],
+                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                        stderr=subprocess.PIPE)
+                    time.sleep(secs)
+                    tr.send_signal(signal.SIGINT)
+                    try:
+                        _, err = tr.communicate(timeout=20)
+                    except subprocess.TimeoutExpired:
+                        tr.kill()
+                        _, err = tr.communicate()
+                    total, per = parse_strace_c(out)
+                    if total == 0 and per == {} and b"attach" in err.lower():
+                        print(f"  ! strace: {err.decode(errors='replace').strip()}",
+                              file=sys.stderr)
+                    res.setdefault(("idle_sys", kind), []).append(total)
+                    res.setdefault(("idle_sys_per", kind), []).append(per)
+            finally:
+                s.cleanup()
+                res.setdefault(("leftovers", kind), []).append(s.leftovers)
+
+
+# --------------------------------------------------------------------------------------
+# Report
+
+
+def med(v):
+    return statistics.median(v) if v else None
+
+
+def p90(v):
+    if not v:
+        return None
+    s = sorted(v)
+    return s[max(0, -(-9 * len(s) // 10) - 1)]  # nearest rank
+
+
+def fmt(v, unit):
+    if v is None:
+        return "n/a"
+    if unit == "ms":
+        return f"{v * 1000:.2f} ms" if v < 1 else f"{v * 1000:.0f} ms"
+    if unit == "s":
+        return f"{v:.3f} s"
+    if unit == "MiB":
+        return f"{v / 1024:.1f} MiB"
+    if unit == "cpu_ms":
+        return f"{v:.1f} ms"
+    if unit == "n":
+        return f"{v:g}"
+    return str(v)
+
+
+def ratio(z, s):
+    if z is None or s is None:
+        return "n/a"
+    if s == 0:
+        return "—" if z == 0 else "∞"
+    return f"{z / s:.3f}"
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def machine(args, prog_desc):
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = "?"
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+                break
+    distro = "?"
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    distro = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    commit = sh(["git", "-C", REPO, "describe", "--always", "--dirty"])
+    return [
+        ("CPU", f"{cpu}, {os.cpu_count()} cores (online), load avg at start "
+                f"{os.getloadavg()[0]:.2f}"),
+        ("memory", mem),
+        ("kernel", f"{platform.system()} {platform.release()} ({platform.machine()})"),
+        ("distribution", distro),
+        ("zagent", f"{sh([args.zagent, '--version'])} (`{args.zagent}`, commit {commit})"),
+        ("supervisord", f"{sh([args.supervisord, '--version'])} (`{args.supervisord}`, "
+                        f"{sh(['/usr/bin/python3', '--version']) or 'Python ?'})"),
+        ("strace", sh(["strace", "-V"]).splitlines()[0] if shutil.which("strace") else "missing"),
+        ("harness", f"Python {platform.python_version()}, bench/run.py"),
+        ("supervised program", prog_desc),
+    ]
+
+
+def build_table(res, cfg):
+    rows = []
+    Z, S = "zagent", "supervisord"
+
+    def add(label, key_z, key_s, unit, stat=med, extra=""):
+        z, s = stat(res.get(key_z, [])), stat(res.get(key_s, []))
+        nz, ns = len(res.get(key_z, [])), len(res.get(key_s, []))
+        rows.append((label, fmt(z, unit), fmt(s, unit), ratio(z, s), f"{nz}/{ns}{extra}"))
+
+    add("crash recovery, median", ("crash", Z), ("crash", S), "ms")
+    add("crash recovery, p90", ("crash", Z), ("crash", S), "ms", stat=p90)
+    for n in cfg["mem_ns"]:
+        add(f"agent RSS, {n} RUNNING", ("rss", n, Z), ("rss", n, S), "MiB")
+        add(f"agent PSS, {n} RUNNING", ("pss", n, Z), ("pss", n, S), "MiB")
+    secs = cfg["idle_secs"]
+    n = cfg["idle_n"]
+    add(f"idle syscalls in {secs:g} s, {n} RUNNING (strace -f -c)", ("idle_sys", Z),
+        ("idle_sys", S), "n")
+    add(f"idle CPU in {secs:g} s, {n} RUNNING (schedstat)", ("idle_sched", Z),
+        ("idle_sched", S), "cpu_ms")
+    add(f"idle CPU in {secs:g} s, {n} RUNNING (utime+stime)", ("idle_ticks", Z),
+        ("idle_ticks", S), "cpu_ms")
+    for n in cfg["mass_ns"]:
+        add(f"mass start N={n}: all spawned", ("spawned", n, Z), ("spawned", n, S), "s")
+        add(f"mass start N={n}: all RUNNING", ("running", n, Z), ("running", n, S), "s")
+        add(f"stop all N={n} (SIGTERM to exit)", ("stop", n, Z), ("stop", n, S), "s")
+    out = ["| measure | zagent | supervisord | ratio z/s | samples z/s |",
+           "| --- | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        out.append("| " + " | ".join(r) + " |")
+    return "\n".join(out)
+
+
+def top_syscalls(res, kind, k=6):
+    pers = res.get(("idle_sys_per", kind), [])
+    if not pers:
+        return "n/a"
+    per = pers[len(pers) // 2] if len(pers) % 2 else pers[0]
+    items = sorted(per.items(), key=lambda kv: -kv[1])[:k]
+    return ", ".join(f"{name} {calls}" for name, calls in items) or "none"
+
+
+# --------------------------------------------------------------------------------------
+
+
+def build_prog(tmp):
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc:
+        src = os.path.join(tmp, "idle.c")
+        exe = os.path.join(tmp, "idle")
+        with open(src, "w") as f:
+            f.write(IDLE_C)
+        for flags in (["-static"], []):
+            r = subprocess.run([cc, "-O2", *flags, "-o", exe, src], capture_output=True)
+            if r.returncode == 0:
+                kind = "static" if flags else "dynamic"
+                return ((exe, os.path.realpath(exe)),
+                        f"a {kind} C program that loops on pause(), built by the harness")
+    sleep = shutil.which("sleep") or "/bin/sleep"
+    return ((f"{sleep} 1000000", os.path.realpath(sleep)),
+            f"`{sleep} 1000000` (no C compiler found)")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="tiny N, 3 trials, 2 s idle; prints the table, writes nothing")
+    ap.add_argument("--zagent", default=os.path.join(REPO, "build/agent/zagent"))
+    ap.add_argument("--supervisord", default="/usr/bin/supervisord")
+    ap.add_argument("--output", default=os.path.join(REPO, "docs/benchmarks.md"))
+    args = ap.parse_args()
+
+    if not (os.path.isfile(args.supervisord) and os.access(args.supervisord, os.X_OK)):
+        die(f"supervisord not found at {args.supervisord}.\n"
+            f"Install the peers with:  scripts/install-deps.sh --bench\n"
+            f"(Debian package `supervisor`, 4.2.5 on Debian 12), or pass --supervisord PATH.")
+    if not (os.path.isfile(args.zagent) and os.access(args.zagent, os.X_OK)):
+        die(f"zagent not found at {args.zagent}; build it with `make build` "
+            f"(or cmake --build build --target zagent), or pass --zagent PATH.")
+    args.zagent = os.path.abspath(args.zagent)
+    strace = shutil.which("strace")
+    if not strace:
+        print("! strace missing (scripts/install-deps.sh --bench): idle syscalls not counted",
+              file=sys.stderr)
+
+    if args.quick:
+        cfg = dict(crash_rounds=1, crash_kills=3, mem_ns=[1, 20], mem_trials=1, idle_n=20,
+                   idle_secs=2.0, idle_rounds=1, mass_ns=[20], mass_trials=1)
+    else:
+        cfg = dict(crash_rounds=5, crash_kills=5, mem_ns=[1, 100, 1000], mem_trials=3,
+                   idle_n=100, idle_secs=10.0, idle_rounds=2, mass_ns=[200, 1000],
+                   mass_trials=3)
+
+    agents = [("zagent", args.zagent), ("supervisord", args.supervisord)]
+    res = {}
+    tmp = tempfile.mkdtemp(prefix="zb-bin-", dir="/tmp")
+    t_begin = time.monotonic()
+    try:
+        prog, prog_desc = build_prog(tmp)
+        info = machine(args, prog_desc)
+        print("crash recovery ...", file=sys.stderr)
+        scenario_crash(agents, prog, cfg["crash_rounds"], cfg["crash_kills"], res)
+        print("memory ...", file=sys.stderr)
+        # N=idle_n comes from the idle sessions and the mass-start N from mass start.
+        small = [n for n in cfg["mem_ns"] if n != cfg["idle_n"] and n not in cfg["mass_ns"]]
+        scenario_memory(agents, prog, small, cfg["mem_trials"], res)
+        print("idle cost ...", file=sys.stderr)
+        scenario_idle(agents, prog, cfg["idle_n"], cfg["idle_secs"], cfg["idle_rounds"], res,
+                      strace)
+        print("mass start ...", file=sys.stderr)
+        scenario_mass(agents, prog, cfg["mass_ns"], cfg["mass_trials"], res)
+        missing = [n for n in cfg["mem_ns"] if ("rss", n, "zagent") not in res]
+        scenario_memory(agents, prog, missing, cfg["mem_trials"], res)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    elapsed = time.monotonic() - t_begin
+
+    table = build_table(res, cfg)
+    left_z = sum(res.get(("leftovers", "zagent"), []))
+    left_s = sum(res.get(("leftovers", "supervisord"), []))
+    crash_z = ", ".join(f"{v * 1000:.2f}" for v in res.get(("crash", "zagent"), []))
+    crash_s = ", ".join(f"{v * 1000:.2f}" for v in res.get(("crash", "supervisord"), []))
+    print(table)
+    print(f"\nidle syscalls, zagent: {top_syscalls(res, 'zagent')}")
+    print(f"idle syscalls, supervisord: {top_syscalls(res, 'supervisord')}")
+    print(f"crash recovery samples (ms), zagent: {crash_z}")
+    print(f"crash recovery samples (ms), supervisord: {crash_s}")
+    print(f"leftover programs after agent exit: zagent {left_z}, supervisord {left_s}")
+    print(f"total {elapsed:.0f} s")
+    if args.quick:
+        return 0
+
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    md = [
+        "# Benchmarks: zagent and supervisord side by side",
+        "",
+        f"Generated by `python3 bench/run.py` (`make bench`) on {when}, in {elapsed:.0f} s. "
+        "Both agents ran in the same run, alternating (zagent first on even rounds, "
+        "supervisord first on odd ones), on the same generated config. The machine is "
+        "shared, so absolute times are noisy: read the ratio (zagent / supervisord medians; "
+        "below 1 means zagent is smaller or faster). bench/README.md explains each measure.",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "| --- | --- |",
+    ]
+    md += [f"| {k} | {v} |" for k, v in info]
+    md += [
+        "",
+        "## Results",
+        "",
+        table,
+        "",
+        "Medians unless marked p90. `samples z/s`: how many samples each median was taken "
+        "from. A ratio of `—` means both are 0.",
+        "",
+        "## Setup",
+        "",
+        f"- Config: one `[program:pNNNN]` section per program, `autostart=true`, "
+        f"`autorestart=true`, `startsecs=0` (crash recovery) or `startsecs=1` (all else); "
+        f"`stdout_logfile` and `stderr_logfile` are explicit files, one pair per program, in "
+        f"both agents (zagent opens them for the child; supervisord reads the child's pipes "
+        f"into them). `[supervisord] minfds=8192, minprocs=4096, logfile_maxbytes=0, "
+        f"loglevel=info`. minfds is 8192, not 4096: supervisord holds about five descriptors "
+        f"per program (three pipes, two log files), over 4096 at 1000 programs.",
+        f"- Agents started as `AGENT -n -c bench.conf`, stdout to a file; stopped with SIGTERM.",
+        f"- Crash recovery: {cfg['crash_rounds']} rounds x {cfg['crash_kills']} kills per agent "
+        f"= {cfg['crash_rounds'] * cfg['crash_kills']} trials each.",
+        f"- Memory at 1 program: {cfg['mem_trials']} sessions per agent; at {cfg['idle_n']}: "
+        f"the idle sessions; at {max(cfg['mass_ns'])}: the mass-start sessions.",
+        f"- Idle: {cfg['idle_rounds']} sessions per agent; CPU over {cfg['idle_secs']:g} s "
+        f"untraced, then syscalls over the next {cfg['idle_secs']:g} s under strace.",
+        f"- Mass start: {cfg['mass_trials']} sessions per agent and N.",
+        "",
+        "Idle syscalls (one session, by count): ",
+        "",
+        f"- zagent: {top_syscalls(res, 'zagent')}",
+        f"- supervisord: {top_syscalls(res, 'supervisord')}",
+        "",
+        "Crash recovery samples, ms:",
+        "",
+        f"- zagent: {crash_z}",
+        f"- supervisord: {crash_s}",
+        "",
+        f"Programs still alive after their agent exited (killed by the harness): zagent "
+        f"{left_z}, supervisord {left_s}.",
+        "",
+    ]
+    with open(args.output, "w") as f:
+        f.write("\n".join(md))
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
