@@ -374,4 +374,40 @@ FsmResult<void> Supervisor::stop_process(const std::string& group, const std::st
   return deliver(*entry, StopRequested{true});
 }
 
+std::vector<Supervisor::Outcome> Supervisor::start_all() {
+  std::vector<Outcome> out;
+  for (auto& group : groups_) {
+    for (auto& entry : group.processes) {
+      if (is_running_state(entry.record.state)) {
+        continue;  // supervisord compat: already running processes are left out
+      }
+      Outcome o{group.name, entry.config.name, std::nullopt};
+      if (shutting_down_) {
+        o.error = FsmError{Fault::ShutdownState, "", false};
+      } else if (auto r = deliver(entry, StartRequested{}); !r) {
+        o.error = r.error();
+      }
+      out.push_back(std::move(o));
+    }
+  }
+  return out;
+}
+
+std::vector<Supervisor::Outcome> Supervisor::stop_all() {
+  std::vector<Outcome> out;
+  for (auto& group : groups_) {
+    for (auto& entry : group.processes) {
+      if (!is_running_state(entry.record.state)) {
+        continue;
+      }
+      Outcome o{group.name, entry.config.name, std::nullopt};
+      if (auto r = deliver(entry, StopRequested{true}); !r) {
+        o.error = r.error();
+      }
+      out.push_back(std::move(o));
+    }
+  }
+  return out;
+}
+
 }  // namespace zagent

@@ -83,6 +83,19 @@ class Supervisor {
   FsmResult<void> start_process(const std::string& group, const std::string& name);
   FsmResult<void> stop_process(const std::string& group, const std::string& name);
 
+  /// One outcome of start_all()/stop_all(): supervisord's result struct before encoding.
+  struct Outcome {
+    std::string group;
+    std::string name;
+    std::optional<FsmError> error;  ///< nullopt = accepted
+  };
+  /// `start all` (startAllProcesses): every process not in STARTING/RUNNING/BACKOFF is
+  /// started at once, groups in ascending priority, processes in config order.
+  std::vector<Outcome> start_all();
+  /// `stop all` (stopAllProcesses): every process in STARTING/RUNNING/BACKOFF is stopped at
+  /// once, in ascending priority as well (supervisord compat: not reversed).
+  std::vector<Outcome> stop_all();
+
   const std::vector<GroupEntry>& groups() const { return groups_; }
   const ProcessEntry* find(const std::string& group, const std::string& name) const;
   /// Number of processes not in a stopped state.

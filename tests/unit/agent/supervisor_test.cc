@@ -294,6 +294,30 @@ TEST_F(SupervisorTest, ShutdownWithNothingRunningCompletesAtOnce) {
   EXPECT_THAT(log_.lines, IsEmpty());
 }
 
+TEST_F(SupervisorTest, StartAllAndStopAllGoInAscendingPriority) {
+  make("[program:c]\ncommand=/bin/c\npriority=999\nautostart=false\n"
+       "[program:a]\ncommand=/bin/a\npriority=1\nautostart=false\n"
+       "[program:b]\ncommand=/bin/b\npriority=500\n");
+  supervisor_->start();  // b autostarts
+  const auto started = supervisor_->start_all();
+  ASSERT_EQ(started.size(), 2u);  // b is already running: left out
+  EXPECT_EQ(started[0].name, "a");
+  EXPECT_EQ(started[1].name, "c");
+  EXPECT_FALSE(started[0].error.has_value());
+  ASSERT_EQ(spawner_.spawned.size(), 3u);
+  EXPECT_EQ(spawner_.spawned[1].name, "a");
+  EXPECT_EQ(spawner_.spawned[2].name, "c");
+
+  const auto stopped = supervisor_->stop_all();
+  ASSERT_EQ(stopped.size(), 3u);
+  // supervisord compat: ascending priority, all signalled at once.
+  ASSERT_EQ(spawner_.signals.size(), 3u);
+  EXPECT_EQ(spawner_.signals[0].pid, pid("a"));
+  EXPECT_EQ(spawner_.signals[1].pid, pid("b"));
+  EXPECT_EQ(spawner_.signals[2].pid, pid("c"));
+  EXPECT_TRUE(supervisor_->stop_all().empty());  // nothing left to stop
+}
+
 TEST_F(SupervisorTest, ServerUrl) {
   AgentConfig c;
   EXPECT_EQ(agent_server_url(c), "");
