@@ -6,6 +6,7 @@ MAKEFLAGS += --no-print-directory
 CONFIG    ?= examples/demo.conf
 
 .PHONY: all deps build run test sanitize clean
+.PHONY: bench
 
 all: build
 
@@ -31,3 +32,8 @@ sanitize: deps
 
 clean:
 	rm -rf $(BUILD_DIR) $(SAN_DIR)
+
+# Side-by-side benchmark against supervisord; writes docs/benchmarks.md (bench/README.md).
+bench: build
+	@scripts/install-deps.sh --bench
+	python3 bench/run.py

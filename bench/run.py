@@ -227,12 +227,17 @@ class Session:
 
         Returns (t_spawned, t_running), seconds since start()."""
         t_spawned = t_running = None
+        self.t_first = None
         end = time.monotonic() + deadline
         while time.monotonic() < end:
             self.check_alive()
             now = time.monotonic()
-            if t_spawned is None and len(self.running_children()) >= self.n:
-                t_spawned = now - self.t_start
+            if t_spawned is None:
+                up = len(self.running_children())
+                if up and self.t_first is None:
+                    self.t_first = now - self.t_start
+                if up >= self.n:
+                    t_spawned = now - self.t_start
             if t_running is None:
                 self.read_log()
                 if self.success >= self.n:
@@ -301,6 +306,10 @@ def scenario_crash(agents, prog, rounds, kills, res):
             try:
                 s.start()
                 s.wait_all()
+                time.sleep(0.5)
+                m = smaps_rollup(s.pid)  # memory with 1 program RUNNING, before any kill
+                res.setdefault(("rss", 1, kind), []).append(m["Rss"])
+                res.setdefault(("pss", 1, kind), []).append(m["Pss"])
                 for _ in range(kills):
                     time.sleep(0.2)  # settle: the agent is idle, the program RUNNING
                     old = s.running_children()
@@ -339,6 +348,7 @@ def scenario_mass(agents, prog, ns, trials, res):
                 try:
                     s.start()
                     t_sp, t_run = s.wait_all()
+                    res.setdefault(("first", n, kind), []).append(s.t_first)
                     res.setdefault(("spawned", n, kind), []).append(t_sp)
                     res.setdefault(("running", n, kind), []).append(t_run)
                     time.sleep(0.5)
@@ -417,10 +427,9 @@ def scenario_idle(agents, prog, n, secs, rounds, res, strace):
                     except subprocess.TimeoutExpired:
                         tr.kill()
                         _, err = tr.communicate()
+                    if not os.path.exists(out):
+                        raise RuntimeError(f"strace wrote no summary: {err.decode(errors='replace')}")
                     total, per = parse_strace_c(out)
-                    if total == 0 and per == {} and b"attach" in err.lower():
-                        print(f"  ! strace: {err.decode(errors='replace').strip()}",
-                              file=sys.stderr)
                     res.setdefault(("idle_sys", kind), []).append(total)
                     res.setdefault(("idle_sys_per", kind), []).append(per)
             finally:
@@ -534,6 +543,7 @@ def build_table(res, cfg):
     add(f"idle CPU in {secs:g} s, {n} RUNNING (utime+stime)", ("idle_ticks", Z),
         ("idle_ticks", S), "cpu_ms")
     for n in cfg["mass_ns"]:
+        add(f"mass start N={n}: first spawned", ("first", n, Z), ("first", n, S), "s")
         add(f"mass start N={n}: all spawned", ("spawned", n, Z), ("spawned", n, S), "s")
         add(f"mass start N={n}: all RUNNING", ("running", n, Z), ("running", n, S), "s")
         add(f"stop all N={n} (SIGTERM to exit)", ("stop", n, Z), ("stop", n, S), "s")
@@ -613,17 +623,17 @@ def main():
         info = machine(args, prog_desc)
         print("crash recovery ...", file=sys.stderr)
         scenario_crash(agents, prog, cfg["crash_rounds"], cfg["crash_kills"], res)
-        print("memory ...", file=sys.stderr)
-        # N=idle_n comes from the idle sessions and the mass-start N from mass start.
-        small = [n for n in cfg["mem_ns"] if n != cfg["idle_n"] and n not in cfg["mass_ns"]]
-        scenario_memory(agents, prog, small, cfg["mem_trials"], res)
         print("idle cost ...", file=sys.stderr)
         scenario_idle(agents, prog, cfg["idle_n"], cfg["idle_secs"], cfg["idle_rounds"], res,
                       strace)
         print("mass start ...", file=sys.stderr)
         scenario_mass(agents, prog, cfg["mass_ns"], cfg["mass_trials"], res)
+        # Memory: N=1 comes from the crash sessions (before the first kill), N=idle_n from
+        # the idle sessions, the mass-start N from mass start; any other N gets its own.
         missing = [n for n in cfg["mem_ns"] if ("rss", n, "zagent") not in res]
-        scenario_memory(agents, prog, missing, cfg["mem_trials"], res)
+        if missing:
+            print("memory ...", file=sys.stderr)
+            scenario_memory(agents, prog, missing, cfg["mem_trials"], res)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     elapsed = time.monotonic() - t_begin
@@ -680,8 +690,9 @@ def main():
         f"- Agents started as `AGENT -n -c bench.conf`, stdout to a file; stopped with SIGTERM.",
         f"- Crash recovery: {cfg['crash_rounds']} rounds x {cfg['crash_kills']} kills per agent "
         f"= {cfg['crash_rounds'] * cfg['crash_kills']} trials each.",
-        f"- Memory at 1 program: {cfg['mem_trials']} sessions per agent; at {cfg['idle_n']}: "
-        f"the idle sessions; at {max(cfg['mass_ns'])}: the mass-start sessions.",
+        f"- Memory (smaps_rollup, 0.5 s after the last program went RUNNING): at 1 program "
+        f"the crash-recovery sessions before the first kill; at {cfg['idle_n']} the idle "
+        f"sessions; at {max(cfg['mass_ns'])} the mass-start sessions.",
         f"- Idle: {cfg['idle_rounds']} sessions per agent; CPU over {cfg['idle_secs']:g} s "
         f"untraced, then syscalls over the next {cfg['idle_secs']:g} s under strace.",
         f"- Mass start: {cfg['mass_trials']} sessions per agent and N.",
