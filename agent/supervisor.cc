@@ -283,7 +283,11 @@ std::size_t Supervisor::live_count() const {
   return n;
 }
 
-bool Supervisor::shutdown_complete() const { return shutting_down_ && live_count() == 0; }
+bool Supervisor::shutdown_complete() const {
+  // Nothing restarts during a shutdown, so once the cursor has passed every group, every
+  // process is in a stopped state.
+  return shutting_down_ && shutdown_cursor_ == shutdown_order_.size();
+}
 
 void Supervisor::report_dying() {
   std::string names;
@@ -311,31 +315,32 @@ void Supervisor::begin_shutdown() {
     for (auto& entry : group.processes) {
       deliver(entry, ShutdownBegun{});
     }
+    shutdown_order_.push_back(&group);
   }
+  std::stable_sort(shutdown_order_.begin(), shutdown_order_.end(),
+                   [](const GroupEntry* a, const GroupEntry* b) {
+                     return a->priority != b->priority ? a->priority > b->priority
+                                                       : a->name > b->name;
+                   });
   report_dying();
   advance_shutdown();
 }
 
 void Supervisor::advance_shutdown() {
   // supervisord compat: groups in descending priority, one at a time; the next group is
-  // signalled only once every process of the previous one is stopped.
-  std::vector<GroupEntry*> order;
-  for (auto& group : groups_) {
-    order.push_back(&group);
-  }
-  std::stable_sort(order.begin(), order.end(), [](const GroupEntry* a, const GroupEntry* b) {
-    return a->priority != b->priority ? a->priority > b->priority : a->name > b->name;
-  });
-  for (GroupEntry* group : order) {
-    bool any_live = false;
+  // signalled only once every process of the previous one is stopped. The cursor makes each
+  // exit cost O(size of the current group), not O(all processes).
+  while (shutdown_cursor_ < shutdown_order_.size()) {
+    GroupEntry& group = *shutdown_order_[shutdown_cursor_];
     // Within a group, descending process priority.
     std::vector<ProcessEntry*> procs;
-    for (auto& entry : group->processes) {
+    for (auto& entry : group.processes) {
       procs.push_back(&entry);
     }
     std::stable_sort(procs.begin(), procs.end(), [](const ProcessEntry* a, const ProcessEntry* b) {
       return a->config.priority > b->config.priority;
     });
+    bool any_live = false;
     for (ProcessEntry* entry : procs) {
       if (is_stopped_state(entry->record.state)) {
         continue;
@@ -348,6 +353,7 @@ void Supervisor::advance_shutdown() {
     if (any_live) {
       return;  // wait for this group before the next
     }
+    ++shutdown_cursor_;
   }
 }
 

@@ -123,6 +123,8 @@ class Supervisor {
   std::map<pid_t, ProcessEntry*> by_pid_;  // live children -> their entry
   bool shutting_down_ = false;           // begin_shutdown() was called
   std::optional<SteadyTime> next_die_report_;  // next `waiting for ... to die` line
+  std::vector<GroupEntry*> shutdown_order_;    // groups, descending priority (set once)
+  std::size_t shutdown_cursor_ = 0;            // first group in shutdown_order_ not yet down
 };
 
 }  // namespace zagent
