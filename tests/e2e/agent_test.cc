@@ -269,6 +269,21 @@ TEST_F(AgentFixture, HupReloadsInPlace) {
   stop_agent();
 }
 
+TEST_F(AgentFixture, HupWithABrokenConfigStopsEverythingAndExits2) {
+  start("[program:sleeper]\ncommand=" + helper("sleep_forever") + "\nstartsecs=0\n");
+  ASSERT_TRUE(wait_log("success: sleeper entered RUNNING state"));
+  const pid_t child = last_pid("sleeper");
+  write_config("[program:sleeper]\ncommand=x\nautostart=maybe\n");
+  agent_->signal(SIGHUP);
+  const auto code = agent_->wait(std::chrono::milliseconds(15000));
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 2);  // supervisord compat: exit 2 after stopping every program
+  EXPECT_THAT(read_file(dir_.file("err")),
+              HasSubstr("Error: not a valid boolean value: 'maybe' in section 'program:sleeper'"));
+  EXPECT_THAT(main_log(), HasSubstr("stopped: sleeper"));
+  EXPECT_FALSE(process_alive(child));
+}
+
 TEST_F(AgentFixture, Usr2ReopensTheMainLog) {
   start("");
   std::filesystem::rename(dir_.file("z.log"), dir_.file("z.log.old"));
