@@ -271,18 +271,6 @@ std::optional<SteadyTime> Supervisor::next_wakeup() const {
   return earliest;
 }
 
-std::size_t Supervisor::live_count() const {
-  std::size_t n = 0;
-  for (const auto& group : groups_) {
-    for (const auto& entry : group.processes) {
-      if (!is_stopped_state(entry.record.state)) {
-        ++n;
-      }
-    }
-  }
-  return n;
-}
-
 bool Supervisor::shutdown_complete() const {
   // Nothing restarts during a shutdown, so once the cursor has passed every group, every
   // process is in a stopped state.

@@ -98,8 +98,6 @@ class Supervisor {
 
   const std::vector<GroupEntry>& groups() const { return groups_; }
   const ProcessEntry* find(const std::string& group, const std::string& name) const;
-  /// Number of processes not in a stopped state.
-  std::size_t live_count() const;
 
  private:
   /// Runs one event through the FSM and carries out the actions (spawning feeds its result

@@ -17,7 +17,6 @@ namespace zagent::test {
 namespace {
 
 using ::testing::HasSubstr;
-using ::testing::Not;
 
 const std::string kZagent = ZAGENT_BIN;
 const std::string kHelpers = ZAGENT_HELPERS_DIR;
