@@ -518,13 +518,7 @@ void Loader::load_supervisord(const IniSection& s) {
     }
   }
   for (const auto& [k, v] : sd.environment) {
-    auto it = std::find_if(environ_.begin(), environ_.end(),
-                           [&k](const auto& kv) { return kv.first == k; });
-    if (it != environ_.end()) {
-      it->second = v;
-    } else {
-      environ_.emplace_back(k, v);
-    }
+    set_environment_value(environ_, k, v);
   }
   warn_unknown_keys(s, kSupervisordKeys);
 }
@@ -909,20 +903,11 @@ void Loader::check_event_listener(const IniSection& s, const FormatNames& names)
   }
   std::vector<std::string> events;
   if (auto list = expanded(s, "events", names, false)) {
-    std::string item;
-    for (size_t i = 0; i <= list->size(); ++i) {
-      if (i == list->size() || (*list)[i] == ',') {
-        std::string upper(py_strip(item));
-        for (char& ch : upper) {
-          ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-        }
-        if (!upper.empty()) {
-          events.push_back(upper);
-        }
-        item.clear();
-      } else {
-        item.push_back((*list)[i]);
+    for (std::string event : split_comma_list(*list)) {
+      for (char& ch : event) {
+        ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
       }
+      events.push_back(std::move(event));
     }
   }
   if (events.empty()) {
@@ -962,18 +947,7 @@ void Loader::load_groups() {
     group.from_group_section = true;
     std::vector<std::string> programs;
     if (auto list = expanded(s, "programs", names, false)) {
-      std::string item;
-      for (size_t i = 0; i <= list->size(); ++i) {
-        if (i == list->size() || (*list)[i] == ',') {
-          auto stripped = py_strip(item);
-          if (!stripped.empty()) {
-            programs.emplace_back(stripped);
-          }
-          item.clear();
-        } else {
-          item.push_back((*list)[i]);
-        }
-      }
+      programs = split_comma_list(*list);
     }
     group.priority = value_of(s, "priority", names, false, std::int64_t{999}, parse_integer);
     // supervisord compat: its error names the previous member's section (the group's own

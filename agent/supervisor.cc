@@ -11,17 +11,6 @@ namespace {
 // supervisord compat: `waiting for A, B to die` is repeated at most every 3 s.
 constexpr std::chrono::seconds kDieReportInterval{3};
 
-void set_env(std::vector<std::pair<std::string, std::string>>& env, const std::string& key,
-             const std::string& value) {
-  for (auto& [k, v] : env) {
-    if (k == key) {
-      v = value;
-      return;
-    }
-  }
-  env.emplace_back(key, value);
-}
-
 // The entry (const or not, following `groups`) for group:name, or nullptr.
 template <typename Groups>
 auto find_entry(Groups& groups, const std::string& group, const std::string& name)
@@ -46,18 +35,18 @@ std::vector<std::string> child_environment(const EnvironmentList& agent_env,
                                            const ProcessConfig& process,
                                            const std::string& server_url) {
   EnvironmentList env = agent_env;
-  set_env(env, "SUPERVISOR_ENABLED", "1");
+  set_environment_value(env, "SUPERVISOR_ENABLED", "1");
   const std::string url = process.serverurl.value_or(server_url);
   if (!url.empty()) {
-    set_env(env, "SUPERVISOR_SERVER_URL", url);
+    set_environment_value(env, "SUPERVISOR_SERVER_URL", url);
   }
-  set_env(env, "SUPERVISOR_PROCESS_NAME", process.name);
-  set_env(env, "SUPERVISOR_GROUP_NAME", process.group);
+  set_environment_value(env, "SUPERVISOR_PROCESS_NAME", process.name);
+  set_environment_value(env, "SUPERVISOR_GROUP_NAME", process.group);
   for (const auto& [k, v] : supervisord_env) {
-    set_env(env, k, v);
+    set_environment_value(env, k, v);
   }
   for (const auto& [k, v] : process.environment) {
-    set_env(env, k, v);
+    set_environment_value(env, k, v);
   }
   std::vector<std::string> out;
   out.reserve(env.size());

@@ -674,4 +674,29 @@ LogTarget classify_log_target(std::string_view value) {
   return LogTarget{LogTargetKind::Path, std::string(value)};
 }
 
+void set_environment_value(EnvironmentList& env, const std::string& key, const std::string& value) {
+  for (auto& [k, v] : env) {
+    if (k == key) {
+      v = value;
+      return;
+    }
+  }
+  env.emplace_back(key, value);
+}
+
+std::vector<std::string> split_comma_list(std::string_view value) {
+  std::vector<std::string> out;
+  while (true) {
+    const auto comma = value.find(',');
+    const auto item = py_strip(value.substr(0, comma));
+    if (!item.empty()) {
+      out.emplace_back(item);
+    }
+    if (comma == std::string_view::npos) {
+      return out;
+    }
+    value.remove_prefix(comma + 1);
+  }
+}
+
 }  // namespace zagent

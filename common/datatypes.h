@@ -83,6 +83,12 @@ Result<InetAddress> parse_inet_address(std::string_view value);
 /// Ordered KEY=value pairs; a repeated key keeps its first position and takes the last value.
 using EnvironmentList = std::vector<std::pair<std::string, std::string>>;
 
+/// Sets `key` to `value`: replaced in place if present (keeping its position), else appended.
+void set_environment_value(EnvironmentList& env, const std::string& key, const std::string& value);
+
+/// A comma-separated list (`programs=`, `events=`): items stripped, empty items dropped.
+std::vector<std::string> split_comma_list(std::string_view value);
+
 /// supervisord's environment= syntax (spec/config.md §4.1: non-POSIX shlex tokens, quotes
 /// stripped from the ends of values). `Unexpected end of key/value pairs in value '<value>'`.
 Result<EnvironmentList> parse_environment(std::string_view value);

@@ -869,4 +869,20 @@ TEST(DatatypesLogTarget, EverythingElseIsAPathKeptAsWritten) {
 }
 
 }  // namespace
+namespace {
+
+TEST(DatatypesLists, SplitCommaListStripsAndDropsEmptyItems) {
+  EXPECT_EQ(split_comma_list(" a , b,,c "), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(split_comma_list(""), std::vector<std::string>{});
+  EXPECT_EQ(split_comma_list("solo"), std::vector<std::string>{"solo"});
+}
+
+TEST(DatatypesLists, SetEnvironmentValueReplacesInPlaceOrAppends) {
+  EnvironmentList env = {{"A", "1"}, {"B", "2"}};
+  set_environment_value(env, "A", "9");
+  set_environment_value(env, "C", "3");
+  EXPECT_EQ(env, (EnvironmentList{{"A", "9"}, {"B", "2"}, {"C", "3"}}));
+}
+
+}  // namespace
 }  // namespace zagent
