@@ -4,9 +4,11 @@ SAN_DIR   ?= build-sanitize
 JOBS      ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 CONFIG    ?= examples/demo.conf
+FUZZ_DIR  ?= build-fuzz
+FUZZ_SECONDS ?= 60
 
 .PHONY: all deps build run test sanitize clean
-.PHONY: bench
+.PHONY: bench fuzz
 
 all: build
 
@@ -37,3 +39,15 @@ clean:
 bench: build
 	@scripts/install-deps.sh --bench
 	python3 bench/run.py
+
+# libFuzzer on the socket codec (tests/fuzz/rpc_fuzz.cc) with ASan/UBSan, built by clang. The
+# seed corpus is copied into the build dir, where it grows; crashes are written there too.
+fuzz:
+	@scripts/install-deps.sh --fuzz
+	CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=Debug -DZAGENT_FUZZ=ON \
+	  -DZAGENT_BUILD_TESTS=OFF
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target rpc_fuzz
+	mkdir -p $(FUZZ_DIR)/corpus
+	cp tests/fuzz/corpus/* $(FUZZ_DIR)/corpus/
+	cd $(FUZZ_DIR) && tests/fuzz/rpc_fuzz -max_len=4096 -max_total_time=$(FUZZ_SECONDS) \
+	  -print_final_stats=1 corpus

@@ -41,4 +41,14 @@ std::string no_config_found_message(const std::vector<std::string>& candidates) 
          "); use the -c option to specify a config file at a different path";
 }
 
+std::string default_socket_path(unsigned uid, std::string_view xdg_runtime_dir) {
+  if (uid == 0) {
+    return "/run/zagent.sock";
+  }
+  if (!xdg_runtime_dir.empty() && xdg_runtime_dir.front() == '/') {
+    return std::string(xdg_runtime_dir) + "/zagent.sock";
+  }
+  return "/tmp/zagent-" + std::to_string(uid) + ".sock";
+}
+
 }  // namespace zagent

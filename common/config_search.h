@@ -22,4 +22,9 @@ std::optional<std::string> find_first(const std::vector<std::string>& candidates
 /// config file at a different path`.
 std::string no_config_found_message(const std::vector<std::string>& candidates);
 
+/// The control socket used when a config has no [unix_http_server] (agent) or no serverurl
+/// anywhere (zctl): `/run/zagent.sock` for root, `$XDG_RUNTIME_DIR/zagent.sock` when that is
+/// set, else `/tmp/zagent-<uid>.sock`. `xdg_runtime_dir` may be empty.
+std::string default_socket_path(unsigned uid, std::string_view xdg_runtime_dir);
+
 }  // namespace zagent

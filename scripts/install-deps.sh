@@ -9,10 +9,17 @@ packages=(
   libboost1.81-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev
 )
-# Extra tools by purpose: `--bench` adds the peers measured side by side.
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(supervisor strace)
-fi
+# Extra tools by purpose: `--bench` adds the peers measured side by side; `--fuzz` adds clang
+# and its libFuzzer/sanitizer runtimes (libclang_rt.fuzzer-x86_64.a) for `make fuzz`.
+case "${1:-}" in
+  --bench) packages+=(supervisor strace) ;;
+  --fuzz) packages+=(clang libclang-rt-14-dev) ;;
+  "") ;;
+  *)
+    echo "usage: $0 [--bench|--fuzz]" >&2
+    exit 2
+    ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

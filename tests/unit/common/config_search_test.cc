@@ -32,3 +32,13 @@ TEST(ConfigSearch, NotFoundMessage) {
 
 }  // namespace
 }  // namespace zagent
+
+TEST(DefaultSocketPath, RootUsesRun) {
+  EXPECT_EQ(zagent::default_socket_path(0, "/run/user/0"), "/run/zagent.sock");
+}
+
+TEST(DefaultSocketPath, UserPrefersXdgRuntimeDir) {
+  EXPECT_EQ(zagent::default_socket_path(1000, "/run/user/1000"), "/run/user/1000/zagent.sock");
+  EXPECT_EQ(zagent::default_socket_path(1000, ""), "/tmp/zagent-1000.sock");
+  EXPECT_EQ(zagent::default_socket_path(1000, "relative"), "/tmp/zagent-1000.sock");
+}
