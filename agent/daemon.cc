@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
@@ -27,7 +28,10 @@
 #include "agent/config_host.h"
 #include "agent/main_log.h"
 #include "agent/posix_spawner.h"
+#include "agent/rpc_methods.h"
+#include "agent/rpc_server.h"
 #include "agent/supervisor.h"
+#include "common/config_search.h"
 #include "common/pystr.h"
 
 namespace zagent {
@@ -145,10 +149,10 @@ void clean_auto_logs(const SupervisordConfig& sd) {
 
 /// Creates the AUTO log files (empty, mode 0600) as supervisord does when a group becomes
 /// active: `<name>-<channel>---<identifier>-<8 random chars>.log` in childlogdir.
-LogPaths create_auto_logs(const AgentConfig& config) {
+LogPaths create_auto_logs(const SupervisordConfig& sd, const std::vector<GroupConfig>& groups) {
   LogPaths paths;
   std::mt19937_64 rng(std::random_device{}());
-  for (const auto& g : config.groups) {
+  for (const auto& g : groups) {
     for (const auto& p : g.processes) {
       for (const auto& [channel, log] :
            {std::pair<std::string, const LogChannelConfig*>{"stdout", &p.stdout_log},
@@ -157,9 +161,8 @@ LogPaths create_auto_logs(const AgentConfig& config) {
           continue;
         }
         for (int attempt = 0; attempt < 10; ++attempt) {
-          const std::string path = config.supervisord.childlogdir + "/" + p.name + "-" +
-                                   channel + "---" + config.supervisord.identifier + "-" +
-                                   random_suffix(rng) + ".log";
+          const std::string path = sd.childlogdir + "/" + p.name + "-" + channel + "---" +
+                                   sd.identifier + "-" + random_suffix(rng) + ".log";
           const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
           if (fd >= 0) {
             ::close(fd);
@@ -272,23 +275,24 @@ sigset_t handled_signals() {
 
 enum class LifeEnd { Shutdown, Reload };
 
+/// What a life's control plane needs from the agent (AgentControl), with the real OS.
+class LifeControl;
+
 class AgentLife {
  public:
-  AgentLife(const AgentConfig& config, MainLog& log, Clock& clock, EnvironmentList env)
-      : log_(log),
-        supervisor_(config, prepare_logs(config), std::move(env), spawner_, clock, log),
-        signals_(io_, SIGCHLD, SIGTERM, SIGINT),
-        timer_(io_) {
-    for (const int signo : {SIGQUIT, SIGHUP, SIGUSR2}) {
-      signals_.add(signo);
-    }
-  }
+  AgentLife(const AgentConfig& config, MainLog& log, Clock& clock, EnvironmentList env,
+            const std::string& config_path, const ConfigOverrides& overrides, ConfigHost& host,
+            int socket_fd, AccessPolicy policy);
+  ~AgentLife();
 
   LifeEnd run() {
     wait_signal();
     // The handlers exist now: let the signals in (pending ones are delivered at once).
     const sigset_t handled = handled_signals();
     ::sigprocmask(SIG_UNBLOCK, &handled, nullptr);
+    if (server_) {
+      server_->start();
+    }
     supervisor_.start();
     reap();  // a child may have exited before the signal handler was in place
     rearm_timer();
@@ -300,12 +304,34 @@ class AgentLife {
     return end_;
   }
 
+  // ---- for LifeControl ----
+  SupervisorState state() const {
+    if (!supervisor_.shutting_down()) {
+      return SupervisorState::Running;
+    }
+    return end_ == LifeEnd::Reload ? SupervisorState::Restarting : SupervisorState::Shutdown;
+  }
+  void request_end(LifeEnd end) {
+    asio::post(io_, [this, end]() {
+      if (supervisor_.shutting_down()) {
+        return;
+      }
+      end_ = end;
+      supervisor_.begin_shutdown();
+      after_event();
+    });
+  }
+  ConfigLoad reread() { return load_config(config_path_, overrides_, host_); }
+  LogPaths auto_logs(const GroupConfig& group) { return create_auto_logs(supervisord_, {group}); }
+  MainLog& main_log() { return log_; }
+  asio::io_context& io() { return io_; }
+
  private:
   static LogPaths prepare_logs(const AgentConfig& config) {
     if (!config.supervisord.nocleanup) {
       clean_auto_logs(config.supervisord);
     }
-    return create_auto_logs(config);
+    return create_auto_logs(config.supervisord, config.groups);
   }
 
   void wait_signal() {
@@ -350,8 +376,30 @@ class AgentLife {
       default:
         break;
     }
+    after_event();
+  }
+
+  /// After anything that may have changed a deadline or ended the life.
+ public:
+  void after_event() {
     rearm_timer();
     if (done()) {
+      finish();
+    }
+  }
+
+
+ private:
+  /// The life is over: answer what is queued on the control socket, then leave the loop.
+  void finish() {
+    if (finishing_) {
+      return;
+    }
+    finishing_ = true;
+    timer_.cancel();
+    if (server_) {
+      server_->drain(std::chrono::milliseconds(500), [this]() { io_.stop(); });
+    } else {
       io_.stop();
     }
   }
@@ -374,6 +422,9 @@ class AgentLife {
   }
 
   void rearm_timer() {
+    if (finishing_) {
+      return;
+    }
     const auto next = supervisor_.next_wakeup();
     if (!next) {
       timer_.cancel();  // nothing is due: no wake-up at all
@@ -385,23 +436,129 @@ class AgentLife {
         return;  // cancelled or re-armed
       }
       supervisor_.tick();
-      rearm_timer();
-      if (done()) {
-        io_.stop();
-      }
+      after_event();
     });
   }
 
   bool done() const { return supervisor_.shutdown_complete(); }
 
   MainLog& log_;                // the main log (outlives reloads)
+  std::string config_path_;     // for reloadConfig
+  ConfigOverrides overrides_;   // command-line values, applied again on reloadConfig
+  ConfigHost& host_;            // users, environment, files for reloadConfig
+  SupervisordConfig supervisord_;  // this life's [supervisord] (AUTO log names)
   asio::io_context io_;         // the one event loop
   PosixSpawner spawner_;        // fork/exec and kill
   Supervisor supervisor_;       // the process table
   asio::signal_set signals_;    // CHLD, TERM, INT, QUIT, HUP (reload), USR2 (reopen logs)
   asio::steady_timer timer_;    // armed at the earliest deadline only
   LifeEnd end_ = LifeEnd::Shutdown;
+  bool finishing_ = false;      // finish() ran: draining the control socket
+  std::unique_ptr<LifeControl> control_;  // AgentControl for the methods
+  std::unique_ptr<RpcMethods> methods_;   // the method table
+  std::unique_ptr<RpcServer> server_;     // the control socket (null without one)
 };
+
+class LifeControl final : public AgentControl {
+ public:
+  explicit LifeControl(AgentLife& life) : life_(life) {}
+
+  SupervisorState state() const override { return life_.state(); }
+  void request_shutdown() override { life_.request_end(LifeEnd::Shutdown); }
+  void request_restart() override { life_.request_end(LifeEnd::Reload); }
+  ConfigLoad reread_config() override { return life_.reread(); }
+  LogPaths create_auto_logs(const GroupConfig& group) override { return life_.auto_logs(group); }
+  std::string main_log_path() const override {
+    const std::string& p = life_.main_log().path();
+    return p == kSyslogTarget ? std::string() : p;
+  }
+  Result<void> clear_main_log() override { return life_.main_log().clear(); }
+  const FileProbe& file_probe() const override { return probe_; }
+  std::optional<std::string> agent_path() const override {
+    const char* p = std::getenv("PATH");
+    return p != nullptr ? std::optional<std::string>(p) : std::nullopt;
+  }
+  pid_t agent_pid() const override { return ::getpid(); }
+  void post(std::function<void()> work) override { asio::post(life_.io(), std::move(work)); }
+  void changed() override { life_.after_event(); }
+
+  Result<std::int64_t> file_size(const std::string& path) override {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) {
+      return errno_error("stat " + path, errno);
+    }
+    return static_cast<std::int64_t>(st.st_size);
+  }
+  Result<std::string> read_file(const std::string& path, std::int64_t offset,
+                                std::int64_t length) override {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return errno_error("open " + path, errno);
+    }
+    std::string out;
+    char buf[65536];
+    off_t pos = static_cast<off_t>(offset);
+    while (length < 0 || static_cast<std::int64_t>(out.size()) < length) {
+      std::size_t want = sizeof buf;
+      if (length >= 0) {
+        want = std::min<std::size_t>(want, static_cast<std::size_t>(length) - out.size());
+      }
+      const ssize_t n = ::pread(fd, buf, want, pos);
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n < 0) {
+        const int err = errno;
+        ::close(fd);
+        return errno_error("read " + path, err);
+      }
+      if (n == 0) {
+        break;
+      }
+      out.append(buf, static_cast<std::size_t>(n));
+      pos += n;
+    }
+    ::close(fd);
+    return out;
+  }
+  Result<void> truncate_file(const std::string& path) override {
+    if (::truncate(path.c_str(), 0) != 0) {
+      return errno_error("truncate " + path, errno);
+    }
+    return {};
+  }
+
+ private:
+  AgentLife& life_;
+  SystemFileProbe probe_;
+};
+
+AgentLife::AgentLife(const AgentConfig& config, MainLog& log, Clock& clock, EnvironmentList env,
+                     const std::string& config_path, const ConfigOverrides& overrides,
+                     ConfigHost& host, int socket_fd, AccessPolicy policy)
+    : log_(log),
+      config_path_(config_path),
+      overrides_(overrides),
+      host_(host),
+      supervisord_(config.supervisord),
+      supervisor_(config, prepare_logs(config), std::move(env), spawner_, clock, log),
+      signals_(io_, SIGCHLD, SIGTERM, SIGINT),
+      timer_(io_) {
+  for (const int signo : {SIGQUIT, SIGHUP, SIGUSR2}) {
+    signals_.add(signo);
+  }
+  control_ = std::make_unique<LifeControl>(*this);
+  methods_ = std::make_unique<RpcMethods>(supervisor_, *control_, clock, config);
+  if (socket_fd >= 0) {
+    server_ = std::make_unique<RpcServer>(io_, socket_fd, *methods_, std::move(policy),
+                                          [this]() { return control_->main_log_path(); });
+  }
+}
+
+AgentLife::~AgentLife() {
+  server_.reset();
+  methods_.reset();
+}
 
 bool write_pidfile(const std::string& path) {
   std::ofstream out(path, std::ios::trunc);
@@ -477,18 +634,34 @@ int run_daemon(const std::string& config_path, const AgentCli& cli, const std::s
     for (const auto& name : config.rpcinterfaces) {
       log->log(LogLevel::Info, fmt::format("RPC interface '{}' initialized", name));
     }
-    int socket_fd = -1;
+    // Without [unix_http_server] the agent still serves, on the per-user default socket.
+    UnixHttpServerConfig server;
     if (config.unix_http_server) {
-      auto fd = open_control_socket(*config.unix_http_server);
+      server = *config.unix_http_server;
+    } else {
+      const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+      server.file = default_socket_path(::getuid(), xdg != nullptr ? xdg : "");
+    }
+    int socket_fd = -1;
+    {
+      auto fd = open_control_socket(server);
       if (!fd) {
         return usage_error(argv0, fd.error().message);
       }
       socket_fd = *fd;
-      if (config.unix_http_server->username.empty()) {
+      if (config.unix_http_server && server.username.empty()) {
         log->log(LogLevel::Critical,
                  "Server 'unix_http_server' running without any HTTP authentication checking");
       }
     }
+    AccessPolicy policy;
+    policy.uids = {0, ::geteuid()};
+    if (server.chown_uid) {
+      policy.uids.insert(*server.chown_uid);
+    }
+    policy.gid = server.chown_gid;
+    policy.username = server.username;
+    policy.password = server.password;
 
     if (!sd.nodaemon && !daemonized) {
       if (auto d = daemonize(sd, *log); !d) {
@@ -508,12 +681,13 @@ int run_daemon(const std::string& config_path, const AgentCli& cli, const std::s
     LifeEnd end;
     {
       // The control socket stays bound (so a second agent is refused) while this life runs.
-      AgentLife life(config, *log, clock, agent_env);
+      AgentLife life(config, *log, clock, agent_env, config_path, cli.overrides, host, socket_fd,
+                     std::move(policy));
       end = life.run();
     }
     if (socket_fd >= 0) {
       ::close(socket_fd);
-      ::unlink(config.unix_http_server->file.c_str());
+      ::unlink(server.file.c_str());
     }
     ::unlink(sd.pidfile.c_str());
     if (end == LifeEnd::Shutdown) {

@@ -1,6 +1,7 @@
 #include "agent/supervisor.h"
 
 #include <algorithm>
+#include <tuple>
 #include <csignal>
 #include <chrono>
 #include <utility>
@@ -77,25 +78,35 @@ Supervisor::Supervisor(const AgentConfig& config, const LogPaths& log_paths,
       clock_(clock),
       log_(log) {
   for (const auto& g : config.groups) {
-    GroupEntry group;
-    group.name = g.name;
-    group.priority = g.priority;
-    for (const auto& p : g.processes) {
-      ProcessEntry entry;
-      entry.config = p;
-      const auto path_of = [&](const std::string& channel, const LogChannelConfig& c) {
-        auto it = log_paths.find({g.name, p.name, channel});
-        if (it != log_paths.end()) {
-          return it->second;
-        }
-        return c.logfile.kind == LogTargetKind::Path ? c.logfile.path : std::string();
-      };
-      entry.stdout_path = path_of("stdout", p.stdout_log);
-      entry.stderr_path = path_of("stderr", p.stderr_log);
-      group.processes.push_back(std::move(entry));
-    }
-    groups_.push_back(std::move(group));
+    groups_.push_back(make_group(g, log_paths));
   }
+}
+
+ProcessEntry Supervisor::make_entry(const GroupConfig& group, const ProcessConfig& process,
+                                    const LogPaths& log_paths) const {
+  ProcessEntry entry;
+  entry.config = process;
+  const auto path_of = [&](const std::string& channel, const LogChannelConfig& c) {
+    auto it = log_paths.find({group.name, process.name, channel});
+    if (it != log_paths.end()) {
+      return it->second;
+    }
+    return c.logfile.kind == LogTargetKind::Path ? c.logfile.path : std::string();
+  };
+  entry.stdout_path = path_of("stdout", process.stdout_log);
+  entry.stderr_path = path_of("stderr", process.stderr_log);
+  return entry;
+}
+
+GroupEntry Supervisor::make_group(const GroupConfig& group, const LogPaths& log_paths) const {
+  GroupEntry out;
+  out.name = group.name;
+  out.priority = group.priority;
+  out.from_group_section = group.from_group_section;
+  for (const auto& p : group.processes) {
+    out.processes.push_back(make_entry(group, p, log_paths));
+  }
+  return out;
 }
 
 Now Supervisor::now() const { return Now{clock_.steady_now(), clock_.wall_now()}; }
@@ -103,12 +114,141 @@ Now Supervisor::now() const { return Now{clock_.steady_now(), clock_.wall_now()}
 void Supervisor::start() {
   // supervisord compat: one pass in ascending group priority, no waiting between groups.
   for (auto& group : groups_) {
+    autostart(group);
+  }
+}
+
+void Supervisor::autostart(GroupEntry& group) {
+  for (auto& entry : group.processes) {
+    if (!shutting_down_ && wants_autostart(entry.config, entry.record)) {
+      deliver(entry, StartRequested{});
+    }
+  }
+}
+
+void Supervisor::reindex() {
+  by_pid_.clear();
+  for (auto& group : groups_) {
     for (auto& entry : group.processes) {
-      if (!shutting_down_ && wants_autostart(entry.config, entry.record)) {
-        deliver(entry, StartRequested{});
+      if (entry.record.pid != 0) {
+        by_pid_[entry.record.pid] = &entry;
       }
     }
   }
+}
+
+bool Supervisor::add_group(const GroupConfig& group, const LogPaths& log_paths) {
+  if (find_group(group.name) != nullptr) {
+    return false;
+  }
+  const auto pos = std::find_if(groups_.begin(), groups_.end(), [&](const GroupEntry& g) {
+    return std::tie(g.priority, g.name) > std::tie(group.priority, group.name);
+  });
+  const auto index = pos - groups_.begin();
+  groups_.insert(pos, make_group(group, log_paths));
+  reindex();
+  autostart(groups_[static_cast<std::size_t>(index)]);
+  return true;
+}
+
+bool Supervisor::remove_group(const std::string& name) {
+  const auto it = std::find_if(groups_.begin(), groups_.end(),
+                               [&](const GroupEntry& g) { return g.name == name; });
+  if (it == groups_.end()) {
+    return false;
+  }
+  for (const auto& entry : it->processes) {
+    if (!is_stopped_state(entry.record.state)) {
+      return false;
+    }
+  }
+  groups_.erase(it);
+  reindex();
+  return true;
+}
+
+bool Supervisor::update_group(const GroupConfig& group, const LogPaths& log_paths) {
+  const auto it = std::find_if(groups_.begin(), groups_.end(),
+                               [&](const GroupEntry& g) { return g.name == group.name; });
+  if (it == groups_.end()) {
+    return false;
+  }
+  // Only stopped processes may be replaced or dropped.
+  for (const auto& entry : it->processes) {
+    const ProcessConfig* wanted = nullptr;
+    for (const auto& p : group.processes) {
+      if (p.name == entry.config.name) {
+        wanted = &p;
+      }
+    }
+    if ((wanted == nullptr || !(*wanted == entry.config)) &&
+        !is_stopped_state(entry.record.state)) {
+      return false;
+    }
+  }
+  GroupEntry next;
+  next.name = group.name;
+  next.priority = group.priority;
+  next.from_group_section = group.from_group_section;
+  for (const auto& p : group.processes) {
+    auto same = std::find_if(it->processes.begin(), it->processes.end(),
+                             [&](const ProcessEntry& e) { return e.config == p; });
+    if (same != it->processes.end()) {
+      next.processes.push_back(std::move(*same));  // unchanged: keeps its pid and state
+    } else {
+      next.processes.push_back(make_entry(group, p, log_paths));
+    }
+  }
+  groups_.erase(it);
+  const auto pos = std::find_if(groups_.begin(), groups_.end(), [&](const GroupEntry& g) {
+    return std::tie(g.priority, g.name) > std::tie(group.priority, group.name);
+  });
+  const auto index = pos - groups_.begin();
+  groups_.insert(pos, std::move(next));
+  reindex();
+  autostart(groups_[static_cast<std::size_t>(index)]);
+  return true;
+}
+
+std::optional<GroupConfig> Supervisor::group_config(const std::string& name) const {
+  const GroupEntry* group = find_group(name);
+  if (group == nullptr) {
+    return std::nullopt;
+  }
+  GroupConfig out;
+  out.name = group->name;
+  out.priority = group->priority;
+  out.from_group_section = group->from_group_section;
+  for (const auto& entry : group->processes) {
+    out.processes.push_back(entry.config);
+  }
+  return out;
+}
+
+const GroupEntry* Supervisor::find_group(const std::string& name) const {
+  for (const auto& g : groups_) {
+    if (g.name == name) {
+      return &g;
+    }
+  }
+  return nullptr;
+}
+
+FsmResult<void> Supervisor::signal_process(const std::string& group, const std::string& name,
+                                           int signo) {
+  ProcessEntry* entry = find_entry(groups_, group, name);
+  if (entry == nullptr) {
+    return FsmError{Fault::BadName, group + ":" + name, false};
+  }
+  signal_request_ = true;
+  signal_error_.reset();
+  auto result = deliver(*entry, SignalRequested{signo});
+  signal_request_ = false;
+  if (result && signal_error_) {
+    // supervisord compat: signalProcess reports a failed kill() as FAILED: <message>.
+    return FsmError{Fault::Failed, *signal_error_, false};
+  }
+  return result;
 }
 
 FsmResult<void> Supervisor::deliver(ProcessEntry& entry, const Event& event) {
@@ -145,10 +285,17 @@ void Supervisor::perform(ProcessEntry& entry, const Action& action) {
     }
     auto sent = spawner_.send_signal(sig->pid, sig->signo, sig->to_group);
     if (!sent) {
-      deliver(entry, SignalFailed{sent.error().message, true});
+      if (signal_request_) {
+        signal_error_ = sent.error().message;
+      }
+      deliver(entry, SignalFailed{sent.error().message, !signal_request_});
     }
   }
-  // StateChanged: nothing listens yet (events and waiters arrive with the control plane).
+  else if (const auto* changed = std::get_if<StateChanged>(&action)) {
+    if (observer_) {
+      observer_(entry, *changed);
+    }
+  }
 }
 
 void Supervisor::spawn(ProcessEntry& entry) {

@@ -34,6 +34,7 @@ struct ProcessEntry {
 struct GroupEntry {
   std::string name;
   std::int64_t priority = 999;
+  bool from_group_section = false;  ///< a [group:x] section (not a homogeneous program)
   std::vector<ProcessEntry> processes;  ///< in config order
 };
 
@@ -96,7 +97,36 @@ class Supervisor {
   /// once, in ascending priority as well (supervisord compat: not reversed).
   std::vector<Outcome> stop_all();
 
+  /// `signal` RPC for one process: the FSM's verdict (NOT_RUNNING outside STARTING, RUNNING,
+  /// STOPPING; FAILED when kill() fails).
+  FsmResult<void> signal_process(const std::string& group, const std::string& name, int signo);
+
+  /// Called after every state change (the StateChanged action), once the change is complete.
+  /// The observer must not change the process table from inside the call (post the work).
+  using Observer = std::function<void(const ProcessEntry&, const StateChanged&)>;
+  void set_observer(Observer observer) { observer_ = std::move(observer); }
+
+  // ---- the process table changes of reloadConfig/addProcessGroup/update (never during a
+  // shutdown: the callers refuse with SHUTDOWN_STATE first) ----
+
+  /// Adds a group (its processes STOPPED, never started), in (priority, name) order, then
+  /// runs the autostart pass for it. `log_paths` holds its AUTO files. False if a group of
+  /// that name exists already.
+  bool add_group(const GroupConfig& group, const LogPaths& log_paths);
+  /// Removes a group whose processes are all in a stopped state. False if there is no such
+  /// group or one of its processes is not stopped.
+  bool remove_group(const std::string& name);
+  /// Replaces a group's config in place (zagent's update): a process whose config is
+  /// unchanged keeps its entry (state, pid, logs); a changed or new one gets a fresh entry
+  /// with the paths in `log_paths`; a removed one goes. Changed and removed processes must be
+  /// in a stopped state (false otherwise, and nothing changes). Then the autostart pass runs
+  /// for the group.
+  bool update_group(const GroupConfig& group, const LogPaths& log_paths);
+  /// The group's config as active now (for reloadConfig's comparison).
+  std::optional<GroupConfig> group_config(const std::string& name) const;
+
   const std::vector<GroupEntry>& groups() const { return groups_; }
+  const GroupEntry* find_group(const std::string& name) const;
   const ProcessEntry* find(const std::string& group, const std::string& name) const;
 
  private:
@@ -109,6 +139,11 @@ class Supervisor {
   void kill_leftovers(ProcessEntry& entry);
   void advance_shutdown();
   void report_dying();
+  ProcessEntry make_entry(const GroupConfig& group, const ProcessConfig& process,
+                          const LogPaths& log_paths) const;
+  GroupEntry make_group(const GroupConfig& group, const LogPaths& log_paths) const;
+  void autostart(GroupEntry& group);
+  void reindex();
   Now now() const;
 
   SupervisordConfig supervisord_;        // [supervisord] values (environment, identifier)
@@ -118,7 +153,10 @@ class Supervisor {
   Clock& clock_;                         // the only source of time
   LogSink& log_;                         // the main log
   std::vector<GroupEntry> groups_;       // ascending (priority, name), as the config
-  std::map<pid_t, ProcessEntry*> by_pid_;  // live children -> their entry
+  std::map<pid_t, ProcessEntry*> by_pid_;  // live children -> their entry (see reindex())
+  Observer observer_;                    // state changes, for RPC waiters
+  bool signal_request_ = false;          // inside signal_process()
+  std::optional<std::string> signal_error_;  // kill() failure seen inside signal_process()
   bool shutting_down_ = false;           // begin_shutdown() was called
   std::optional<SteadyTime> next_die_report_;  // next `waiting for ... to die` line
   std::vector<GroupEntry*> shutdown_order_;    // groups, descending priority (set once)

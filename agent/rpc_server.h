@@ -1,0 +1,81 @@
+// The control socket's server (DESIGN.md "The control socket", "JSON-RPC 2.0 on the socket"):
+// accepts on the listening Unix socket, checks the peer with SO_PEERCRED, reads
+// newline-delimited JSON-RPC frames with a size limit, dispatches them to RpcMethods, and
+// pushes followed log data as notifications. An adapter: it owns sockets and reads files.
+// Runs on the agent's one io_context; a slow or stuck client only ever holds its own session.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "agent/rpc_methods.h"
+
+namespace zagent {
+
+/// Who may call (DESIGN.md): root, the agent's own uid, the socket's chown= owner and group;
+/// anyone else is refused. With a username configured, every connection must first call
+/// zagent.login with the matching username and password (`{SHA}` + hex digest supported).
+struct AccessPolicy {
+  std::set<uid_t> uids;          ///< allowed peer uids
+  std::optional<gid_t> gid;      ///< peers whose primary gid is this are allowed too
+  std::string username;          ///< empty: no login needed
+  std::string password;          ///< plain, or `{SHA}` + 40 hex digits
+};
+
+/// True if `given` matches the configured password (plain, or `{SHA}<sha1 hex>`).
+bool password_matches(const std::string& configured, const std::string& given);
+
+class RpcServer {
+ public:
+  /// Takes over `listen_fd` (a bound, listening Unix stream socket). `main_log_path` gives
+  /// the current main log file for zagent.followMainLog ("" = none).
+  RpcServer(boost::asio::io_context& io, int listen_fd, RpcMethods& methods, AccessPolicy policy,
+            std::function<std::string()> main_log_path);
+  ~RpcServer();
+  RpcServer(const RpcServer&) = delete;
+  RpcServer& operator=(const RpcServer&) = delete;
+
+  /// Starts accepting.
+  void start();
+  /// Stops accepting and closes every session once what is queued for it has been written
+  /// (at most `grace` later); then calls `done`.
+  void drain(std::chrono::milliseconds grace, std::function<void()> done);
+
+  std::size_t session_count() const;
+
+  class Session;  // one connection (rpc_server.cc)
+
+ private:
+  void accept();
+  void arm_follow_timer();
+  void poll_follows();
+  void check_drained();
+
+  boost::asio::io_context& io_;
+  boost::asio::local::stream_protocol::acceptor acceptor_;
+  RpcMethods& methods_;
+  AccessPolicy policy_;
+  std::function<std::string()> main_log_path_;
+  std::vector<std::weak_ptr<Session>> sessions_;  // live sessions (pruned as they end)
+  boost::asio::steady_timer follow_timer_;        // armed only while something is followed
+  bool follow_timer_armed_ = false;
+  bool draining_ = false;
+  boost::asio::steady_timer drain_timer_;            // drain(): waits for sessions to close
+  std::chrono::steady_clock::time_point drain_deadline_;
+  std::function<void()> drain_done_;
+  std::shared_ptr<bool> alive_;  // false once destroyed (guards late completions)
+
+  friend class Session;
+};
+
+}  // namespace zagent
