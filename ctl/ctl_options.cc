@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "common/config_search.h"
 #include "common/pyformat.h"
 #include "common/pystr.h"
 
@@ -105,6 +106,14 @@ Result<CtlArgs> parse_ctl_args(const std::vector<std::string>& args) {
   return out;
 }
 
+std::string effective_serverurl(const CtlSettings& settings, unsigned uid,
+                                std::string_view xdg_runtime_dir) {
+  if (settings.serverurl) {
+    return *settings.serverurl;
+  }
+  return "unix://" + default_socket_path(uid, xdg_runtime_dir);
+}
+
 Result<void> check_url(std::string_view url) {
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos || scheme_end == 0 ||
@@ -143,9 +152,14 @@ Result<CtlSettings> settings_from_config(const IniDocument& doc, std::string_vie
     into = *expanded;
     return {};
   };
+  if (s->find("serverurl") != nullptr) {
+    out.serverurl.emplace();
+    if (auto ok = value("serverurl", *out.serverurl); !ok) {
+      return ok.error();
+    }
+  }
   for (const auto& [key, field] :
-       {std::pair<std::string_view, std::string*>{"serverurl", &out.serverurl},
-        {"username", &out.username},
+       {std::pair<std::string_view, std::string*>{"username", &out.username},
         {"password", &out.password},
         {"prompt", &out.prompt},
         {"history_file", &out.history_file}}) {
@@ -154,8 +168,8 @@ Result<CtlSettings> settings_from_config(const IniDocument& doc, std::string_vie
     }
   }
   // supervisord compat: a unix:// path from the config is normalised against the CWD.
-  if (out.serverurl.starts_with("unix://")) {
-    out.serverurl = "unix://" + normalize_path(out.serverurl.substr(7), cwd, home);
+  if (out.serverurl && out.serverurl->starts_with("unix://")) {
+    out.serverurl = "unix://" + normalize_path(out.serverurl->substr(7), cwd, home);
   }
   if (!out.history_file.empty()) {
     out.history_file = normalize_path(out.history_file, cwd, home);

@@ -29,7 +29,8 @@ struct CtlArgs {
 Result<CtlArgs> parse_ctl_args(const std::vector<std::string>& args);
 
 struct CtlSettings {
-  std::string serverurl = "http://localhost:9001";
+  /// Unset when neither -s nor `[supervisorctl] serverurl` gives one; see effective_serverurl.
+  std::optional<std::string> serverurl;
   std::string username;
   std::string password;
   std::string prompt = "supervisor";
@@ -45,6 +46,11 @@ Result<CtlSettings> settings_from_config(const IniDocument& doc, std::string_vie
 
 /// Command-line values win over the config (`-s` is used verbatim).
 CtlSettings apply_args(CtlSettings settings, const CtlArgs& args);
+
+/// The URL zctl connects to: the configured one, else (zagent difference: supervisorctl uses
+/// http://localhost:9001) `unix://` + default_socket_path(uid, xdg_runtime_dir).
+std::string effective_serverurl(const CtlSettings& settings, unsigned uid,
+                                std::string_view xdg_runtime_dir);
 
 /// `-s` must have a scheme and a host or path: `value 'bogus' is not a URL`.
 Result<void> check_url(std::string_view url);

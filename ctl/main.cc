@@ -2,18 +2,23 @@
 // supervisorctl's (spec/ctl.md §1.2).
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "common/config_search.h"
 #include "common/ini.h"
+#include "ctl/commands.h"
 #include "ctl/ctl_options.h"
+#include "ctl/rpc_client.h"
+#include "ctl/terminal.h"
 
 extern char** environ;
 
@@ -37,7 +42,7 @@ std::string usage(const std::string& argv0) {
       "-h/--help -- print usage message and exit\n"
       "-i/--interactive -- start an interactive shell after executing commands\n"
       "-s/--serverurl URL -- URL on which zagent server is listening\n"
-      "     (default \"http://localhost:9001\").\n"
+      "     (default: unix:// + zagent's per-user socket, see docs/zctl.md).\n"
       "-u/--username USERNAME -- username to use for authentication with server\n"
       "-p/--password PASSWORD -- password to use for authentication with server\n"
       "-r/--history-file -- keep a readline history (if readline is available)\n"
@@ -107,11 +112,46 @@ int run(int argc, char** argv) {
   }
   settings = zagent::ctl::apply_args(settings, *parsed);
 
-  // TODO(zctl): the commands arrive with the control-plane issue; until then zctl can only
-  // report where it would connect.
-  fmt::print(stderr, "zctl: no commands are available in this version (server: {})\n",
-             settings.serverurl);
-  return 1;
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  const std::string serverurl =
+      zagent::ctl::effective_serverurl(settings, ::getuid(), xdg == nullptr ? "" : xdg);
+
+  // A reader that went away (`zctl status | head -1`) must not kill zctl with SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
+  const int interrupt_fd = zagent::ctl::install_interrupt_pipe();
+  const auto connect = [&settings, interrupt_fd](const std::string& url) {
+    return std::make_unique<zagent::ctl::SocketClient>(zagent::ctl::SocketClient::Options{
+        url, settings.username, settings.password, interrupt_fd});
+  };
+  std::unique_ptr<zagent::ctl::Client> client = connect(serverurl);
+  zagent::ctl::FdOutput output(STDOUT_FILENO, STDERR_FILENO);
+  zagent::ctl::FdInput input(STDIN_FILENO, interrupt_fd);
+
+  zagent::ctl::Session session;
+  session.serverurl = serverurl;
+  // supervisord compat: -i makes shutdown/reload ask even when an action is given.
+  session.interactive = parsed->interactive || parsed->command.empty();
+  session.json = parsed->json;
+  session.client = client.get();
+  session.output = &output;
+  session.input = &input;
+  session.connect = connect;
+
+  if (parsed->command.empty()) {
+    return zagent::ctl::run_shell(session, settings.prompt);
+  }
+  std::string line;
+  for (const std::string& word : parsed->command) {
+    line += line.empty() ? word : " " + word;
+  }
+  const zagent::ctl::Outcome outcome = zagent::ctl::run_line(session, line);
+  output.flush();
+  if (outcome.interrupted) {
+    // Ctrl-C during a call: die of SIGINT, as Python does for an uncaught KeyboardInterrupt.
+    std::signal(SIGINT, SIG_DFL);
+    std::raise(SIGINT);
+  }
+  return outcome.exit_code;
 }
 
 }  // namespace

@@ -47,8 +47,24 @@ IniDocument doc_of(const std::string& text) {
 TEST(CtlSettings, DefaultsWhenSectionIsEmpty) {
   auto s = settings_from_config(doc_of("[supervisorctl]\n"), "/etc", "/", kEnv);
   ASSERT_TRUE(s.has_value());
-  EXPECT_EQ(s->serverurl, "http://localhost:9001");
+  EXPECT_EQ(s->serverurl, std::nullopt);  // zctl then uses the default socket
   EXPECT_EQ(s->prompt, "supervisor");
+}
+
+TEST(CtlSettings, EffectiveServerUrlFallsBackToTheDefaultSocket) {
+  CtlSettings s;
+  EXPECT_EQ(effective_serverurl(s, 1000, "/run/user/1000"), "unix:///run/user/1000/zagent.sock");
+  EXPECT_EQ(effective_serverurl(s, 1000, ""), "unix:///tmp/zagent-1000.sock");
+  EXPECT_EQ(effective_serverurl(s, 0, "/run/user/0"), "unix:///run/zagent.sock");
+  s.serverurl = "http://localhost:9001";
+  EXPECT_EQ(effective_serverurl(s, 1000, "/run/user/1000"), "http://localhost:9001");
+}
+
+TEST(CtlSettings, ConfiguredServerUrlIsKept) {
+  auto s = settings_from_config(doc_of("[supervisorctl]\nserverurl=http://127.0.0.1:9001\n"),
+                                "/etc", "/", kEnv);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->serverurl, "http://127.0.0.1:9001");
 }
 
 TEST(CtlSettings, UnixUrlIsNormalisedAgainstCwd) {

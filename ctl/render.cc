@@ -1,0 +1,412 @@
+#include "ctl/render.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <utility>
+
+#include "common/faults.h"
+#include "common/pystr.h"
+
+namespace zagent::ctl {
+namespace {
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/// Characters as Python counts them: UTF-8 continuation bytes do not count.
+std::size_t py_len(std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U;
+  }));
+}
+
+std::optional<ResultLine> error_result(std::string_view namespec, std::string_view reason) {
+  ResultLine r;
+  r.message = fmt::format("ERROR ({})", reason);
+  r.line = fmt::format("{}: {}", namespec, r.message);
+  return r;
+}
+
+std::optional<ResultLine> ok_result(std::string_view namespec, std::string_view word) {
+  ResultLine r;
+  r.message = std::string(word);
+  r.line = fmt::format("{}: {}", namespec, word);
+  r.ok = true;
+  return r;
+}
+
+// supervisorctl's help_* methods, verbatim (spec/ctl.md §8).
+const std::map<std::string, std::string, std::less<>>& help_texts() {
+  static const std::map<std::string, std::string, std::less<>> texts = {
+      {"help",
+       "help\t\tPrint a list of available actions\nhelp <action>\tPrint help for <action>\n"},
+      {"add", "add <name> [...]\tActivates any updates in config for process/group\n"},
+      {"avail", "avail\t\t\tDisplay all configured processes\n"},
+      {"clear",
+       "clear <name>\t\tClear a process' log files.\n"
+       "clear <name> <name>\tClear multiple process' log files\n"
+       "clear all\t\tClear all process' log files\n"},
+      {"exit", "exit\tExit the supervisor shell.\n"},
+      {"fg", "fg <process>\tConnect to a process in foreground mode\n\t\tCtrl-C to exit\n"},
+      {"maintail",
+       "maintail -f \tContinuous tail of supervisor main log file (Ctrl-C to exit)\n"
+       "maintail -100\tlast 100 *bytes* of supervisord main log file\n"
+       "maintail\tlast 1600 *bytes* of supervisor main log file\n"
+       "\n"},
+      {"open",
+       "open <url>\tConnect to a remote supervisord process.\n"
+       "\t\t(for UNIX domain socket, use unix:///socket/path)\n"},
+      {"pid",
+       "pid\t\t\tGet the PID of supervisord.\n"
+       "pid <name>\t\tGet the PID of a single child process by name.\n"
+       "pid all\t\t\tGet the PID of every child process, one per line.\n"},
+      {"quit", "quit\tExit the supervisor shell.\n"},
+      {"reload", "reload \t\tRestart the remote supervisord.\n"},
+      {"remove", "remove <name> [...]\tRemoves process/group from active config\n"},
+      {"reread", "reread \t\t\tReload the daemon's configuration files without add/remove\n"},
+      {"restart",
+       "restart <name>\t\tRestart a process\n"
+       "restart <gname>:*\tRestart all processes in a group\n"
+       "restart <name> <name>\tRestart multiple processes or groups\n"
+       "restart all\t\tRestart all processes\n"
+       "Note: restart does not reread config files. For that, see reread and update.\n"},
+      {"shutdown", "shutdown \tShut the remote supervisord down.\n"},
+      {"signal",
+       "signal <signal name> <name>\t\tSignal a process\n"
+       "signal <signal name> <gname>:*\t\tSignal all processes in a group\n"
+       "signal <signal name> <name> <name>\tSignal multiple processes or groups\n"
+       "signal <signal name> all\t\tSignal all processes\n"},
+      {"start",
+       "start <name>\t\tStart a process\n"
+       "start <gname>:*\t\tStart all processes in a group\n"
+       "start <name> <name>\tStart multiple processes or groups\n"
+       "start all\t\tStart all processes\n"},
+      {"status",
+       "status <name>\t\tGet status for a single process\n"
+       "status <gname>:*\tGet status for all processes in a group\n"
+       "status <name> <name>\tGet status for multiple named processes\n"
+       "status\t\t\tGet all process status info\n"},
+      {"stop",
+       "stop <name>\t\tStop a process\n"
+       "stop <gname>:*\t\tStop all processes in a group\n"
+       "stop <name> <name>\tStop multiple processes or groups\n"
+       "stop all\t\tStop all processes\n"},
+      {"tail",
+       "tail [-f] <name> [stdout|stderr] (default stdout)\n"
+       "Ex:\n"
+       "tail -f <name>\t\tContinuous tail of named process stdout\n"
+       "\t\t\tCtrl-C to exit.\n"
+       "tail -100 <name>\tlast 100 *bytes* of process stdout\n"
+       "tail <name> stderr\tlast 1600 *bytes* of process stderr\n"},
+      {"update",
+       "update\t\t\tReload config and add/remove as necessary, and will restart affected "
+       "programs\n"
+       "update all\t\tReload config and add/remove as necessary, and will restart affected "
+       "programs\n"
+       "update <gname> [...]\tUpdate specific groups\n"},
+      {"version", "version\t\t\tShow the version of the remote supervisord process\n"},
+  };
+  return texts;
+}
+
+}  // namespace
+
+std::string make_namespec(std::string_view group, const std::optional<std::string>& name) {
+  if (!name) {
+    return fmt::format("{}:None", group);
+  }
+  if (*name == group) {
+    return *name;
+  }
+  return fmt::format("{}:{}", group, *name);
+}
+
+NameSpec split_namespec(std::string_view name) {
+  NameSpec out;
+  const auto colon = name.find(':');
+  if (colon == std::string_view::npos) {
+    out.group = std::string(name);
+    out.process = std::string(name);
+    return out;
+  }
+  out.group = std::string(name.substr(0, colon));
+  const std::string_view process = name.substr(colon + 1);
+  if (!process.empty() && process != "*") {
+    out.process = std::string(process);
+  }
+  return out;
+}
+
+std::vector<std::string> split_words(std::string_view text) {
+  std::vector<std::string> words;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && is_space(text[i])) {
+      ++i;
+    }
+    const std::size_t begin = i;
+    while (i < text.size() && !is_space(text[i])) {
+      ++i;
+    }
+    if (i > begin) {
+      words.emplace_back(text.substr(begin, i - begin));
+    }
+  }
+  return words;
+}
+
+std::string_view strip(std::string_view text) {
+  while (!text.empty() && is_space(text.front())) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && is_space(text.back())) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+std::string ljust(std::string_view text, std::size_t width) {
+  std::string out(text);
+  const std::size_t len = py_len(text);
+  if (len < width) {
+    out.append(width - len, ' ');
+  }
+  return out;
+}
+
+std::string status_table(const std::vector<StatusRow>& rows) {
+  // supervisord compat: _show_statuses, '%(namespec)-<maxlen+3>s%(state)-10s%(desc)s' with
+  // maxlen starting at 30.
+  std::size_t maxlen = 30;
+  for (const StatusRow& row : rows) {
+    maxlen = std::max(maxlen, py_len(row.namespec));
+  }
+  std::string out;
+  for (const StatusRow& row : rows) {
+    out += ljust(row.namespec, maxlen + 3);
+    out += ljust(row.statename, 10);
+    out += row.description;
+    out += '\n';
+  }
+  return out;
+}
+
+std::optional<ResultLine> start_result(std::string_view namespec, int code) {
+  switch (code) {
+    case fault_code(Fault::BadName):
+      return error_result(namespec, "no such process");
+    case fault_code(Fault::NoFile):
+      return error_result(namespec, "no such file");
+    case fault_code(Fault::NotExecutable):
+      return error_result(namespec, "file is not executable");
+    case fault_code(Fault::AlreadyStarted):
+      return error_result(namespec, "already started");
+    case fault_code(Fault::SpawnError):
+      return error_result(namespec, "spawn error");
+    case fault_code(Fault::AbnormalTermination):
+      return error_result(namespec, "abnormal termination");
+    case fault_code(Fault::Success):
+      return ok_result(namespec, "started");
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<ResultLine> signal_result(std::string_view namespec, int code,
+                                        std::string_view description, std::string_view success) {
+  switch (code) {
+    case fault_code(Fault::BadName):
+      return error_result(namespec, "no such process");
+    case fault_code(Fault::BadSignal):
+      return error_result(namespec, "bad signal name");
+    case fault_code(Fault::NotRunning):
+      return error_result(namespec, "not running");
+    case fault_code(Fault::Success):
+      return ok_result(namespec, success);
+    case fault_code(Fault::Failed): {
+      // supervisord compat: _signalresult returns the fault string itself for FAILED.
+      ResultLine r;
+      r.line = std::string(description);
+      r.message = std::string(description);
+      return r;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<ResultLine> clear_result(std::string_view namespec, int code) {
+  switch (code) {
+    case fault_code(Fault::BadName):
+      return error_result(namespec, "no such process");
+    case fault_code(Fault::Failed):
+      return error_result(namespec, "failed");
+    case fault_code(Fault::Success):
+      return ok_result(namespec, "cleared");
+    default:
+      return std::nullopt;
+  }
+}
+
+std::string unknown_result_code(int code, std::string_view namespec) {
+  return python_error("ValueError", fmt::format("Unknown result code {} for {}", code, namespec));
+}
+
+std::string avail_line(std::string_view namespec, bool inuse, bool autostart,
+                       std::string_view group_prio, std::string_view process_prio) {
+  return fmt::format("{} {} {} {}:{}", ljust(namespec, 32), ljust(inuse ? "in use" : "avail", 9),
+                     ljust(autostart ? "auto" : "manual", 9), group_prio, process_prio);
+}
+
+std::string reread_text(const std::vector<std::string>& added,
+                        const std::vector<std::string>& changed,
+                        const std::vector<std::string>& removed) {
+  // supervisord compat: _formatChanges builds one dict in the order added, changed, dropped,
+  // so a later list wins for a name in several, then sorts the names.
+  std::map<std::string, std::string> changes;
+  for (const auto& [names, word] :
+       std::array<std::pair<const std::vector<std::string>*, const char*>, 3>{
+           {{&added, "available"}, {&changed, "changed"}, {&removed, "disappeared"}}}) {
+    for (const std::string& name : *names) {
+      changes[name] = word;
+    }
+  }
+  if (changes.empty()) {
+    return "No config updates to processes\n";
+  }
+  std::string out;
+  for (const auto& [name, word] : changes) {
+    out += fmt::format("{}: {}\n", name, word);
+  }
+  return out;
+}
+
+std::string columnize(const std::vector<std::string>& items, std::size_t width) {
+  // A port of Python 3's cmd.Cmd.columnize.
+  if (items.empty()) {
+    return "<empty>\n";
+  }
+  const std::size_t size = items.size();
+  if (size == 1) {
+    return items[0] + "\n";
+  }
+  std::size_t nrows = 1;
+  std::size_t ncols = 1;
+  std::vector<std::size_t> colwidths;
+  bool fits = false;
+  for (nrows = 1; nrows < size; ++nrows) {
+    ncols = (size + nrows - 1) / nrows;
+    colwidths.clear();
+    long totwidth = -2;
+    for (std::size_t col = 0; col < ncols; ++col) {
+      std::size_t colwidth = 0;
+      for (std::size_t row = 0; row < nrows; ++row) {
+        const std::size_t i = row + nrows * col;
+        if (i >= size) {
+          break;
+        }
+        colwidth = std::max(colwidth, py_len(items[i]));
+      }
+      colwidths.push_back(colwidth);
+      totwidth += static_cast<long>(colwidth) + 2;
+      if (totwidth > static_cast<long>(width)) {
+        break;
+      }
+    }
+    if (totwidth <= static_cast<long>(width)) {
+      fits = true;
+      break;
+    }
+  }
+  if (!fits) {
+    nrows = size;
+    ncols = 1;
+    colwidths = {0};
+  }
+  std::string out;
+  for (std::size_t row = 0; row < nrows; ++row) {
+    std::vector<std::string> texts;
+    for (std::size_t col = 0; col < ncols; ++col) {
+      const std::size_t i = row + nrows * col;
+      texts.push_back(i >= size ? std::string() : items[i]);
+    }
+    while (!texts.empty() && texts.back().empty()) {
+      texts.pop_back();
+    }
+    for (std::size_t col = 0; col < texts.size(); ++col) {
+      if (col > 0) {
+        out += "  ";
+      }
+      out += ljust(texts[col], colwidths[col]);
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+const std::vector<std::string>& command_names() {
+  // supervisord compat: the do_* methods of DefaultControllerPlugin that have a help_*
+  // method; `help` itself (no help_help on the plugin) and `EOF` are not listed.
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& [name, text] : help_texts()) {
+      if (name != "help") {
+        out.push_back(name);
+      }
+    }
+    return out;
+  }();
+  return names;
+}
+
+std::string help_index() {
+  constexpr std::string_view kHeader = "default commands (type help <topic>):";
+  // supervisord compat: print_topics(header, cmds, 15, 80) columnizes into maxcol - 1.
+  return fmt::format("\n{}\n{}\n{}\n", kHeader, std::string(kHeader.size(), '='),
+                     columnize(command_names(), 79));
+}
+
+std::optional<std::string> help_topic(std::string_view topic) {
+  const auto& texts = help_texts();
+  const auto it = texts.find(topic);
+  if (it == texts.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+std::string python_error(std::string_view cls, std::string_view value) {
+  return fmt::format("error: <class '{}'>, {}: file: zctl line: 0", cls, value);
+}
+
+std::string fault_repr(int code, std::string_view fault_string) {
+  return fmt::format("<Fault {}: {}>", code, py_repr(fault_string));
+}
+
+std::string no_such_file_text(std::string_view serverurl) {
+  return fmt::format("{} no such file", serverurl);
+}
+
+std::string refused_connection_text(std::string_view serverurl) {
+  return fmt::format("{} refused connection", serverurl);
+}
+
+std::string unknown_namespace_text() {
+  return "Sorry, supervisord responded but did not recognize the supervisor namespace commands "
+         "that supervisorctl uses to control it.  Please check that the "
+         "[rpcinterface:supervisor] section is enabled in the configuration file "
+         "(see sample.conf).";
+}
+
+std::string api_version_text(std::string_view remote_version) {
+  return fmt::format(
+      "Sorry, this version of supervisorctl expects to talk to a server with API version 3.0, "
+      "but the remote version is {}.",
+      remote_version);
+}
+
+}  // namespace zagent::ctl

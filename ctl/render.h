@@ -1,0 +1,106 @@
+// Pure text of zctl's output: namespecs, the status table, result lines per fault code, `avail`
+// lines, `reread` changes, help texts and the `error:` lines (spec/ctl.md, spec/rpc.md §5).
+// No I/O and no RPC: everything here is a function of its arguments.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zagent::ctl {
+
+/// supervisord's make_namespec: `group:name`, or `name` when both are equal. A missing name
+/// prints as `None` (supervisorctl's `clear grp:*` quirk: `grp:None`).
+std::string make_namespec(std::string_view group, const std::optional<std::string>& name);
+
+/// A command-line name split on its first `:` (supervisord's split_namespec).
+struct NameSpec {
+  std::string group;
+  /// nullopt for a group reference (`g:` or `g:*`); a plain `x` is group x, process x.
+  std::optional<std::string> process;
+};
+NameSpec split_namespec(std::string_view name);
+
+/// Python's str.split() with no argument: words separated by runs of ASCII whitespace.
+std::vector<std::string> split_words(std::string_view text);
+
+/// Python's str.strip() of ASCII whitespace.
+std::string_view strip(std::string_view text);
+
+/// Python's `%-Ns`: `text` padded with spaces to `width` characters (UTF-8 code points).
+std::string ljust(std::string_view text, std::size_t width);
+
+/// One row of the status table, from a process info struct.
+struct StatusRow {
+  std::string namespec;
+  std::string statename;
+  std::string description;  ///< computed by the agent (spec/ctl.md §3)
+};
+
+/// The status table: `<namespec padded to W><statename padded to 10><description>\n` per row,
+/// W = max(30, longest namespec) + 3. Trailing spaces are kept. Empty for no rows.
+std::string status_table(const std::vector<StatusRow>& rows);
+
+/// A formatted result of a control command for one process.
+struct ResultLine {
+  std::string line;     ///< the output line, without `\n`
+  std::string message;  ///< the part after `NAME: ` (`started`, `ERROR (no such process)`);
+                        ///< for the raw FAILED string of stop/signal, that string
+  bool ok = false;      ///< the code was SUCCESS (80)
+};
+
+/// start's text for a result code (`_startresult`). nullopt for a code supervisorctl cannot
+/// format (FAILED, SHUTDOWN_STATE, ...): it raises `ValueError: Unknown result code`.
+std::optional<ResultLine> start_result(std::string_view namespec, int code);
+/// stop's / signal's text (`_signalresult`): `success` is `stopped` or `signalled`; FAILED
+/// prints `description` (the fault string) as the whole line. nullopt as above.
+std::optional<ResultLine> signal_result(std::string_view namespec, int code,
+                                        std::string_view description, std::string_view success);
+/// clear's text (`_clearresult`): BAD_NAME, FAILED, SUCCESS; nullopt otherwise.
+std::optional<ResultLine> clear_result(std::string_view namespec, int code);
+
+/// `ValueError: Unknown result code <code> for <namespec>` as supervisorctl raises it.
+std::string unknown_result_code(int code, std::string_view namespec);
+
+/// One `avail` line: `%-32s %-9s %-9s %s` of namespec, `in use`/`avail`, `auto`/`manual`,
+/// `<group priority>:<process priority>`.
+std::string avail_line(std::string_view namespec, bool inuse, bool autostart,
+                       std::string_view group_prio, std::string_view process_prio);
+
+/// reread's lines: `NAME: available|changed|disappeared` sorted by name (a name in several
+/// lists shows the last: disappeared over changed over available), or
+/// `No config updates to processes`. Each line ends in `\n`.
+std::string reread_text(const std::vector<std::string>& added,
+                        const std::vector<std::string>& changed,
+                        const std::vector<std::string>& removed);
+
+/// Python's cmd.Cmd.columnize: `items` in as few rows as fit `width` columns, column-major,
+/// two spaces between columns, every column (the last too) padded. Each line ends in `\n`.
+std::string columnize(const std::vector<std::string>& items, std::size_t width);
+
+/// The names `help` lists, sorted.
+const std::vector<std::string>& command_names();
+
+/// `help` without a topic: an empty line, the header, its ruler, the columnized command
+/// names and an empty line (spec/ctl.md §8).
+std::string help_index();
+
+/// The text of `help <topic>` (also printed after usage errors), every line ending in `\n`;
+/// nullopt for a topic without help (`*** No help on <topic>`).
+std::optional<std::string> help_topic(std::string_view topic);
+
+/// supervisorctl's line for an unexpected exception:
+/// `error: <class '<cls>'>, <value>: file: zctl line: 0`.
+std::string python_error(std::string_view cls, std::string_view value);
+
+/// Python's repr of an xmlrpc Fault: `<Fault 6: 'SHUTDOWN_STATE'>`.
+std::string fault_repr(int code, std::string_view fault_string);
+
+/// The upcheck's texts (spec/ctl.md §1.3).
+std::string no_such_file_text(std::string_view serverurl);
+std::string refused_connection_text(std::string_view serverurl);
+std::string unknown_namespace_text();
+std::string api_version_text(std::string_view remote_version);
+
+}  // namespace zagent::ctl
