@@ -124,6 +124,14 @@ std::string namespec(const std::string& group, const std::string& name) {
   return group == name ? name : group + ":" + name;
 }
 
+/// An offset or length argument of the log methods. JSON integers reach 64 bits where
+/// XML-RPC's stop at 32, so they are clamped far beyond any file size: the sums and negations
+/// of supervisord's rules then cannot overflow.
+std::int64_t log_arg(const Json& value) {
+  constexpr std::int64_t kLimit = std::int64_t{1} << 61;
+  return std::clamp(value.get<std::int64_t>(), -kLimit, kLimit);
+}
+
 /// The result struct of the group/all methods (spec/rpc.md §3.2).
 Json result_struct(const std::string& group, const std::string& name, const RpcOutcome& outcome) {
   Json r = Json::object();
@@ -340,7 +348,7 @@ struct MethodTable {
       reply(fault_error(Fault::NoFile, path.empty() ? "None" : path));
       return;
     }
-    reply(read_log_file(self, path, a[0].get<std::int64_t>(), a[1].get<std::int64_t>()));
+    reply(read_log_file(self, path, log_arg(a[0]), log_arg(a[1])));
   }
 
   static void clear_main_log(RpcMethods& self, const Args&, RpcReply reply) {
@@ -373,7 +381,7 @@ struct MethodTable {
       reply(fault_error(Fault::NoFile, path.empty() ? "None" : path));
       return;
     }
-    reply(read_log_file(self, path, a[1].get<std::int64_t>(), a[2].get<std::int64_t>()));
+    reply(read_log_file(self, path, log_arg(a[1]), log_arg(a[2])));
   }
   static void read_stdout(RpcMethods& self, const Args& a, RpcReply reply) {
     read_process_log(self, a, std::move(reply), "stdout");
@@ -391,8 +399,8 @@ struct MethodTable {
       reply(fault_error(Fault::BadName, name));
       return;
     }
-    std::int64_t offset = a[1].get<std::int64_t>();
-    std::int64_t length = a[2].get<std::int64_t>();
+    std::int64_t offset = log_arg(a[1]);
+    std::int64_t length = log_arg(a[2]);
     const std::string& path = channel_path(*target->process, channel);
     auto size_or = path.empty() ? Result<std::int64_t>(fail("no file"))
                                 : self.control_.file_size(path);
@@ -583,7 +591,8 @@ struct MethodTable {
       return;
     }
     if (p->record.state == ProcessState::Unknown) {
-      done(fault_error(Fault::Failed, name + " is in an unknown process state"));
+      // supervisord compat: the name as the client passed it (`g:p`).
+      done(fault_error(Fault::Failed, given + " is in an unknown process state"));
       return;
     }
     if (auto started = self.supervisor_.start_process(group, name); !started) {
@@ -976,7 +985,10 @@ struct MethodTable {
         return std::find(current->processes.begin(), current->processes.end(), p) !=
                current->processes.end();
       });
-      self.supervisor_.update_group(next, self.control_.create_auto_logs(fresh));
+      if (!self.supervisor_.update_group(next, self.control_.create_auto_logs(fresh))) {
+        reply(fault_error(Fault::Failed, "could not update group " + name));
+        return true;
+      }
       reply(ok(Json(true)));
       return true;
     };
@@ -1247,7 +1259,9 @@ void MethodTable::method_signature(RpcMethods&, const Args& a, RpcReply reply) {
   for (const auto& p : spec->params) {
     sig.push_back(std::string(p.type));
   }
-  reply(ok(Json::array({std::move(sig)})));
+  // supervisord compat: one flat [rtype, ptypes...] array (spec/rpc.md §4.5), not the
+  // XML-RPC introspection convention of an array of signatures.
+  reply(ok(std::move(sig)));
 }
 
 void MethodTable::multicall(RpcMethods& self, const Args& a, RpcReply reply) {
@@ -1348,12 +1362,22 @@ void RpcMethods::call(std::string_view method, const Json& params, RpcReply repl
     reply(fault_error(Fault::ShutdownState));
     return;
   }
+  // A handler that throws (a bug, or an adapter failing unexpectedly) must neither take the
+  // agent down nor leave its caller waiting forever: the call is answered FAILED unless it
+  // has already been answered (supervisord's multicall answers `FAILED: <class>:<msg>`).
+  auto answered = std::make_shared<bool>(false);
+  RpcReply once = [answered, reply = std::move(reply)](RpcOutcome outcome) {
+    if (!*answered) {
+      *answered = true;
+      reply(std::move(outcome));
+    }
+  };
   try {
-    spec->handler(*this, *args, std::move(reply));
+    spec->handler(*this, *args, once);
   } catch (const std::exception& e) {
-    // A bug in a handler must not take the agent down; the reply may be lost if it had
-    // already been moved, but the loop goes on.
-    (void)e;
+    once(fault_error(Fault::Failed, e.what()));
+  } catch (...) {
+    once(fault_error(Fault::Failed, "unknown exception"));
   }
   control_.changed();
 }
@@ -1412,11 +1436,5 @@ void RpcMethods::run_waiters() {
   control_.changed();
 }
 
-void RpcMethods::abandon_waiters(const RpcError& error) {
-  (void)error;
-  // Waiters hold their replies inside closures; answering them needs the closures' help,
-  // so they are simply dropped: the connections are closing too.
-  waiters_.clear();
-}
 
 }  // namespace zagent

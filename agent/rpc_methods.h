@@ -126,8 +126,6 @@ class RpcMethods {
   /// Re-checks every waiting call (after a state change). Normally driven by the supervisor's
   /// observer through AgentControl::post; public for the daemon's shutdown.
   void run_waiters();
-  /// Answers every waiting call with `error` (the agent is going away).
-  void abandon_waiters(const RpcError& error);
   /// Number of calls waiting for a state change.
   std::size_t waiting_calls() const { return waiters_.size(); }
 

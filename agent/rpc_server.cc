@@ -30,8 +30,45 @@ constexpr std::size_t kPauseReadingBytes = 1024 * 1024;
 constexpr std::size_t kDropClientBytes = 64 * 1024 * 1024;
 /// How often followed files are checked for new data (supervisord's logtail polls at 0.1 s).
 constexpr std::chrono::milliseconds kFollowInterval{100};
+/// How long to wait before accepting again when accept() ran out of descriptors.
+constexpr std::chrono::milliseconds kAcceptRetry{100};
 /// Most bytes pushed per followed file per check.
 constexpr std::int64_t kFollowChunk = 256 * 1024;
+
+/// Deepest nesting of arrays and objects a request line may have. nlohmann's parser is
+/// iterative, but copying a value (decode_frame, parameter binding) and serialising one recurse
+/// once per level: 100000 `[` in one line would overflow the stack and kill the agent.
+constexpr std::size_t kMaxJsonDepth = 256;
+
+/// True when the JSON text nests arrays and objects deeper than `limit`; brackets inside
+/// strings do not count. Invalid JSON is left to the parser.
+bool nested_deeper_than(std::string_view text, std::size_t limit) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) {
+        return true;
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
 
 std::string sha1_hex(const std::string& data) {
   boost::uuids::detail::sha1 h;
@@ -173,6 +210,14 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
     socket_.async_read_some(asio::buffer(buffer_), [self = shared_from_this()](
                                                        const boost::system::error_code& ec,
                                                        std::size_t n) {
+      if (ec == asio::error::eof) {
+        // The client has sent all it will (it may only have half-closed, as `nc -N` does):
+        // answer what it asked, then close. Follows end with its requests.
+        self->peer_gone_ = true;
+        self->follows_.clear();
+        self->close_when_answered();
+        return;
+      }
       if (ec) {
         self->peer_gone_ = true;
         self->close();
@@ -209,16 +254,25 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
       close_after_write_ = true;
       return;
     }
+    if (nested_deeper_than(frame.text, kMaxJsonDepth)) {
+      send(rpc::make_error(nullptr, rpc::standard_error(rpc::StdError::InvalidRequest,
+                                                        fmt::format("nested deeper than {} levels",
+                                                                    kMaxJsonDepth))));
+      return;
+    }
     rpc::DecodedFrame decoded = rpc::decode_frame(frame.text);
     if (decoded.error) {
       send(rpc::make_error(nullptr, *decoded.error));
       return;
     }
+    ++unanswered_;
     if (!decoded.batch) {
       dispatch(decoded.calls.front(), [self = shared_from_this()](std::optional<Json> response) {
+        --self->unanswered_;
         if (response) {
           self->send(std::move(*response));
         }
+        self->close_when_answered();
       });
       return;
     }
@@ -240,9 +294,11 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
           out.push_back(std::move(*s));
         }
       }
+      --self->unanswered_;
       if (!out.empty()) {
         self->send(std::move(out));
       }
+      self->close_when_answered();
     };
     for (std::size_t i = 0; i < decoded.calls.size(); ++i) {
       dispatch(decoded.calls[i], [batch, i, finish](std::optional<Json> response) {
@@ -445,9 +501,21 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
       close();
       return;
     }
+    if (peer_gone_) {
+      close_when_answered();
+      return;
+    }
     if (read_paused_) {
       read_paused_ = false;
       read();
+    }
+  }
+
+  /// After the client's end of the stream: close once every call it made is answered and
+  /// written.
+  void close_when_answered() {
+    if (peer_gone_ && unanswered_ == 0 && !writing_ && queue_.empty()) {
+      close();
     }
   }
 
@@ -473,7 +541,8 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
   bool draining_ = false;
   bool close_after_write_ = false;
   bool closed_ = false;
-  bool peer_gone_ = false;
+  bool peer_gone_ = false;      // the client's end of the stream was read (EOF)
+  std::size_t unanswered_ = 0;  // frames dispatched whose reply has not been queued yet
   uid_t peer_uid_ = static_cast<uid_t>(-1);
   bool allowed_ = false;
   bool logged_in_ = false;
@@ -490,6 +559,7 @@ RpcServer::RpcServer(asio::io_context& io, int listen_fd, RpcMethods& methods,
       policy_(std::move(policy)),
       main_log_path_(std::move(main_log_path)),
       follow_timer_(io),
+      accept_timer_(io),
       drain_timer_(io),
       alive_(std::make_shared<bool>(true)) {}
 
@@ -521,7 +591,21 @@ void RpcServer::accept() {
       sessions_.push_back(session);
       session->start();
     }
-    // EMFILE and friends: keep accepting; the client sees its connection refused or reset.
+    if (ec == boost::system::errc::too_many_files_open ||
+        ec == boost::system::errc::too_many_files_open_in_system ||
+        ec == boost::system::errc::no_buffer_space ||
+        ec == boost::system::errc::not_enough_memory) {
+      // Out of descriptors or memory: the connection stays in the listen backlog, so an
+      // accept at once would fail at once, forever (a busy loop). Retry a little later.
+      accept_timer_.expires_after(kAcceptRetry);
+      accept_timer_.async_wait([this, alive = alive_](const boost::system::error_code& wait_ec) {
+        if (*alive && !wait_ec && !draining_) {
+          accept();
+        }
+      });
+      return;
+    }
+    // Other errors (e.g. the client gave up before the accept): keep accepting.
     accept();
   });
 }
@@ -571,6 +655,7 @@ void RpcServer::drain(std::chrono::milliseconds grace, std::function<void()> don
   boost::system::error_code ignored;
   acceptor_.cancel(ignored);
   follow_timer_.cancel();
+  accept_timer_.cancel();
   for (auto& w : sessions_) {
     if (auto s = w.lock()) {
       s->drain();

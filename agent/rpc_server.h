@@ -69,6 +69,7 @@ class RpcServer {
   std::vector<std::weak_ptr<Session>> sessions_;  // live sessions (pruned as they end)
   boost::asio::steady_timer follow_timer_;        // armed only while something is followed
   bool follow_timer_armed_ = false;
+  boost::asio::steady_timer accept_timer_;        // retries accept() after EMFILE
   bool draining_ = false;
   boost::asio::steady_timer drain_timer_;            // drain(): waits for sessions to close
   std::chrono::steady_clock::time_point drain_deadline_;
