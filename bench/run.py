@@ -33,6 +33,35 @@ START_DEADLINE = 120.0  # seconds for all programs to be spawned/RUNNING
 # the numbers are about the agents. /bin/sleep is the fallback when no C compiler works.
 IDLE_C = "#include <unistd.h>\nint main(void){for(;;)pause();}\n"
 
+# Times one run of a command (fork, exec, wait) with clock_gettime, without the Python
+# interpreter's own overhead: `runner CMD ARGS...` prints the wall time in microseconds and
+# the command's exit status; the command's output goes to /dev/null.
+RUNNER_C = r"""
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+int main(int argc, char** argv) {
+  struct timespec a, b;
+  int st = 0;
+  if (argc < 2) return 2;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  pid_t p = fork();
+  if (p == 0) {
+    int fd = open("/dev/null", O_RDWR);
+    dup2(fd, 0); dup2(fd, 1); dup2(fd, 2);
+    execv(argv[1], argv + 1);
+    _exit(127);
+  }
+  waitpid(p, &st, 0);
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  printf("%ld %d\n", (b.tv_sec - a.tv_sec) * 1000000L + (b.tv_nsec - a.tv_nsec) / 1000,
+         WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+  return 0;
+}
+"""
+
 
 def die(msg, code=1):
     print(msg, file=sys.stderr)
@@ -149,6 +178,9 @@ class Session:
             "",
             "[rpcinterface:supervisor]",
             "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+            "",
+            "[supervisorctl]",
+            f"serverurl = unix://{d}/s.sock",
             "",
         ]
         os.makedirs(f"{d}/logs")
@@ -380,6 +412,62 @@ def scenario_memory(agents, prog, ns, trials, res):
                     res.setdefault(("leftovers", kind), []).append(s.leftovers)
 
 
+def build_runner(tmp):
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        return None
+    src = os.path.join(tmp, "runner.c")
+    exe = os.path.join(tmp, "runner")
+    with open(src, "w") as f:
+        f.write(RUNNER_C)
+    r = subprocess.run([cc, "-O2", "-o", exe, src], capture_output=True)
+    return exe if r.returncode == 0 else None
+
+
+def timed_run(runner, argv):
+    """Wall time of one run of argv, in seconds, and its exit status."""
+    if runner:
+        out = subprocess.run([runner] + argv, capture_output=True, text=True).stdout.split()
+        return int(out[0]) / 1e6, int(out[1])
+    t0 = time.perf_counter()
+    rc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+    return time.perf_counter() - t0, rc
+
+
+def scenario_control(agents, ctls, prog, ns, runs, all_runs, runner, res):
+    """Control latency: `CTL -c conf status NAME` (and `status` for all programs) against
+    both agents, loaded with N programs, one run each in alternation."""
+    for n in ns:
+        sessions = []
+        try:
+            for kind, binary in agents:
+                s = Session(kind, binary, prog, n, 1, "control")
+                sessions.append(s)
+                s.start()
+            for s in sessions:
+                s.wait_all()
+            for r in range(runs):
+                for s in alternate(sessions, r):
+                    t, rc = timed_run(runner, ctls[s.kind] + ["-c", s.conf, "status", "p0000"])
+                    if rc != 0:
+                        raise RuntimeError(f"{s.kind}: status p0000 exited {rc}")
+                    res.setdefault(("status1", n, s.kind), []).append(t)
+            for r in range(all_runs):
+                for s in alternate(sessions, r):
+                    t, rc = timed_run(runner, ctls[s.kind] + ["-c", s.conf, "status"])
+                    if rc != 0:
+                        raise RuntimeError(f"{s.kind}: status exited {rc}")
+                    res.setdefault(("status_all", n, s.kind), []).append(t)
+            for s in sessions:
+                print(f"  control N={n} {s.kind}: status NAME "
+                      f"{med(res[('status1', n, s.kind)]) * 1000:.2f} ms, status "
+                      f"{med(res[('status_all', n, s.kind)]) * 1000:.1f} ms", file=sys.stderr)
+        finally:
+            for s in sessions:
+                s.cleanup()
+                res.setdefault(("leftovers", s.kind), []).append(s.leftovers)
+
+
 def parse_strace_c(path):
     """(total calls, {syscall: calls}) from an `strace -c` summary."""
     total, per = 0, {}
@@ -529,6 +617,11 @@ def build_table(res, cfg):
         nz, ns = len(res.get(key_z, [])), len(res.get(key_s, []))
         rows.append((label, fmt(z, unit), fmt(s, unit), ratio(z, s), f"{nz}/{ns}{extra}"))
 
+    for n in cfg["ctl_ns"]:
+        add(f"`status NAME`, {n} program{'s' if n > 1 else ''} loaded", ("status1", n, Z),
+            ("status1", n, S), "ms")
+        add(f"`status` (all), {n} program{'s' if n > 1 else ''}", ("status_all", n, Z),
+            ("status_all", n, S), "ms")
     add("crash recovery, median", ("crash", Z), ("crash", S), "ms")
     add("crash recovery, p90", ("crash", Z), ("crash", S), "ms", stat=p90)
     for n in cfg["mem_ns"]:
@@ -589,7 +682,11 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="tiny N, 3 trials, 2 s idle; prints the table, writes nothing")
     ap.add_argument("--zagent", default=os.path.join(REPO, "build/agent/zagent"))
+    ap.add_argument("--zctl", default=os.path.join(REPO, "build/ctl/zctl"))
     ap.add_argument("--supervisord", default="/usr/bin/supervisord")
+    ap.add_argument("--supervisorctl", default="/usr/bin/supervisorctl")
+    ap.add_argument("--only", help="run only these scenarios (comma list: control, crash, "
+                    "idle, mass, memory); prints the table, writes nothing")
     ap.add_argument("--output", default=os.path.join(REPO, "docs/benchmarks.md"))
     args = ap.parse_args()
 
@@ -608,11 +705,12 @@ def main():
 
     if args.quick:
         cfg = dict(crash_rounds=1, crash_kills=3, mem_ns=[1, 20], mem_trials=1, idle_n=20,
-                   idle_secs=2.0, idle_rounds=1, mass_ns=[20], mass_trials=1)
+                   idle_secs=2.0, idle_rounds=1, mass_ns=[20], mass_trials=1, ctl_ns=[1],
+                   ctl_runs=5, ctl_all_runs=2)
     else:
         cfg = dict(crash_rounds=5, crash_kills=5, mem_ns=[1, 100, 1000], mem_trials=3,
                    idle_n=100, idle_secs=10.0, idle_rounds=2, mass_ns=[200, 1000],
-                   mass_trials=3)
+                   mass_trials=3, ctl_ns=[1, 1000], ctl_runs=40, ctl_all_runs=5)
 
     agents = [("zagent", args.zagent), ("supervisord", args.supervisord)]
     res = {}
@@ -620,18 +718,30 @@ def main():
     t_begin = time.monotonic()
     try:
         prog, prog_desc = build_prog(tmp)
+        runner = build_runner(tmp)
         info = machine(args, prog_desc)
-        print("crash recovery ...", file=sys.stderr)
-        scenario_crash(agents, prog, cfg["crash_rounds"], cfg["crash_kills"], res)
-        print("idle cost ...", file=sys.stderr)
-        scenario_idle(agents, prog, cfg["idle_n"], cfg["idle_secs"], cfg["idle_rounds"], res,
-                      strace)
-        print("mass start ...", file=sys.stderr)
-        scenario_mass(agents, prog, cfg["mass_ns"], cfg["mass_trials"], res)
+        only = set(args.only.split(",")) if args.only else None
+        wanted = lambda name: only is None or name in only  # noqa: E731
+        if wanted("control"):
+            print("control latency ...", file=sys.stderr)
+            ctls = {"zagent": [os.path.abspath(args.zctl)],
+                    "supervisord": [args.supervisorctl]}
+            scenario_control(agents, ctls, prog, cfg["ctl_ns"], cfg["ctl_runs"],
+                             cfg["ctl_all_runs"], runner, res)
+        if wanted("crash"):
+            print("crash recovery ...", file=sys.stderr)
+            scenario_crash(agents, prog, cfg["crash_rounds"], cfg["crash_kills"], res)
+        if wanted("idle"):
+            print("idle cost ...", file=sys.stderr)
+            scenario_idle(agents, prog, cfg["idle_n"], cfg["idle_secs"], cfg["idle_rounds"],
+                          res, strace)
+        if wanted("mass"):
+            print("mass start ...", file=sys.stderr)
+            scenario_mass(agents, prog, cfg["mass_ns"], cfg["mass_trials"], res)
         # Memory: N=1 comes from the crash sessions (before the first kill), N=idle_n from
         # the idle sessions, the mass-start N from mass start; any other N gets its own.
         missing = [n for n in cfg["mem_ns"] if ("rss", n, "zagent") not in res]
-        if missing:
+        if missing and wanted("memory"):
             print("memory ...", file=sys.stderr)
             scenario_memory(agents, prog, missing, cfg["mem_trials"], res)
     finally:
@@ -650,7 +760,7 @@ def main():
     print(f"crash recovery samples (ms), supervisord: {crash_s}")
     print(f"leftover programs after agent exit: zagent {left_z}, supervisord {left_s}")
     print(f"total {elapsed:.0f} s")
-    if args.quick:
+    if args.quick or args.only:
         return 0
 
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -30,6 +30,31 @@ std::string normalize_path(std::string_view path, std::string_view cwd, std::str
 
 }  // namespace
 
+std::string supervisorctl_sections(std::string_view text) {
+  std::string out;
+  out.reserve(1024);
+  bool keep = true;  // text before the first header belongs to no section: parse_ini reports it
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    const std::size_t next = end == std::string_view::npos ? text.size() : end + 1;
+    const std::string_view line = text.substr(pos, next - pos);
+    if (!line.empty() && line.front() == '[') {
+      const auto close = line.find(']');
+      const std::string_view name =
+          close == std::string_view::npos ? std::string_view() : line.substr(1, close - 1);
+      keep = name == "supervisorctl" || name == "DEFAULT";
+      out.append(line);
+    } else if (keep) {
+      out.append(line);
+    } else if (line.back() == '\n') {
+      out.push_back('\n');
+    }
+    pos = next;
+  }
+  return out;
+}
+
 Result<CtlArgs> parse_ctl_args(const std::vector<std::string>& args) {
   CtlArgs out;
   // supervisorctl's options come before the action; everything from the first non-option

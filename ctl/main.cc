@@ -91,7 +91,7 @@ int run(int argc, char** argv) {
     std::stringstream ss;
     ss << in.rdbuf();
     zagent::IniDocument doc;
-    if (auto ok = zagent::parse_ini(ss.str(), *path, doc); !ok) {
+    if (auto ok = zagent::parse_ini(zagent::ctl::supervisorctl_sections(ss.str()), *path, doc); !ok) {
       return usage_error(argv0, ok.error().message);
     }
     const std::string cwd = std::filesystem::current_path().string();

@@ -105,3 +105,28 @@ TEST(CtlSettings, ArgsWin) {
 
 }  // namespace
 }  // namespace zagent::ctl
+
+TEST(SupervisorctlSections, KeepsOnlyWhatZctlReadsAndTheLineNumbers) {
+  const std::string text =
+      "; top\n[program:a]\ncommand=x\n  more\n[supervisorctl]\nserverurl=unix:///s\n"
+      "[DEFAULT]\nk=v\n[program:b]\ncommand=y";
+  EXPECT_EQ(zagent::ctl::supervisorctl_sections(text),
+            "; top\n[program:a]\n\n\n[supervisorctl]\nserverurl=unix:///s\n"
+            "[DEFAULT]\nk=v\n[program:b]\n");
+}
+
+TEST(SupervisorctlSections, TheSettingsReadFromTheFilteredTextAreTheSame) {
+  const std::string text =
+      "[program:a]\ncommand=x\n[supervisorctl]\nserverurl=unix://%(here)s/s.sock\n"
+      "prompt=mine\n[program:b]\ncommand=y\n";
+  zagent::IniDocument full;
+  zagent::IniDocument filtered;
+  ASSERT_TRUE(zagent::parse_ini(text, "/etc/z.conf", full));
+  ASSERT_TRUE(
+      zagent::parse_ini(zagent::ctl::supervisorctl_sections(text), "/etc/z.conf", filtered));
+  auto a = zagent::ctl::settings_from_config(full, "/etc", "/", {});
+  auto b = zagent::ctl::settings_from_config(filtered, "/etc", "/", {});
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->serverurl, b->serverurl);
+  EXPECT_EQ(a->prompt, b->prompt);
+}
