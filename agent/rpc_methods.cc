@@ -684,6 +684,13 @@ struct MethodTable {
 
   // -- stop --
 
+  /// STARTING, RUNNING, BACKOFF (supervisord), or EXITED with a delayed restart pending
+  /// (zagent's restart_delay: the stop cancels it).
+  static bool stoppable(const ProcessEntry& p) {
+    return is_running_state(p.record.state) ||
+           (p.record.state == ProcessState::Exited && p.record.deadline.has_value());
+  }
+
   static void stop_one(RpcMethods& self, const std::string& group, const std::string& name,
                        const std::string& given, bool wait, RpcReply done) {
     const ProcessEntry* p = self.supervisor_.find(group, name);
@@ -691,7 +698,7 @@ struct MethodTable {
       done(fault_error(Fault::BadName, given));
       return;
     }
-    if (!is_running_state(p->record.state)) {
+    if (!stoppable(*p)) {
       done(fault_error(Fault::NotRunning, given));
       return;
     }
@@ -717,7 +724,7 @@ struct MethodTable {
     auto collector = into ? into : make_collector(std::move(reply));
     std::vector<std::pair<std::string, std::string>> targets;
     for (const ProcessEntry* p : by_priority(g)) {
-      if (is_running_state(p->record.state)) {
+      if (stoppable(*p)) {
         targets.emplace_back(g.name, p->config.name);
       }
     }
@@ -1021,7 +1028,7 @@ const std::vector<Param> kNameOffsetLength{{"name", "string", std::nullopt},
                                            {"offset", "int", std::nullopt},
                                            {"length", "int", std::nullopt}};
 const std::vector<Param> kNameSignal{{"name", "string", std::nullopt},
-                                     {"signal", "string", std::nullopt}};
+                                     {"signal", "signal", std::nullopt}};
 
 using M = MethodTable;
 using Spec = RpcMethods::MethodSpec;
@@ -1097,7 +1104,7 @@ const std::vector<Spec>& table() {
        &M::send_remote_comm_event, false},
       {"supervisor.shutdown", "boolean", kNone, "Stop every process, then the agent.",
        &M::shutdown},
-      {"supervisor.signalAllProcesses", "array", {{"signal", "string", std::nullopt}},
+      {"supervisor.signalAllProcesses", "array", {{"signal", "signal", std::nullopt}},
        "Send a signal to every process in STARTING, RUNNING or STOPPING.", &M::signal_all},
       {"supervisor.signalProcess", "boolean", kNameSignal,
        "Send a signal (name or number) to one process, or to `group:*`. Faults: BAD_NAME, "
@@ -1162,6 +1169,9 @@ const Spec* find_spec(std::string_view name) {
 bool type_matches(const Json& value, std::string_view type) {
   if (type == "string") {
     return value.is_string();
+  }
+  if (type == "signal") {  // a name or a number, as supervisord's signal_number() takes
+    return value.is_string() || value.is_number_integer();
   }
   if (type == "int") {
     return value.is_number_integer();
@@ -1231,7 +1241,11 @@ boost::system::result<Args, RpcError> bind_params(const Spec& spec, const Json& 
       return rpc::standard_error(
           rpc::StdError::InvalidParams,
           fmt::format("{}: parameter '{}' must be {} {}", spec.name, p.name,
-                      p.type == "int" || p.type == "array" ? "an" : "a", p.type));
+                      p.type == "int" || p.type == "array" ? "an" : "a",
+                      p.type == "signal" ? "string or an int" : p.type));
+    }
+    if (p.type == "signal" && slots[i]->is_number_integer()) {
+      slots[i] = std::to_string(slots[i]->get<std::int64_t>());
     }
     out.push_back(std::move(*slots[i]));
   }
@@ -1257,7 +1271,7 @@ void MethodTable::method_signature(RpcMethods&, const Args& a, RpcReply reply) {
   }
   Json sig = Json::array({std::string(spec->returns)});
   for (const auto& p : spec->params) {
-    sig.push_back(std::string(p.type));
+    sig.push_back(p.type == "signal" ? std::string("string") : std::string(p.type));
   }
   // supervisord compat: one flat [rtype, ptypes...] array (spec/rpc.md §4.5), not the
   // XML-RPC introspection convention of an array of signatures.

@@ -120,6 +120,39 @@ std::string read_range(const std::string& path, std::int64_t offset, std::int64_
   return out;
 }
 
+/// True if process `pid` has `gid` among its supplementary groups (/proc/PID/status).
+bool in_supplementary_group(pid_t pid, gid_t gid) {
+  const int fd = ::open(fmt::format("/proc/{}/status", pid).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  std::string text(16384, '\0');
+  const ssize_t n = ::read(fd, text.data(), text.size());
+  ::close(fd);
+  text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  const auto at = text.find("\nGroups:");
+  if (at == std::string::npos) {
+    return false;
+  }
+  const auto end = text.find('\n', at + 1);
+  std::string_view groups(text.data() + at + 8, (end == std::string::npos ? text.size() : end) -
+                                                     (at + 8));
+  const std::string want = std::to_string(gid);
+  std::size_t pos = 0;
+  while (pos < groups.size()) {
+    const std::size_t start = groups.find_first_not_of(" \t", pos);
+    if (start == std::string_view::npos) {
+      break;
+    }
+    const std::size_t stop = std::min(groups.find_first_of(" \t", start), groups.size());
+    if (groups.substr(start, stop - start) == want) {
+      return true;
+    }
+    pos = stop;
+  }
+  return false;
+}
+
 }  // namespace
 
 bool password_matches(const std::string& configured, const std::string& given) {
@@ -194,7 +227,8 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
     if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
       peer_uid_ = cred.uid;
       const AccessPolicy& p = server_.policy_;
-      allowed_ = p.uids.count(cred.uid) > 0 || (p.gid && *p.gid == cred.gid);
+      allowed_ = p.uids.count(cred.uid) > 0 ||
+                 (p.gid && (*p.gid == cred.gid || in_supplementary_group(cred.pid, *p.gid)));
     }
     logged_in_ = server_.policy_.username.empty();
   }
@@ -467,12 +501,12 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
       return;
     }
     std::string line = rpc::encode_line(message);
-    queued_bytes_ += line.size();
-    queue_.push_back(std::move(line));
-    if (queued_bytes_ > kDropClientBytes) {
-      close();  // it stopped reading long ago
+    if (!queue_.empty() && queued_bytes_ + line.size() > kDropClientBytes) {
+      close();  // it stopped reading long ago (one large reply alone is always sent)
       return;
     }
+    queued_bytes_ += line.size();
+    queue_.push_back(std::move(line));
     if (!writing_) {
       write_next();
     }

@@ -1481,5 +1481,27 @@ TEST(PasswordMatches, PlainAndSha) {
   EXPECT_TRUE(password_matches("{SHA}da39a3ee5e6b4b0d3255bfef95601890afd80709", ""));
 }
 
+
+TEST_F(RpcMethodsTest, SignalAcceptsAnIntAsSupervisordDoes) {
+  make(kWeb);
+  start_running("web");
+  EXPECT_EQ(call("supervisor.signalProcess", {"web", 1}), R(true));
+  EXPECT_EQ(call("supervisor.signalProcess", {"web", 99}), F(11, "BAD_SIGNAL: 99"));
+  EXPECT_EQ(call("system.methodSignature", {"supervisor.signalProcess"}),
+            R({"boolean", "string", "string"}));
+}
+
+TEST_F(RpcMethodsTest, StopCancelsAPendingDelayedRestart) {
+  make("[program:web]\ncommand=/bin/web\nstartsecs=0\nrestart_delay=30\n");
+  start_running("web");
+  child_exit("web", 1 << 8);  // exit status 1 from RUNNING: EXITED, restart in 30 s
+  ASSERT_EQ(call("supervisor.getProcessInfo", {"web"})["result"]["statename"], "EXITED");
+  EXPECT_EQ(call("supervisor.stopProcess", {"web"}), R(true));
+  EXPECT_EQ(call("supervisor.getProcessInfo", {"web"})["result"]["statename"], "STOPPED");
+  const auto spawns = spawner_.fake.spawned.size();
+  advance(std::chrono::seconds(31));
+  EXPECT_EQ(spawner_.fake.spawned.size(), spawns);  // the restart was cancelled
+}
+
 }  // namespace
 }  // namespace zagent
