@@ -44,8 +44,8 @@ struct CtlSettings {
 Result<CtlSettings> settings_from_config(const IniDocument& doc, std::string_view here,
                                          std::string_view cwd, const EnvironmentList& env);
 
-/// Only what zctl reads from a config file: the text with the body of every section other
-/// than [supervisorctl] and [DEFAULT] replaced by empty lines (line numbers stay), so that a
+/// Only what zctl reads from a config file: the text with every section other than
+/// [supervisorctl] and [DEFAULT] replaced by empty lines (line numbers stay), so that a
 /// config with a thousand programs costs no more to read than a small one. A section header
 /// is a line that starts with `[` in column 0, as in configparser.
 std::string supervisorctl_sections(std::string_view text);

@@ -111,8 +111,8 @@ TEST(SupervisorctlSections, KeepsOnlyWhatZctlReadsAndTheLineNumbers) {
       "; top\n[program:a]\ncommand=x\n  more\n[supervisorctl]\nserverurl=unix:///s\n"
       "[DEFAULT]\nk=v\n[program:b]\ncommand=y";
   EXPECT_EQ(zagent::ctl::supervisorctl_sections(text),
-            "; top\n[program:a]\n\n\n[supervisorctl]\nserverurl=unix:///s\n"
-            "[DEFAULT]\nk=v\n[program:b]\n");
+            "; top\n\n\n\n[supervisorctl]\nserverurl=unix:///s\n"
+            "[DEFAULT]\nk=v\n\n");
 }
 
 TEST(SupervisorctlSections, TheSettingsReadFromTheFilteredTextAreTheSame) {
