@@ -379,8 +379,16 @@ class AgentLife {
     after_event();
   }
 
-  /// After anything that may have changed a deadline or ended the life.
+  /// After an RPC call: only when it touched a process (a status query must not cost a pass
+  /// over every process).
  public:
+  void after_call() {
+    if (supervisor_.take_changed() || supervisor_.shutting_down()) {
+      after_event();
+    }
+  }
+
+  /// After anything that may have changed a deadline or ended the life.
   void after_event() {
     rearm_timer();
     if (done()) {
@@ -480,7 +488,7 @@ class LifeControl final : public AgentControl {
   }
   pid_t agent_pid() const override { return ::getpid(); }
   void post(std::function<void()> work) override { asio::post(life_.io(), std::move(work)); }
-  void changed() override { life_.after_event(); }
+  void changed() override { life_.after_call(); }
 
   Result<std::int64_t> file_size(const std::string& path) override {
     struct stat st{};

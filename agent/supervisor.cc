@@ -127,6 +127,7 @@ void Supervisor::autostart(GroupEntry& group) {
 }
 
 void Supervisor::reindex() {
+  changed_ = true;
   by_pid_.clear();
   for (auto& group : groups_) {
     for (auto& entry : group.processes) {
@@ -252,6 +253,7 @@ FsmResult<void> Supervisor::signal_process(const std::string& group, const std::
 }
 
 FsmResult<void> Supervisor::deliver(ProcessEntry& entry, const Event& event) {
+  changed_ = true;
   auto result = step(entry.config, entry.record, event, now());
   if (!result) {
     if (result.error().internal) {

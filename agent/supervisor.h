@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "agent/clock.h"
@@ -125,6 +126,10 @@ class Supervisor {
   /// The group's config as active now (for reloadConfig's comparison).
   std::optional<GroupConfig> group_config(const std::string& name) const;
 
+  /// True if an event was delivered or the table changed since the last call (then the
+  /// caller re-arms its timer); cheap, unlike next_wakeup() with many processes.
+  bool take_changed() { return std::exchange(changed_, false); }
+
   const std::vector<GroupEntry>& groups() const { return groups_; }
   const GroupEntry* find_group(const std::string& name) const;
   const ProcessEntry* find(const std::string& group, const std::string& name) const;
@@ -155,6 +160,7 @@ class Supervisor {
   std::vector<GroupEntry> groups_;       // ascending (priority, name), as the config
   std::map<pid_t, ProcessEntry*> by_pid_;  // live children -> their entry (see reindex())
   Observer observer_;                    // state changes, for RPC waiters
+  bool changed_ = false;                 // see take_changed()
   bool signal_request_ = false;          // inside signal_process()
   std::optional<std::string> signal_error_;  // kill() failure seen inside signal_process()
   bool shutting_down_ = false;           // begin_shutdown() was called
