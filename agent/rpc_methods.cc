@@ -624,64 +624,6 @@ struct MethodTable {
     }
   }
 
-  static void start_group(RpcMethods& self, const GroupEntry& g, bool wait, RpcReply reply,
-                          const std::shared_ptr<Collector>& into = nullptr) {
-    auto collector = into ? into : make_collector(std::move(reply));
-    std::vector<std::pair<std::string, std::string>> targets;
-    for (const ProcessEntry* p : by_priority(g)) {
-      if (!is_running_state(p->record.state)) {
-        targets.emplace_back(g.name, p->config.name);
-      }
-    }
-    for (const auto& [group, name] : targets) {
-      start_one(self, group, name, namespec(group, name), wait, collector_slot(collector, group, name));
-    }
-    if (!into) {
-      finish_collector(collector);
-    }
-  }
-
-  static void start_process(RpcMethods& self, const Args& a, RpcReply reply) {
-    const std::string name = a[0].get<std::string>();
-    const bool wait = a[1].get<bool>();
-    auto target = resolve(self, name);
-    if (!target) {
-      reply(target.error());
-      return;
-    }
-    if (target->process == nullptr) {
-      start_group(self, *target->group, wait, std::move(reply));
-      return;
-    }
-    start_one(self, target->group->name, target->process->config.name, name, wait,
-              std::move(reply));
-  }
-
-  static void start_process_group(RpcMethods& self, const Args& a, RpcReply reply) {
-    const std::string name = a[0].get<std::string>();
-    const GroupEntry* g = self.supervisor_.find_group(name);
-    if (g == nullptr) {
-      reply(fault_error(Fault::BadName, name));
-      return;
-    }
-    start_group(self, *g, a[1].get<bool>(), std::move(reply));
-  }
-
-  static void start_all(RpcMethods& self, const Args& a, RpcReply reply) {
-    auto collector = make_collector(std::move(reply));
-    // Copy the names first: starting may not change the table, but stay safe.
-    std::vector<std::string> names;
-    for (const auto& g : self.supervisor_.groups()) {
-      names.push_back(g.name);
-    }
-    for (const auto& name : names) {
-      if (const GroupEntry* g = self.supervisor_.find_group(name)) {
-        start_group(self, *g, a[0].get<bool>(), nullptr, collector);
-      }
-    }
-    finish_collector(collector);
-  }
-
   // -- stop --
 
   /// STARTING, RUNNING, BACKOFF (supervisord), or EXITED with a delayed restart pending
@@ -719,24 +661,36 @@ struct MethodTable {
     }
   }
 
-  static void stop_group(RpcMethods& self, const GroupEntry& g, bool wait, RpcReply reply,
-                         const std::shared_ptr<Collector>& into = nullptr) {
-    auto collector = into ? into : make_collector(std::move(reply));
-    std::vector<std::pair<std::string, std::string>> targets;
+  // -- start and stop for a group, a name and all (one shape, two verbs) --
+
+  /// A process verb: which processes a group/all call acts on, and the one-process action.
+  struct Verb {
+    bool (*selects)(const ProcessEntry&);
+    void (*one)(RpcMethods&, const std::string& group, const std::string& name,
+                const std::string& given, bool wait, RpcReply done);
+  };
+  static bool not_running(const ProcessEntry& p) { return !is_running_state(p.record.state); }
+  static constexpr Verb kStart{&not_running, &start_one};
+  static constexpr Verb kStop{&stoppable, &stop_one};
+
+  /// Every selected process of the group, in priority order, into `collector`.
+  static void act_on_group(RpcMethods& self, const Verb& verb, const GroupEntry& g, bool wait,
+                           const std::shared_ptr<Collector>& collector) {
+    std::vector<std::string> targets;
     for (const ProcessEntry* p : by_priority(g)) {
-      if (stoppable(*p)) {
-        targets.emplace_back(g.name, p->config.name);
+      if (verb.selects(*p)) {
+        targets.push_back(p->config.name);
       }
     }
-    for (const auto& [group, name] : targets) {
-      stop_one(self, group, name, namespec(group, name), wait, collector_slot(collector, group, name));
-    }
-    if (!into) {
-      finish_collector(collector);
+    const std::string group = g.name;  // `g` may move once an action has run
+    for (const auto& name : targets) {
+      verb.one(self, group, name, namespec(group, name), wait,
+               collector_slot(collector, group, name));
     }
   }
 
-  static void stop_process(RpcMethods& self, const Args& a, RpcReply reply) {
+  /// startProcess / stopProcess: one process, or `g:*` as the group variant.
+  static void act_on_name(RpcMethods& self, const Verb& verb, const Args& a, RpcReply reply) {
     const std::string name = a[0].get<std::string>();
     const bool wait = a[1].get<bool>();
     auto target = resolve(self, name);
@@ -745,35 +699,61 @@ struct MethodTable {
       return;
     }
     if (target->process == nullptr) {
-      stop_group(self, *target->group, wait, std::move(reply));
+      auto collector = make_collector(std::move(reply));
+      act_on_group(self, verb, *target->group, wait, collector);
+      finish_collector(collector);
       return;
     }
-    stop_one(self, target->group->name, target->process->config.name, name, wait,
+    verb.one(self, target->group->name, target->process->config.name, name, wait,
              std::move(reply));
   }
 
-  static void stop_process_group(RpcMethods& self, const Args& a, RpcReply reply) {
+  /// startProcessGroup / stopProcessGroup.
+  static void act_on_group_name(RpcMethods& self, const Verb& verb, const Args& a,
+                                RpcReply reply) {
     const std::string name = a[0].get<std::string>();
     const GroupEntry* g = self.supervisor_.find_group(name);
     if (g == nullptr) {
       reply(fault_error(Fault::BadName, name));
       return;
     }
-    stop_group(self, *g, a[1].get<bool>(), std::move(reply));
+    auto collector = make_collector(std::move(reply));
+    act_on_group(self, verb, *g, a[1].get<bool>(), collector);
+    finish_collector(collector);
   }
 
-  static void stop_all(RpcMethods& self, const Args& a, RpcReply reply) {
+  /// startAllProcesses / stopAllProcesses: every group in ascending priority.
+  static void act_on_all(RpcMethods& self, const Verb& verb, const Args& a, RpcReply reply) {
     auto collector = make_collector(std::move(reply));
-    std::vector<std::string> names;
+    std::vector<std::string> names;  // by name: the table is looked up again for each group
     for (const auto& g : self.supervisor_.groups()) {
       names.push_back(g.name);
     }
     for (const auto& name : names) {
       if (const GroupEntry* g = self.supervisor_.find_group(name)) {
-        stop_group(self, *g, a[0].get<bool>(), nullptr, collector);
+        act_on_group(self, verb, *g, a[0].get<bool>(), collector);
       }
     }
     finish_collector(collector);
+  }
+
+  static void start_process(RpcMethods& self, const Args& a, RpcReply reply) {
+    act_on_name(self, kStart, a, std::move(reply));
+  }
+  static void start_process_group(RpcMethods& self, const Args& a, RpcReply reply) {
+    act_on_group_name(self, kStart, a, std::move(reply));
+  }
+  static void start_all(RpcMethods& self, const Args& a, RpcReply reply) {
+    act_on_all(self, kStart, a, std::move(reply));
+  }
+  static void stop_process(RpcMethods& self, const Args& a, RpcReply reply) {
+    act_on_name(self, kStop, a, std::move(reply));
+  }
+  static void stop_process_group(RpcMethods& self, const Args& a, RpcReply reply) {
+    act_on_group_name(self, kStop, a, std::move(reply));
+  }
+  static void stop_all(RpcMethods& self, const Args& a, RpcReply reply) {
+    act_on_all(self, kStop, a, std::move(reply));
   }
 
   // -- signal --
