@@ -209,6 +209,7 @@ class RpcMethodsTest : public ::testing::Test {
       paths.insert(p.begin(), p.end());
     }
     control_.auto_log_groups.clear();
+    methods_.reset();  // it unregisters from the old supervisor: first
     supervisor_ = std::make_unique<Supervisor>(config, paths, EnvironmentList{{"PATH", "/bin"}},
                                                spawner_, clock_, log_);
     methods_ = std::make_unique<RpcMethods>(*supervisor_, control_, clock_, config);
