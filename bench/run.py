@@ -798,6 +798,11 @@ def main():
         f"loglevel=info`. minfds is 8192, not 4096: supervisord holds about five descriptors "
         f"per program (three pipes, two log files), over 4096 at 1000 programs.",
         f"- Agents started as `AGENT -n -c bench.conf`, stdout to a file; stopped with SIGTERM.",
+        f"- Control latency: `zctl -c bench.conf status p0000` against `supervisorctl -c "
+        f"bench.conf status p0000` (and `status` for all), both agents loaded with N programs "
+        f"at once, {cfg['ctl_runs']} runs each ({cfg['ctl_all_runs']} for `status`), "
+        f"alternating one run at a time; each run is timed by a small C runner (fork, exec, "
+        f"wait; output to /dev/null), so Python's own overhead is not counted.",
         f"- Crash recovery: {cfg['crash_rounds']} rounds x {cfg['crash_kills']} kills per agent "
         f"= {cfg['crash_rounds'] * cfg['crash_kills']} trials each.",
         f"- Memory (smaps_rollup, 0.5 s after the last program went RUNNING): at 1 program "
