@@ -499,35 +499,7 @@ class LifeControl final : public AgentControl {
   }
   Result<std::string> read_file(const std::string& path, std::int64_t offset,
                                 std::int64_t length) override {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      return errno_error("open " + path, errno);
-    }
-    std::string out;
-    char buf[65536];
-    off_t pos = static_cast<off_t>(offset);
-    while (length < 0 || static_cast<std::int64_t>(out.size()) < length) {
-      std::size_t want = sizeof buf;
-      if (length >= 0) {
-        want = std::min<std::size_t>(want, static_cast<std::size_t>(length) - out.size());
-      }
-      const ssize_t n = ::pread(fd, buf, want, pos);
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n < 0) {
-        const int err = errno;
-        ::close(fd);
-        return errno_error("read " + path, err);
-      }
-      if (n == 0) {
-        break;
-      }
-      out.append(buf, static_cast<std::size_t>(n));
-      pos += n;
-    }
-    ::close(fd);
-    return out;
+    return read_file_range(path, offset, length);
   }
   Result<void> truncate_file(const std::string& path) override {
     if (::truncate(path.c_str(), 0) != 0) {

@@ -284,6 +284,27 @@ struct MethodTable {
     return Target{group, process};
   }
 
+  /// One process by name: BAD_NAME for an unknown name and for `g:*` (supervisord's methods
+  /// that take a single process).
+  static boost::system::result<Target, RpcError> resolve_process(RpcMethods& self,
+                                                                 const std::string& name) {
+    auto target = resolve(self, name);
+    if (!target || target->process == nullptr) {
+      return fault_error(Fault::BadName, name);
+    }
+    return target;
+  }
+
+  /// The active groups' names, in priority order: the `all` methods look each group up again,
+  /// so an action on one group cannot leave them holding a stale reference.
+  static std::vector<std::string> group_names(RpcMethods& self) {
+    std::vector<std::string> names;
+    for (const auto& g : self.supervisor_.groups()) {
+      names.push_back(g.name);
+    }
+    return names;
+  }
+
   // -- agent --
 
   static void get_api_version(RpcMethods&, const Args&, RpcReply reply) {
@@ -371,9 +392,9 @@ struct MethodTable {
   static void read_process_log(RpcMethods& self, const Args& a, RpcReply reply,
                                std::string_view channel) {
     const std::string name = a[0].get<std::string>();
-    auto target = resolve(self, name);
-    if (!target || target->process == nullptr) {
-      reply(fault_error(Fault::BadName, name));
+    auto target = resolve_process(self, name);
+    if (!target) {
+      reply(target.error());
       return;
     }
     const std::string& path = channel_path(*target->process, channel);
@@ -394,9 +415,9 @@ struct MethodTable {
   static void tail_process_log(RpcMethods& self, const Args& a, RpcReply reply,
                                std::string_view channel) {
     const std::string name = a[0].get<std::string>();
-    auto target = resolve(self, name);
-    if (!target || target->process == nullptr) {
-      reply(fault_error(Fault::BadName, name));
+    auto target = resolve_process(self, name);
+    if (!target) {
+      reply(target.error());
       return;
     }
     std::int64_t offset = log_arg(a[1]);
@@ -452,9 +473,9 @@ struct MethodTable {
   }
   static void clear_process_logs(RpcMethods& self, const Args& a, RpcReply reply) {
     const std::string name = a[0].get<std::string>();
-    auto target = resolve(self, name);
-    if (!target || target->process == nullptr) {
-      reply(fault_error(Fault::BadName, name));
+    auto target = resolve_process(self, name);
+    if (!target) {
+      reply(target.error());
       return;
     }
     reply(clear_one(self, *target->process, name));
@@ -474,9 +495,9 @@ struct MethodTable {
 
   static void get_process_info(RpcMethods& self, const Args& a, RpcReply reply) {
     const std::string name = a[0].get<std::string>();
-    auto target = resolve(self, name);
-    if (!target || target->process == nullptr) {
-      reply(fault_error(Fault::BadName, name));
+    auto target = resolve_process(self, name);
+    if (!target) {
+      reply(target.error());
       return;
     }
     reply(ok(process_info(self, *target->group, *target->process)));
@@ -725,11 +746,7 @@ struct MethodTable {
   /// startAllProcesses / stopAllProcesses: every group in ascending priority.
   static void act_on_all(RpcMethods& self, const Verb& verb, const Args& a, RpcReply reply) {
     auto collector = make_collector(std::move(reply));
-    std::vector<std::string> names;  // by name: the table is looked up again for each group
-    for (const auto& g : self.supervisor_.groups()) {
-      names.push_back(g.name);
-    }
-    for (const auto& name : names) {
+    for (const auto& name : group_names(self)) {
       if (const GroupEntry* g = self.supervisor_.find_group(name)) {
         act_on_group(self, verb, *g, a[0].get<bool>(), collector);
       }
@@ -824,11 +841,7 @@ struct MethodTable {
 
   static void signal_all(RpcMethods& self, const Args& a, RpcReply reply) {
     Json results = Json::array();
-    std::vector<std::string> names;
-    for (const auto& g : self.supervisor_.groups()) {
-      names.push_back(g.name);
-    }
-    for (const auto& name : names) {
+    for (const auto& name : group_names(self)) {
       if (const GroupEntry* g = self.supervisor_.find_group(name)) {
         signal_group(self, *g, a[0].get<std::string>(), results);
       }
@@ -838,9 +851,9 @@ struct MethodTable {
 
   static void send_process_stdin(RpcMethods& self, const Args& a, RpcReply reply) {
     const std::string name = a[0].get<std::string>();
-    auto target = resolve(self, name);
-    if (!target || target->process == nullptr) {
-      reply(fault_error(Fault::BadName, name));
+    auto target = resolve_process(self, name);
+    if (!target) {
+      reply(target.error());
       return;
     }
     const ProcessEntry& p = *target->process;
@@ -1384,7 +1397,7 @@ boost::system::result<std::string, RpcError> RpcMethods::process_log_path(
   if (p == nullptr) {
     return fault_error(Fault::BadName, name);
   }
-  const std::string& path = channel == "stderr" ? p->stderr_path : p->stdout_path;
+  const std::string& path = MethodTable::channel_path(*p, channel);
   if (path.empty()) {
     return fault_error(Fault::NoFile, "None");
   }

@@ -96,29 +96,6 @@ FileState stat_file(const std::string& path) {
   return {true, static_cast<std::int64_t>(st.st_size), st.st_ino};
 }
 
-std::string read_range(const std::string& path, std::int64_t offset, std::int64_t length) {
-  std::string out;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return out;
-  }
-  out.resize(static_cast<std::size_t>(length));
-  std::size_t got = 0;
-  while (got < out.size()) {
-    const ssize_t n = ::pread(fd, out.data() + got, out.size() - got,
-                              static_cast<off_t>(offset) + static_cast<off_t>(got));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      break;
-    }
-    got += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  out.resize(got);
-  return out;
-}
 
 /// True if process `pid` has `gid` among its supplementary groups (/proc/PID/status).
 bool in_supplementary_group(pid_t pid, gid_t gid) {
@@ -154,6 +131,39 @@ bool in_supplementary_group(pid_t pid, gid_t gid) {
 }
 
 }  // namespace
+
+Result<std::string> read_file_range(const std::string& path, std::int64_t offset,
+                                    std::int64_t length) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return errno_error("open " + path, errno);
+  }
+  std::string out;
+  char buf[65536];
+  off_t pos = static_cast<off_t>(offset);
+  while (length < 0 || static_cast<std::int64_t>(out.size()) < length) {
+    std::size_t want = sizeof buf;
+    if (length >= 0) {
+      want = std::min<std::size_t>(want, static_cast<std::size_t>(length) - out.size());
+    }
+    const ssize_t n = ::pread(fd, buf, want, pos);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return errno_error("read " + path, err);
+    }
+    if (n == 0) {
+      break;
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+    pos += n;
+  }
+  ::close(fd);
+  return out;
+}
 
 bool password_matches(const std::string& configured, const std::string& given) {
   if (configured.starts_with("{SHA}")) {
@@ -204,7 +214,7 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
       }
       if (st.size > f.offset) {
         const std::int64_t n = std::min(st.size - f.offset, kFollowChunk);
-        std::string data = read_range(f.path, f.offset, n);
+        std::string data = value_or(read_file_range(f.path, f.offset, n), std::string());
         f.offset += static_cast<std::int64_t>(data.size());
         if (!data.empty()) {
           notify(f.id, std::move(data), false);

@@ -32,6 +32,11 @@ struct AccessPolicy {
   std::string password;          ///< plain, or `{SHA}` + 40 hex digits
 };
 
+/// Up to `length` bytes of the file from `offset` (`length` < 0: to the end); fewer at the
+/// end of the file. Errors: the failed open or read.
+Result<std::string> read_file_range(const std::string& path, std::int64_t offset,
+                                    std::int64_t length);
+
 /// True if `given` matches the configured password (plain, or `{SHA}<sha1 hex>`).
 bool password_matches(const std::string& configured, const std::string& given);
 
