@@ -6,7 +6,11 @@
 
 namespace zagent {
 
-std::string py_repr(std::string_view s) {
+namespace {
+
+// The quoting and escaping of Python's str and bytes repr(); `escape_high`: bytes >= 0x80
+// as \xNN (bytes) instead of passing them through (str).
+std::string quoted(std::string_view s, bool escape_high) {
   const bool has_single = s.find('\'') != std::string_view::npos;
   const bool has_double = s.find('"') != std::string_view::npos;
   // supervisord compat: Python picks double quotes only when that avoids escaping.
@@ -25,7 +29,7 @@ std::string py_repr(std::string_view s) {
       out += "\\r";
     } else if (ch == '\t') {
       out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
+    } else if (c < 0x20 || c == 0x7f || (escape_high && c >= 0x80)) {
       out += fmt::format("\\x{:02x}", c);
     } else {
       out.push_back(ch);
@@ -33,6 +37,54 @@ std::string py_repr(std::string_view s) {
   }
   out.push_back(quote);
   return out;
+}
+
+}  // namespace
+
+std::string py_repr(std::string_view s) { return quoted(s, false); }
+
+std::string py_bytes_repr(std::string_view bytes) { return "b" + quoted(bytes, true); }
+
+bool is_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+      cp = c & 0x1fU;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      cp = c & 0x0fU;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      cp = c & 0x07U;
+    } else {
+      return false;  // a continuation byte first, an overlong lead (c0, c1) or above f4
+    }
+    if (i + len > s.size()) {
+      return false;
+    }
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0U) != 0x80U) {
+        return false;
+      }
+      cp = (cp << 6U) | (cc & 0x3fU);
+    }
+    // Overlong 3- and 4-byte forms, surrogates, and code points above U+10FFFF.
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
 }
 
 std::string_view py_strip(std::string_view s) {

@@ -13,6 +13,13 @@ namespace zagent {
 /// \t and other control characters escaped as Python does. Bytes >= 0x80 pass through.
 std::string py_repr(std::string_view s);
 
+/// Python's repr() of a bytes object: b'...' (or b"..." when it holds ' but no "), with
+/// \\, \n, \r, \t escaped, other bytes outside 0x20..0x7e as \xNN.
+std::string py_bytes_repr(std::string_view bytes);
+
+/// True if `s` is valid UTF-8 (what Python's bytes.decode('utf-8') accepts).
+bool is_utf8(std::string_view s);
+
 /// Python's str.strip() with no argument (ASCII whitespace: space, \t, \n, \r, \v, \f).
 std::string_view py_strip(std::string_view s);
 

@@ -5,6 +5,28 @@
 namespace zagent {
 namespace {
 
+// Expected texts are Python 3's repr(bytes) and bytes.decode('utf-8') outcomes.
+TEST(PyStr, BytesRepr) {
+  EXPECT_EQ(py_bytes_repr("abc"), "b'abc'");
+  EXPECT_EQ(py_bytes_repr("it's"), "b\"it's\"");
+  EXPECT_EQ(py_bytes_repr(std::string_view("\xff\x00\n\x7f\xc3\xa9", 6)),
+            "b'\\xff\\x00\\n\\x7f\\xc3\\xa9'");
+  EXPECT_EQ(py_bytes_repr(""), "b''");
+}
+
+TEST(PyStr, Utf8Validity) {
+  EXPECT_TRUE(is_utf8(""));
+  EXPECT_TRUE(is_utf8("plain ascii\n"));
+  EXPECT_TRUE(is_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_FALSE(is_utf8("\xff"));
+  EXPECT_FALSE(is_utf8("\xc3"));              // cut short
+  EXPECT_FALSE(is_utf8("\xc0\xaf"));          // overlong
+  EXPECT_FALSE(is_utf8("\xe0\x80\xaf"));      // overlong, 3 bytes
+  EXPECT_FALSE(is_utf8("\xed\xa0\x80"));      // a surrogate
+  EXPECT_FALSE(is_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(is_utf8("a\x80" "b"));         // a lone continuation byte
+}
+
 TEST(PyStr, ReprQuoting) {
   EXPECT_EQ(py_repr("abc"), "'abc'");
   EXPECT_EQ(py_repr("it's"), "\"it's\"");
