@@ -26,6 +26,7 @@
 
 #include "agent/config.h"
 #include "agent/config_host.h"
+#include "agent/log_capture.h"
 #include "agent/main_log.h"
 #include "agent/posix_spawner.h"
 #include "agent/rpc_methods.h"
@@ -324,6 +325,8 @@ class AgentLife {
   ConfigLoad reread() { return load_config(config_path_, overrides_, host_); }
   LogPaths auto_logs(const GroupConfig& group) { return create_auto_logs(supervisord_, {group}); }
   MainLog& main_log() { return log_; }
+  LogCapture& capture() { return capture_; }
+  RpcServer* server() { return server_.get(); }
   asio::io_context& io() { return io_; }
 
  private:
@@ -371,6 +374,7 @@ class AgentLife {
       case SIGUSR2:
         log_.log(LogLevel::Info, "received SIGUSR2 indicating log reopen request");
         (void)log_.reopen();
+        capture_.reopen_all();
         log_.log(LogLevel::Info, "supervisord logreopen");
         break;
       default:
@@ -420,6 +424,8 @@ class AgentLife {
       if (pid <= 0) {
         break;
       }
+      // What the child wrote before it died goes to its log before its exit is handled.
+      capture_.drain(pid);
       if (!supervisor_.on_child_exit(pid, status)) {
         // A descendant reparented to us (we are a child subreaper) or a stray child.
         log_.log(LogLevel::Info,
@@ -456,6 +462,7 @@ class AgentLife {
   ConfigHost& host_;            // users, environment, files for reloadConfig
   SupervisordConfig supervisord_;  // this life's [supervisord] (AUTO log names)
   asio::io_context io_;         // the one event loop
+  LogCapture capture_;          // children's output pipes -> their logs
   PosixSpawner spawner_;        // fork/exec and kill
   Supervisor supervisor_;       // the process table
   asio::signal_set signals_;    // CHLD, TERM, INT, QUIT, HUP (reload), USR2 (reopen logs)
@@ -480,7 +487,13 @@ class LifeControl final : public AgentControl {
     const std::string& p = life_.main_log().path();
     return p == kSyslogTarget ? std::string() : p;
   }
-  Result<void> clear_main_log() override { return life_.main_log().clear(); }
+  Result<void> clear_main_log() override {
+    auto cleared = life_.main_log().clear();
+    if (cleared && life_.server() != nullptr) {
+      life_.server()->publish_reset(life_.main_log().path());
+    }
+    return cleared;
+  }
   const FileProbe& file_probe() const override { return probe_; }
   std::optional<std::string> agent_path() const override {
     const char* p = std::getenv("PATH");
@@ -501,11 +514,14 @@ class LifeControl final : public AgentControl {
                                 std::int64_t length) override {
     return read_file_range(path, offset, length);
   }
-  Result<void> truncate_file(const std::string& path) override {
-    if (::truncate(path.c_str(), 0) != 0) {
-      return errno_error("truncate " + path, errno);
+  Result<void> clear_log(const std::string& path) override {
+    return life_.capture().clear(path);
+  }
+  std::optional<std::string> log_error(const std::string& path) const override {
+    if (auto error = life_.capture().error_of(path)) {
+      return error->message;
     }
-    return {};
+    return std::nullopt;
   }
 
  private:
@@ -521,6 +537,10 @@ AgentLife::AgentLife(const AgentConfig& config, MainLog& log, Clock& clock, Envi
       overrides_(overrides),
       host_(host),
       supervisord_(config.supervisord),
+      capture_(io_, log),
+      spawner_([this](const SpawnSpec& spec, pid_t pid, int stdout_fd, int stderr_fd) {
+        capture_.attach(spec, pid, stdout_fd, stderr_fd);
+      }),
       supervisor_(config, prepare_logs(config), std::move(env), spawner_, clock, log),
       signals_(io_, SIGCHLD, SIGTERM, SIGINT),
       timer_(io_) {
@@ -532,10 +552,19 @@ AgentLife::AgentLife(const AgentConfig& config, MainLog& log, Clock& clock, Envi
   if (socket_fd >= 0) {
     server_ = std::make_unique<RpcServer>(io_, socket_fd, *methods_, std::move(policy),
                                           [this]() { return control_->main_log_path(); });
+    // tail -f and maintail -f: data is pushed as it is written, never polled.
+    capture_.set_listeners(
+        [this](const std::string& path, std::string_view data) { server_->publish(path, data); },
+        [this](const std::string& path) { server_->publish_reset(path); });
+    log_.set_listener([this](std::string_view record) {
+      server_->publish(log_.path(), record);
+    });
   }
 }
 
 AgentLife::~AgentLife() {
+  log_.set_listener({});
+  capture_.set_listeners({}, {});
   server_.reset();
   methods_.reset();
 }

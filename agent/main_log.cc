@@ -253,6 +253,9 @@ void MainLog::write_record(LogLevel level, std::string_view text) {
     return;
   }
   write_file(record);
+  if (listener_) {
+    listener_(record);  // maintail -f followers
+  }
   rotate_if_needed();
 }
 

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "agent/clock.h"
@@ -75,6 +77,11 @@ class MainLog final : public LogSink {
   /// no file (or the target is syslog), Io if it cannot be removed or opened again.
   Result<void> clear();
 
+  /// Called with each record written to the file (zagent.followMainLog); none by default.
+  void set_listener(std::function<void(std::string_view record)> listener) {
+    listener_ = std::move(listener);
+  }
+
   /// The configured target: a path or "syslog".
   const std::string& path() const { return options_.path; }
   /// The most recent failure to write, open or rotate; not cleared by later successes.
@@ -94,6 +101,7 @@ class MainLog final : public LogSink {
   Clock& clock_;                     // record times (wall clock)
   int fd_ = -1;                      // the open log file; -1 when closed or syslog
   std::optional<Error> last_error_;  // see last_error()
+  std::function<void(std::string_view)> listener_;  // see set_listener()
 };
 
 }  // namespace zagent

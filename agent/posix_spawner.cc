@@ -17,6 +17,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "agent/command.h"
@@ -39,6 +40,7 @@ class FdGuard {
   FdGuard(const FdGuard&) = delete;
   FdGuard& operator=(const FdGuard&) = delete;
   int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
   void reset(int fd = -1) {
     if (fd_ >= 0) {
       ::close(fd_);
@@ -274,18 +276,39 @@ std::vector<gid_t> supplementary_groups(const UserSpec& user) {
   return out;
 }
 
-Result<int> open_log_file(const SpawnSpec& spec, const StdioFile& file) {
-  const std::string path = file.path.empty() ? "/dev/null" : file.path;
-  // The kernel applies the agent's umask to 0666.
-  const int fd = above_stdio(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666));
-  if (fd < 0) {
+// A pipe whose write end (for the child) is moved to 3 or above; both ends close-on-exec
+// (the child's end is dup2'ed onto 1 or 2, or closed by exec, the error pipe).
+Result<void> create_pipe(const SpawnSpec& spec, FdGuard& read_end, FdGuard& write_end) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
     const int err = errno;
+    // supervisord compat: Subprocess.spawn() pipe-creation errors.
     if (err == EMFILE || err == ENFILE) {
       return fail("too many open files to spawn '" + spec.name + "'", ErrorCode::Io);
     }
-    return errno_error("could not open log file " + path, err);
+    return fail("unknown error making dispatchers for '" + spec.name + "': " + errno_code(err),
+                ErrorCode::Io);
   }
-  return fd;
+  read_end.reset(fds[0]);
+  write_end.reset(above_stdio(fds[1]));
+  if (write_end.get() < 0) {
+    return fail("too many open files to spawn '" + spec.name + "'", ErrorCode::Io);
+  }
+  return {};
+}
+
+// One output pipe: the agent's read end is non-blocking (read by the log capture).
+struct OutputPipe {
+  FdGuard read_end;
+  FdGuard write_end;
+};
+
+Result<void> open_output_pipe(const SpawnSpec& spec, OutputPipe& pipe) {
+  if (auto r = create_pipe(spec, pipe.read_end, pipe.write_end); !r) {
+    return r;
+  }
+  ::fcntl(pipe.read_end.get(), F_SETFL, O_NONBLOCK);
+  return {};
 }
 
 int max_open_files() {
@@ -332,34 +355,22 @@ Result<pid_t> PosixSpawner::spawn(const SpawnSpec& spec) {
   if (stdin_fd.get() < 0) {
     return errno_error("could not open /dev/null", errno);
   }
-  auto out = open_log_file(spec, spec.stdout_file);
-  if (!out) {
-    return out.error();
+  OutputPipe out;
+  if (auto r = open_output_pipe(spec, out); !r) {
+    return r.error();
   }
-  FdGuard stdout_fd(*out);
-  FdGuard stderr_fd;
+  OutputPipe errs;
   if (!spec.redirect_stderr) {
-    auto err = open_log_file(spec, spec.stderr_file);
-    if (!err) {
-      return err.error();
+    if (auto r = open_output_pipe(spec, errs); !r) {
+      return r.error();
     }
-    stderr_fd.reset(*err);
   }
 
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    const int err = errno;
-    // supervisord compat: Subprocess.spawn() pipe-creation errors.
-    if (err == EMFILE) {
-      return fail("too many open files to spawn '" + spec.name + "'", ErrorCode::Io);
-    }
-    return fail("unknown error making dispatchers for '" + spec.name + "': " + errno_code(err),
-                ErrorCode::Io);
-  }
-  FdGuard read_end(pipe_fds[0]);
-  FdGuard write_end(above_stdio(pipe_fds[1]));
-  if (write_end.get() < 0) {
-    return fail("too many open files to spawn '" + spec.name + "'", ErrorCode::Io);
+  // Exec errors come back through this pipe (the child's end closes at a successful exec).
+  FdGuard read_end;
+  FdGuard write_end;
+  if (auto r = create_pipe(spec, read_end, write_end); !r) {
+    return r.error();
   }
 
   std::vector<char*> argv = c_strings(resolved->argv);
@@ -371,8 +382,8 @@ Result<pid_t> PosixSpawner::spawn(const SpawnSpec& spec) {
   plan.argv = argv.data();
   plan.envp = envp.data();
   plan.stdin_fd = stdin_fd.get();
-  plan.stdout_fd = stdout_fd.get();
-  plan.stderr_fd = spec.redirect_stderr ? stdout_fd.get() : stderr_fd.get();
+  plan.stdout_fd = out.write_end.get();
+  plan.stderr_fd = spec.redirect_stderr ? out.write_end.get() : errs.write_end.get();
   plan.error_fd = write_end.get();
   plan.max_fd = max_open_files();
   if (spec.user && spec.user->uid != ::getuid()) {
@@ -412,9 +423,11 @@ Result<pid_t> PosixSpawner::spawn(const SpawnSpec& spec) {
                 ErrorCode::Io);
   }
 
-  // Our copy of the write end must go, or the read below never sees EOF. The child's copy
-  // closes at a successful exec (O_CLOEXEC) or when it exits.
+  // Our copies of the write ends must go, or the reads never see EOF. The child's copy of
+  // the error pipe closes at a successful exec (O_CLOEXEC) or when it exits.
   write_end.reset();
+  out.write_end.reset();
+  errs.write_end.reset();
   std::string reason;
   char buf[512];
   while (true) {
@@ -425,16 +438,25 @@ Result<pid_t> PosixSpawner::spawn(const SpawnSpec& spec) {
       break;
     }
   }
-  if (reason.empty()) {
-    return pid;
+  if (!reason.empty()) {
+    // The child failed before exec and exits 127 right after writing. Reaping it here (the
+    // loop thread is blocked in spawn(), so the SIGCHLD reaper cannot run before us) means
+    // the supervisor never hears of a pid it was never given; spawn() reports the failure.
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
   }
-  // The child failed before exec and exits 127 right after writing. Reaping it here (the
-  // loop thread is blocked in spawn(), so the SIGCHLD reaper cannot run before us) means the
-  // supervisor never hears of a pid it was never given; spawn() reports the failure instead.
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  // The output pipes go to the capture either way: a failed child's `supervisor: ...` lines
+  // belong in its log, as in supervisord.
+  if (on_output_) {
+    const int stdout_fd = out.read_end.release();
+    const int stderr_fd = errs.read_end.release();
+    on_output_(spec, pid, stdout_fd, stderr_fd);
   }
-  return fail(reason, ErrorCode::Io);
+  if (!reason.empty()) {
+    return fail(reason, ErrorCode::Io);
+  }
+  return pid;
 }
 
 Result<void> PosixSpawner::send_signal(pid_t pid, int signo, bool to_group) {

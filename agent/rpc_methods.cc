@@ -256,8 +256,23 @@ struct MethodTable {
     info["stdout_logfile"] = p.stdout_path;
     info["stderr_logfile"] = p.stderr_path;
     info["pid"] = p.record.pid;
-    info["description"] = process_description(p.record.state, p.config.name, p.record.pid, start,
-                                              stop, now, p.record.spawn_error);
+    std::string description = process_description(p.record.state, p.config.name, p.record.pid,
+                                                  start, stop, now, p.record.spawn_error);
+    // zagent: a log that cannot be written (disk full, no access) shows in the status.
+    for (const auto& [key, channel, path] :
+         {std::tuple{"stdout_log_error", "stdout", &p.stdout_path},
+          std::tuple{"stderr_log_error", "stderr", &p.stderr_path}}) {
+      std::optional<std::string> error;
+      if (!path->empty()) {
+        error = self.control_.log_error(*path);
+      }
+      info[key] = error.value_or("");
+      if (error) {
+        description += fmt::format("{}{} log: {}", description.empty() ? "" : ", ", channel,
+                                   *error);
+      }
+    }
+    info["description"] = std::move(description);
     return info;
   }
 
@@ -464,7 +479,7 @@ struct MethodTable {
   static RpcOutcome clear_one(RpcMethods& self, const ProcessEntry& p, const std::string& given) {
     for (const std::string* path : {&p.stdout_path, &p.stderr_path}) {
       if (!path->empty() && self.control_.file_size(*path)) {
-        if (!self.control_.truncate_file(*path)) {
+        if (!self.control_.clear_log(*path)) {
           return fault_error(Fault::Failed, given);
         }
       }

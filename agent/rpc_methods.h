@@ -69,8 +69,11 @@ class AgentControl {
   /// Up to `length` bytes from `offset` (fewer at the end of the file).
   virtual Result<std::string> read_file(const std::string& path, std::int64_t offset,
                                         std::int64_t length) = 0;
-  /// Empties the file (the writer keeps its descriptor: children append to it).
-  virtual Result<void> truncate_file(const std::string& path) = 0;
+  /// Empties a child's log (clearProcessLogs): the open log is deleted and reopened empty,
+  /// a file no child writes now is emptied in place.
+  virtual Result<void> clear_log(const std::string& path) = 0;
+  /// Why the child log at `path` cannot be written now (disk full, no access), if it can't.
+  virtual std::optional<std::string> log_error(const std::string& path) const = 0;
 };
 
 /// `pid 42, uptime 1:02:03`, `Exited too quickly ...`, `Nov 24 02:16 PM`, `Not started`, ''

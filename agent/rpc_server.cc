@@ -28,12 +28,10 @@ namespace {
 /// Stop reading from a client whose replies pile up unread; drop it past the hard limit.
 constexpr std::size_t kPauseReadingBytes = 1024 * 1024;
 constexpr std::size_t kDropClientBytes = 64 * 1024 * 1024;
-/// How often followed files are checked for new data (supervisord's logtail polls at 0.1 s).
-constexpr std::chrono::milliseconds kFollowInterval{100};
 /// How long to wait before accepting again when accept() ran out of descriptors.
 constexpr std::chrono::milliseconds kAcceptRetry{100};
-/// Most bytes pushed per followed file per check.
-constexpr std::int64_t kFollowChunk = 256 * 1024;
+/// The end of a log sent when a follow begins goes in notifications of at most this size.
+constexpr std::int64_t kInitialTailPiece = 256 * 1024;
 
 /// Deepest nesting of arrays and objects a request line may have. nlohmann's parser is
 /// iterative, but copying a value (decode_frame, parameter binding) and serialising one recurse
@@ -85,7 +83,6 @@ std::string sha1_hex(const std::string& data) {
 struct FileState {
   bool exists = false;
   std::int64_t size = 0;
-  ino_t inode = 0;
 };
 
 FileState stat_file(const std::string& path) {
@@ -93,7 +90,7 @@ FileState stat_file(const std::string& path) {
   if (path.empty() || ::stat(path.c_str(), &st) != 0) {
     return {};
   }
-  return {true, static_cast<std::int64_t>(st.st_size), st.st_ino};
+  return {true, static_cast<std::int64_t>(st.st_size)};
 }
 
 
@@ -187,7 +184,7 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
   /// Stop reading; close once the queue is written.
   void drain() {
     draining_ = true;
-    follows_.clear();
+    drop_follows();
     if (!writing_) {
       close();
     }
@@ -196,29 +193,13 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
   bool closed() const { return closed_; }
   bool following() const { return !follows_.empty(); }
 
-  /// Pushes whatever was appended to the followed files since the last check.
-  void poll_follows() {
-    for (auto& f : follows_) {
-      const FileState st = stat_file(f.path);
-      if (!st.exists) {
-        continue;
-      }
-      if (st.inode != f.inode) {
-        // Rotated or replaced: follow the new file from its start.
-        f.inode = st.inode;
-        f.offset = 0;
-      }
-      if (st.size < f.offset) {
-        f.offset = 0;
-        notify(f.id, "", true);
-      }
-      if (st.size > f.offset) {
-        const std::int64_t n = std::min(st.size - f.offset, kFollowChunk);
-        std::string data = value_or(read_file_range(f.path, f.offset, n), std::string());
-        f.offset += static_cast<std::int64_t>(data.size());
-        if (!data.empty()) {
-          notify(f.id, std::move(data), false);
-        }
+  /// Data was written to the log at `path`: push it to this client's follows of it.
+  void publish(const std::string& path, std::string_view data) {
+    // By index: a send may close the session (a client that stopped reading), which ends
+    // its follows.
+    for (std::size_t i = 0; i < follows_.size(); ++i) {
+      if (follows_[i].path == path) {
+        notify(follows_[i].id, std::string(data), data.empty());
       }
     }
   }
@@ -227,9 +208,13 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
   struct Follow {
     Json id;
     std::string path;
-    std::int64_t offset = 0;
-    ino_t inode = 0;
   };
+
+  /// Ends every follow of this client.
+  void drop_follows() {
+    server_.follow_count_ -= follows_.size();
+    follows_.clear();
+  }
 
   void identify_peer() {
     ucred cred{};
@@ -258,7 +243,7 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
         // The client has sent all it will (it may only have half-closed, as `nc -N` does):
         // answer what it asked, then close. Follows end with its requests.
         self->peer_gone_ = true;
-        self->follows_.clear();
+        self->drop_follows();
         self->close_when_answered();
         return;
       }
@@ -495,10 +480,21 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
     if (req.notification) {
       return;  // nobody could tell the stream apart
     }
-    Follow f{req.id, path, std::max<std::int64_t>(0, st.size - initial), st.inode};
-    follows_.push_back(std::move(f));
-    poll_follows();  // the initial tail at once
-    server_.arm_follow_timer();
+    // The end of the file now, then every chunk as the agent writes it (pushed by the log
+    // capture or the main log, so rotation does not matter).
+    // Sent in pieces, so that no single notification is huge; a client that does not read
+    // them is dropped like any other (kDropClientBytes).
+    for (std::int64_t offset = st.size - std::min(initial, st.size); offset < st.size;) {
+      const std::int64_t n = std::min(st.size - offset, kInitialTailPiece);
+      std::string data = value_or(read_file_range(path, offset, n), std::string());
+      if (data.empty() || closed_) {
+        break;
+      }
+      offset += static_cast<std::int64_t>(data.size());
+      notify(req.id, std::move(data), false);
+    }
+    follows_.push_back(Follow{req.id, path});
+    ++server_.follow_count_;
   }
 
   void notify(const Json& id, std::string data, bool truncated) {
@@ -568,7 +564,7 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
       return;
     }
     closed_ = true;
-    follows_.clear();
+    drop_follows();
     boost::system::error_code ignored;
     socket_.shutdown(stream_protocol::socket::shutdown_both, ignored);
     socket_.close(ignored);
@@ -602,7 +598,6 @@ RpcServer::RpcServer(asio::io_context& io, int listen_fd, RpcMethods& methods,
       methods_(methods),
       policy_(std::move(policy)),
       main_log_path_(std::move(main_log_path)),
-      follow_timer_(io),
       accept_timer_(io),
       drain_timer_(io),
       alive_(std::make_shared<bool>(true)) {}
@@ -664,41 +659,23 @@ std::size_t RpcServer::session_count() const {
   return n;
 }
 
-void RpcServer::arm_follow_timer() {
-  if (follow_timer_armed_ || draining_) {
-    return;
+void RpcServer::publish(const std::string& path, std::string_view data) {
+  if (follow_count_ == 0) {
+    return;  // the common case: nobody follows anything
   }
-  follow_timer_armed_ = true;
-  follow_timer_.expires_after(kFollowInterval);
-  follow_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
-    if (!*alive) {
-      return;
+  for (auto& w : sessions_) {
+    if (auto s = w.lock(); s && !s->closed()) {
+      s->publish(path, data);
     }
-    follow_timer_armed_ = false;
-    if (!ec) {
-      poll_follows();
-    }
-  });
+  }
 }
 
-void RpcServer::poll_follows() {
-  bool any = false;
-  for (auto& w : sessions_) {
-    if (auto s = w.lock(); s && !s->closed() && s->following()) {
-      s->poll_follows();
-      any = any || s->following();
-    }
-  }
-  if (any) {
-    arm_follow_timer();  // nothing followed: no wake-up at all
-  }
-}
+void RpcServer::publish_reset(const std::string& path) { publish(path, std::string_view()); }
 
 void RpcServer::drain(std::chrono::milliseconds grace, std::function<void()> done) {
   draining_ = true;
   boost::system::error_code ignored;
   acceptor_.cancel(ignored);
-  follow_timer_.cancel();
   accept_timer_.cancel();
   for (auto& w : sessions_) {
     if (auto s = w.lock()) {

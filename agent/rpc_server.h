@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -58,12 +59,16 @@ class RpcServer {
 
   std::size_t session_count() const;
 
+  /// `data` was just written to the log file at `path` (a child log or the main log): push it
+  /// to whoever follows that file (zagent.logData). Cheap when nobody follows.
+  void publish(const std::string& path, std::string_view data);
+  /// The file at `path` was emptied: followers get a `truncated` notification.
+  void publish_reset(const std::string& path);
+
   class Session;  // one connection (rpc_server.cc)
 
  private:
   void accept();
-  void arm_follow_timer();
-  void poll_follows();
   void check_drained();
 
   boost::asio::io_context& io_;
@@ -72,8 +77,7 @@ class RpcServer {
   AccessPolicy policy_;
   std::function<std::string()> main_log_path_;
   std::vector<std::weak_ptr<Session>> sessions_;  // live sessions (pruned as they end)
-  boost::asio::steady_timer follow_timer_;        // armed only while something is followed
-  bool follow_timer_armed_ = false;
+  std::size_t follow_count_ = 0;                  // follows over all sessions
   boost::asio::steady_timer accept_timer_;        // retries accept() after EMFILE
   bool draining_ = false;
   boost::asio::steady_timer drain_timer_;            // drain(): waits for sessions to close

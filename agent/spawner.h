@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,14 +14,17 @@
 
 namespace zagent {
 
-/// Where a child's stdout or stderr goes until log capture lands: a file opened by the agent
-/// in append mode (created with the agent's umask), or /dev/null when `path` is empty.
-struct StdioFile {
-  std::string path;
+/// One output channel of a child (stdout or stderr): the child writes to a pipe, and the
+/// agent copies what it reads to this log (spec/logging.md §2).
+struct OutputLog {
+  std::string path;           ///< "" = no file (NONE): the output is read and dropped
+  std::int64_t maxbytes = 0;  ///< rotate at this size; <= 0: never
+  std::int64_t backups = 0;   ///< rotated files kept; 0: truncate instead
 };
 
 /// Everything needed to start one child. Built by the supervisor from a ProcessConfig.
 struct SpawnSpec {
+  std::string group;    ///< group name (with `name`: which process the output belongs to)
   std::string name;     ///< process name, for messages
   std::string command;  ///< the config's command line, split and resolved at spawn time
   /// The full environment of the child, already layered (agent env, SUPERVISOR_*,
@@ -29,9 +33,9 @@ struct SpawnSpec {
   std::optional<std::string> directory;
   std::optional<mode_t> umask;
   std::optional<UserSpec> user;
-  StdioFile stdout_file;
-  StdioFile stderr_file;
-  bool redirect_stderr = false;  ///< fd 2 is the same file as fd 1
+  OutputLog stdout_log;
+  OutputLog stderr_log;          ///< unused with redirect_stderr
+  bool redirect_stderr = false;  ///< fd 2 is the stdout pipe (no stderr pipe)
   /// Signal the child receives if the agent dies without stopping it (SIGKILL of the agent):
   /// the program's stopsignal, so it is not left running unsupervised. 0 = none.
   int parent_death_signal = 0;
@@ -49,7 +53,8 @@ class Spawner {
  public:
   virtual ~Spawner() = default;
   /// Splits and resolves the command, then forks and execs. The child leads its own process
-  /// group, has stdin on /dev/null and no other descriptor of the agent. On failure before
+  /// group, has stdin on /dev/null, stdout and stderr on pipes read by the agent (see
+  /// PosixSpawner::OutputHandler), and no other descriptor of the agent. On failure before
   /// or at exec, the error message is supervisord's spawnerr text (spec/config.md §6,
   /// spec/states.md §7), e.g. `can't find command 'foo'`; the agent never crashes on it.
   virtual Result<pid_t> spawn(const SpawnSpec& spec) = 0;

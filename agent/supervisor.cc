@@ -311,8 +311,11 @@ void Supervisor::spawn(ProcessEntry& entry) {
     spec.umask = static_cast<mode_t>(*entry.config.umask);
   }
   spec.user = entry.config.user;
-  spec.stdout_file.path = entry.stdout_path;
-  spec.stderr_file.path = entry.stderr_path;
+  spec.group = entry.config.group;
+  spec.stdout_log = {entry.stdout_path, entry.config.stdout_log.maxbytes,
+                     entry.config.stdout_log.backups};
+  spec.stderr_log = {entry.stderr_path, entry.config.stderr_log.maxbytes,
+                     entry.config.stderr_log.backups};
   spec.redirect_stderr = entry.config.redirect_stderr;
   spec.parent_death_signal = entry.config.stopsignal;
   auto pid = spawner_.spawn(spec);

@@ -1,5 +1,5 @@
 // PosixSpawner against the real OS: the helper programs in tests/helpers are forked and
-// exec'd, their stdio lands in files of a TempDir. Every test kills and reaps what it started
+// exec'd; their stdout and stderr pipes are handed to the test, which drains them as it waits. Every test kills and reaps what it started
 // (ChildGuard), even when an assertion fails; waits poll a condition up to a deadline.
 #include "agent/posix_spawner.h"
 
@@ -28,7 +28,6 @@ namespace zagent {
 namespace {
 
 using namespace std::chrono_literals;
-using test::read_file;
 using test::TempDir;
 
 constexpr auto kDeadline = 10s;
@@ -76,20 +75,14 @@ class ChildGuard {
   void add_leader(pid_t pid) { leaders_.push_back(pid); }
   void add_other(pid_t pid) { others_.push_back(pid); }
 
-  /// Waits for `pid` (a child of this process) to end; its wait status, or nullopt.
-  std::optional<int> wait_exit(pid_t pid) {
-    std::optional<int> status;
-    wait_until([&] {
-      int st = 0;
-      if (::waitpid(pid, &st, WNOHANG) == pid) {
-        status = st;
-      }
-      return status.has_value();
-    });
-    if (status) {
-      forget(pid);
+  /// Reaps `pid` (a child of this process) if it has ended: its wait status, or nullopt.
+  std::optional<int> try_reap(pid_t pid) {
+    int st = 0;
+    if (::waitpid(pid, &st, WNOHANG) != pid) {
+      return std::nullopt;
     }
-    return status;
+    forget(pid);
+    return st;
   }
 
  private:
@@ -106,19 +99,60 @@ class ChildGuard {
   std::vector<pid_t> others_;   // grandchildren that may have left the group
 };
 
+/// Appends what the non-blocking pipe `fd` holds now to `into`; closes it at EOF (fd = -1).
+void drain_pipe(int& fd, std::string& into) {
+  char buf[65536];
+  while (fd >= 0) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      into.append(buf, static_cast<size_t>(n));
+    } else if (n == 0) {
+      ::close(fd);
+      fd = -1;
+    } else if (errno != EINTR) {
+      return;  // EAGAIN: empty for now
+    }
+  }
+}
+
+/// The pipes PosixSpawner handed over for each spawn, and what was read from them.
+struct Handed {
+  pid_t pid = 0;
+  int out_fd = -1;
+  int err_fd = -1;
+  bool redirect_stderr = false;
+};
+
 class PosixSpawnerTest : public ::testing::Test {
  protected:
+  ~PosixSpawnerTest() override {
+    for (Handed& h : handed_) {
+      for (int* fd : {&h.out_fd, &h.err_fd}) {
+        if (*fd >= 0) {
+          ::close(*fd);
+        }
+      }
+    }
+  }
+
   SpawnSpec spec(std::string command) const {
     SpawnSpec s;
     s.name = "test";
     s.command = std::move(command);
     s.environment = {"PATH=/usr/bin:/bin", "ZAGENT_TEST=1"};
-    s.stdout_file.path = dir_.file("out.log");
-    s.stderr_file.path = dir_.file("err.log");
     return s;
   }
-  std::string out() const { return read_file(dir_.file("out.log")); }
-  std::string err() const { return read_file(dir_.file("err.log")); }
+  /// Everything read so far from the stdout / stderr pipes of every spawn, in spawn order.
+  std::string out() { return pump(), out_; }
+  std::string err() { return pump(), err_; }
+
+  /// Reads whatever the pipes hold now (a child blocks once its pipe is full).
+  void pump() {
+    for (Handed& h : handed_) {
+      drain_pipe(h.out_fd, out_);
+      drain_pipe(h.err_fd, err_);
+    }
+  }
 
   /// Spawns and registers the child with the guard; fails the test on a spawn error.
   pid_t start(const SpawnSpec& s) {
@@ -131,14 +165,34 @@ class PosixSpawnerTest : public ::testing::Test {
     return *pid;
   }
 
-  /// Waits until the stdout file holds `text`; reports what it last saw.
+  /// Waits for the child's exit, draining its pipes meanwhile; then reads them to EOF unless
+  /// `to_eof` is false (grandchildren that outlive the child keep its pipes open).
+  std::optional<int> wait_exit(pid_t pid, bool to_eof = true) {
+    std::optional<int> status;
+    wait_until([&] {
+      pump();
+      status = guard_.try_reap(pid);
+      return status.has_value();
+    });
+    wait_until([&] {
+      pump();
+      if (!to_eof) {
+        return true;
+      }
+      return std::all_of(handed_.begin(), handed_.end(),
+                         [](const Handed& h) { return h.out_fd < 0 && h.err_fd < 0; });
+    });
+    return status;
+  }
+
+  /// Waits until the stdout pipe has given `text`; reports what it last saw.
   void wait_for_output(std::string_view text) {
     EXPECT_TRUE(wait_until([&] { return out().find(text) != std::string::npos; }))
-        << "waiting for '" << text << "' in stdout; saw: " << out();
+        << "waiting for '" << text << "' in stdout; saw: " << out_;
   }
 
   /// The lines of print_env's output that have the given prefix (prefix removed).
-  std::string field(std::string_view key) const {
+  std::string field(std::string_view key) {
     std::istringstream in(out());
     std::string line;
     const std::string prefix = std::string(key) + "=";
@@ -152,13 +206,18 @@ class PosixSpawnerTest : public ::testing::Test {
 
   TempDir dir_;
   ChildGuard guard_;
-  PosixSpawner spawner_;
+  std::vector<Handed> handed_;
+  std::string out_;
+  std::string err_;
+  PosixSpawner spawner_{[this](const SpawnSpec& s, pid_t pid, int out_fd, int err_fd) {
+    handed_.push_back(Handed{pid, out_fd, err_fd, s.redirect_stderr});
+  }};
 };
 
 TEST_F(PosixSpawnerTest, SpawnsHelperAndReapsItsExitCode) {
   const pid_t pid = start(spec(helper("exit_with") + " 7"));
   ASSERT_GT(pid, 0);
-  const auto status = guard_.wait_exit(pid);
+  const auto status = wait_exit(pid);
   ASSERT_TRUE(status);
   ASSERT_TRUE(WIFEXITED(*status));
   EXPECT_EQ(WEXITSTATUS(*status), 7);
@@ -167,7 +226,7 @@ TEST_F(PosixSpawnerTest, SpawnsHelperAndReapsItsExitCode) {
 TEST_F(PosixSpawnerTest, ChildKilledBySignalIsSeenAsSuch) {
   const pid_t pid = start(spec(helper("exit_with") + " 0 --signal TERM"));
   ASSERT_GT(pid, 0);
-  const auto status = guard_.wait_exit(pid);
+  const auto status = wait_exit(pid);
   ASSERT_TRUE(status);
   ASSERT_TRUE(WIFSIGNALED(*status));
   EXPECT_EQ(WTERMSIG(*status), SIGTERM);
@@ -191,7 +250,7 @@ TEST_F(PosixSpawnerTest, OnlyStdioIsOpenInTheChild) {
   const pid_t pid = start(spec(helper("print_env")));
   ::close(leaky);
   ASSERT_GT(pid, 0);
-  ASSERT_TRUE(guard_.wait_exit(pid));
+  ASSERT_TRUE(wait_exit(pid));
   EXPECT_EQ(field("fds"), "0,1,2") << out();
 }
 
@@ -206,7 +265,30 @@ TEST_F(PosixSpawnerTest, AgentKeepsNoDescriptorAfterSpawn) {
   SpawnSpec bad = spec(helper("exit_with") + " 0");
   bad.directory = dir_.file("nonexist");
   EXPECT_FALSE(spawner_.spawn(bad));
-  EXPECT_EQ(open_fds(), before);
+  ASSERT_TRUE(wait_exit(pid));  // reads both children's pipes to EOF and closes them
+  ASSERT_EQ(handed_.size(), 2u);
+  EXPECT_EQ(open_fds(), before) << "only the handed-over read ends were left open";
+}
+
+TEST_F(PosixSpawnerTest, OutputPipesAreHandedOverNonBlockingAndCloseOnExec) {
+  const pid_t pid = start(spec(helper("sleep_forever")));
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(handed_.size(), 1u);
+  const Handed h = handed_[0];
+  EXPECT_EQ(h.pid, pid);
+  for (const int fd : {h.out_fd, h.err_fd}) {
+    ASSERT_GE(fd, 0);
+    EXPECT_NE(::fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+    EXPECT_NE(::fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
+  }
+  wait_for_output("ready\n");
+  std::error_code ec;
+  const std::string base = "/proc/" + std::to_string(pid) + "/fd/";
+  const std::string out_link = std::filesystem::read_symlink(base + "1", ec).string();
+  const std::string err_link = std::filesystem::read_symlink(base + "2", ec).string();
+  EXPECT_TRUE(out_link.starts_with("pipe:[")) << out_link;
+  EXPECT_TRUE(err_link.starts_with("pipe:[")) << err_link;
+  EXPECT_NE(out_link, err_link);
 }
 
 TEST_F(PosixSpawnerTest, EnvironmentIsPassedExactly) {
@@ -214,7 +296,7 @@ TEST_F(PosixSpawnerTest, EnvironmentIsPassedExactly) {
   s.environment = {"PATH=/nowhere", "EMPTY=", "SPACES=a b  c", "SUPERVISOR_ENABLED=1"};
   const pid_t pid = start(s);
   ASSERT_GT(pid, 0);
-  ASSERT_TRUE(guard_.wait_exit(pid));
+  ASSERT_TRUE(wait_exit(pid));
   const std::string text = out();
   EXPECT_EQ(text.substr(0, text.find("cwd=")),
             "PATH=/nowhere\nEMPTY=\nSPACES=a b  c\nSUPERVISOR_ENABLED=1\n");
@@ -227,61 +309,35 @@ TEST_F(PosixSpawnerTest, DirectoryAndUmaskAreApplied) {
   s.umask = 027;
   const pid_t pid = start(s);
   ASSERT_GT(pid, 0);
-  ASSERT_TRUE(guard_.wait_exit(pid));
+  ASSERT_TRUE(wait_exit(pid));
   EXPECT_EQ(field("cwd"), dir_.file("work"));
   EXPECT_EQ(field("umask"), "0027");
 }
 
-TEST_F(PosixSpawnerTest, LogFilesAreCreatedWithTheAgentsUmask) {
-  const mode_t saved = ::umask(022);
-  SpawnSpec s = spec(helper("exit_with") + " 0");
-  s.umask = 077;  // the child's umask does not apply to files the agent opens
-  const auto pid = spawner_.spawn(s);
-  ::umask(saved);
-  ASSERT_TRUE(pid) << pid.error().message;
-  guard_.add_leader(*pid);
-  ASSERT_TRUE(guard_.wait_exit(*pid));
-  struct stat st {};
-  ASSERT_EQ(::stat(dir_.file("out.log").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0644u);
-}
-
-TEST_F(PosixSpawnerTest, SeparateFilesGetTheirOwnBytes) {
+TEST_F(PosixSpawnerTest, SeparatePipesGetTheirOwnBytes) {
   const pid_t pid = start(spec(helper("spew") + " 200000 --stderr"));
   ASSERT_GT(pid, 0);
-  ASSERT_TRUE(guard_.wait_exit(pid));
+  ASSERT_TRUE(wait_exit(pid));
   EXPECT_EQ(err().size(), 200000u);
   EXPECT_TRUE(err().starts_with("line 000001 "));
   EXPECT_EQ(out(), "");
 
   const pid_t pid2 = start(spec(helper("spew") + " 1000"));
   ASSERT_GT(pid2, 0);
-  ASSERT_TRUE(guard_.wait_exit(pid2));
+  ASSERT_TRUE(wait_exit(pid2));
   EXPECT_EQ(out().size(), 1000u);
-  EXPECT_EQ(err().size(), 200000u) << "stderr file must be appended to, not touched";
+  EXPECT_EQ(err().size(), 200000u);
 }
 
-TEST_F(PosixSpawnerTest, RedirectStderrSendsBothToStdoutFile) {
+TEST_F(PosixSpawnerTest, RedirectStderrSendsBothToTheStdoutPipe) {
   SpawnSpec s = spec(helper("spew") + " 5000 --stderr");
   s.redirect_stderr = true;
   const pid_t pid = start(s);
   ASSERT_GT(pid, 0);
-  ASSERT_TRUE(guard_.wait_exit(pid));
+  ASSERT_EQ(handed_.size(), 1u);
+  EXPECT_EQ(handed_[0].err_fd, -1) << "no stderr pipe";
+  ASSERT_TRUE(wait_exit(pid));
   EXPECT_EQ(out().size(), 5000u);
-  EXPECT_FALSE(std::filesystem::exists(dir_.file("err.log")));
-}
-
-TEST_F(PosixSpawnerTest, EmptyLogPathsMeanDevNull) {
-  SpawnSpec s = spec(helper("sleep_forever"));
-  s.stdout_file.path.clear();
-  s.stderr_file.path.clear();
-  const pid_t pid = start(s);
-  ASSERT_GT(pid, 0);
-  std::error_code ec;
-  for (const char* fd : {"1", "2"}) {
-    EXPECT_EQ(std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/fd/" + fd, ec),
-              "/dev/null");
-  }
 }
 
 TEST_F(PosixSpawnerTest, MissingDirectoryIsASpawnErrorAndTheChildIsReaped) {
@@ -290,6 +346,8 @@ TEST_F(PosixSpawnerTest, MissingDirectoryIsASpawnErrorAndTheChildIsReaped) {
   const auto r = spawner_.spawn(s);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message, "couldn't chdir to " + dir_.file("nonexist") + ": ENOENT");
+  ASSERT_EQ(handed_.size(), 1u) << "the failed child's pipes are handed over too";
+  EXPECT_TRUE(wait_until([&] { return pump(), handed_[0].err_fd < 0; }));
   EXPECT_EQ(err(), "supervisor: couldn't chdir to " + dir_.file("nonexist") +
                        ": ENOENT\nsupervisor: child process was not spawned\n");
   errno = 0;
@@ -297,7 +355,7 @@ TEST_F(PosixSpawnerTest, MissingDirectoryIsASpawnErrorAndTheChildIsReaped) {
   EXPECT_EQ(errno, ECHILD);
 }
 
-TEST_F(PosixSpawnerTest, ExecFailureWithRedirectGoesToStdoutFile) {
+TEST_F(PosixSpawnerTest, ExecFailureWithRedirectGoesToTheStdoutPipe) {
   const std::string bogus = dir_.write("bogus", "not a program\n");
   ASSERT_EQ(::chmod(bogus.c_str(), 0755), 0);
   SpawnSpec s = spec(bogus + " arg");
@@ -305,6 +363,8 @@ TEST_F(PosixSpawnerTest, ExecFailureWithRedirectGoesToStdoutFile) {
   const auto r = spawner_.spawn(s);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message, "couldn't exec " + bogus + ": ENOEXEC");
+  ASSERT_EQ(handed_.size(), 1u);
+  EXPECT_TRUE(wait_until([&] { return pump(), handed_[0].out_fd < 0; }));
   EXPECT_EQ(out(), "supervisor: couldn't exec " + bogus +
                        ": ENOEXEC\nsupervisor: child process was not spawned\n");
 }
@@ -328,7 +388,7 @@ TEST_F(PosixSpawnerTest, CommandResolutionErrors) {
     ASSERT_FALSE(r) << c.command;
     EXPECT_EQ(r.error().message, c.message);
   }
-  EXPECT_FALSE(std::filesystem::exists(dir_.file("out.log"))) << "no fork, no log file";
+  EXPECT_TRUE(handed_.empty()) << "no fork, no pipes";
 }
 
 TEST_F(PosixSpawnerTest, PathFromTheChildEnvironmentIsSearched) {
@@ -336,18 +396,9 @@ TEST_F(PosixSpawnerTest, PathFromTheChildEnvironmentIsSearched) {
   s.environment = {"PATH=/nonexistent:" + std::string(ZAGENT_HELPERS_DIR)};
   const pid_t pid = start(s);
   ASSERT_GT(pid, 0);
-  const auto status = guard_.wait_exit(pid);
+  const auto status = wait_exit(pid);
   ASSERT_TRUE(status && WIFEXITED(*status));
   EXPECT_EQ(WEXITSTATUS(*status), 3);
-}
-
-TEST_F(PosixSpawnerTest, UnopenableLogFileIsASpawnError) {
-  SpawnSpec s = spec(helper("exit_with") + " 0");
-  s.stdout_file.path = dir_.file("no/such/dir/out.log");
-  const auto r = spawner_.spawn(s);
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().message, "could not open log file " + dir_.file("no/such/dir/out.log") +
-                                   ": No such file or directory");
 }
 
 TEST_F(PosixSpawnerTest, SendSignalToThePid) {
@@ -355,7 +406,7 @@ TEST_F(PosixSpawnerTest, SendSignalToThePid) {
   ASSERT_GT(pid, 0);
   wait_for_output("ready\n");
   ASSERT_TRUE(spawner_.send_signal(pid, SIGTERM, false));
-  const auto status = guard_.wait_exit(pid);
+  const auto status = wait_exit(pid);
   ASSERT_TRUE(status && WIFSIGNALED(*status));
   EXPECT_EQ(WTERMSIG(*status), SIGTERM);
 }
@@ -379,11 +430,11 @@ TEST_F(PosixSpawnerTest, GroupSignalReachesGrandchildrenThatStayInTheGroup) {
     guard_.add_other(k);
   }
   ASSERT_TRUE(spawner_.send_signal(pid, SIGTERM, true));
-  const auto status = guard_.wait_exit(pid);
+  const auto status = wait_exit(pid);
   ASSERT_TRUE(status && WIFSIGNALED(*status));
   // Orphaned, the grandchildren are now children of this (subreaper) process.
   for (const pid_t k : kids) {
-    const auto st = guard_.wait_exit(k);
+    const auto st = wait_exit(k);
     ASSERT_TRUE(st) << "grandchild " << k << " survived the group signal";
     EXPECT_TRUE(WIFSIGNALED(*st) && WTERMSIG(*st) == SIGTERM);
   }
@@ -399,7 +450,7 @@ TEST_F(PosixSpawnerTest, GroupSignalMissesGrandchildrenThatCalledSetsid) {
     ASSERT_TRUE(wait_until([&] { return ::getsid(k) == k; })) << "grandchild " << k;
   }
   ASSERT_TRUE(spawner_.send_signal(pid, SIGTERM, true));
-  ASSERT_TRUE(guard_.wait_exit(pid));
+  ASSERT_TRUE(wait_exit(pid, false));
   for (const pid_t k : kids) {
     int st = 0;
     EXPECT_EQ(::waitpid(k, &st, WNOHANG), 0) << "grandchild " << k << " should still run";
@@ -409,7 +460,7 @@ TEST_F(PosixSpawnerTest, GroupSignalMissesGrandchildrenThatCalledSetsid) {
 TEST_F(PosixSpawnerTest, SignallingAGoneProcessIsSuccess) {
   const pid_t pid = start(spec(helper("exit_with") + " 0"));
   ASSERT_GT(pid, 0);
-  ASSERT_TRUE(guard_.wait_exit(pid));
+  ASSERT_TRUE(wait_exit(pid));
   EXPECT_TRUE(spawner_.send_signal(pid, SIGTERM, false));
   EXPECT_TRUE(spawner_.send_signal(pid, SIGKILL, true));
 }
@@ -429,7 +480,7 @@ TEST_F(PosixSpawnerTest, UserIsTheCurrentUser) {
   s.user = UserSpec{me->pw_name, me->pw_uid, me->pw_gid};
   const pid_t pid = start(s);
   ASSERT_GT(pid, 0);
-  ASSERT_TRUE(guard_.wait_exit(pid));
+  ASSERT_TRUE(wait_exit(pid));
   EXPECT_EQ(field("uid"), std::to_string(::getuid()));
 }
 
@@ -445,7 +496,7 @@ TEST_F(PosixSpawnerTest, UserSwitchesToNobodyWhenRoot) {
   s.user = UserSpec{nobody->pw_name, nobody->pw_uid, nobody->pw_gid};
   const pid_t pid = start(s);
   ASSERT_GT(pid, 0);
-  ASSERT_TRUE(guard_.wait_exit(pid));
+  ASSERT_TRUE(wait_exit(pid));
   EXPECT_EQ(field("uid"), std::to_string(nobody->pw_uid)) << out();
   EXPECT_EQ(field("gid"), std::to_string(nobody->pw_gid)) << out();
 }

@@ -112,12 +112,16 @@ class FakeAgentControl final : public AgentControl {
     return length < 0 ? content.substr(start)
                       : content.substr(start, static_cast<std::size_t>(length));
   }
-  Result<void> truncate_file(const std::string& path) override {
+  Result<void> clear_log(const std::string& path) override {
     if (untruncatable.count(path) != 0) {
-      return fail("truncate " + path + ": Read-only file system");
+      return fail("unlink " + path + ": Read-only file system");
     }
     files[path] = "";
     return {};
+  }
+  std::optional<std::string> log_error(const std::string& path) const override {
+    auto it = log_errors.find(path);
+    return it == log_errors.end() ? std::nullopt : std::optional<std::string>(it->second);
   }
 
   /// Runs posted work until none is left (work may post more).
@@ -141,6 +145,7 @@ class FakeAgentControl final : public AgentControl {
   std::map<std::string, std::string> files;  // path -> content
   std::set<std::string> unreadable;
   std::set<std::string> untruncatable;
+  std::map<std::string, std::string> log_errors;  // log_error() answers
   std::vector<std::string> auto_log_groups;  // create_auto_logs calls, by group
   std::deque<std::function<void()>> posted;
   FakeFileProbe probe;
@@ -555,6 +560,8 @@ TEST_F(RpcMethodsTest, GetProcessInfoStruct) {
                                                            {"stdout_logfile", "/var/log/web.out"},
                                                            {"stderr_logfile", "/var/log/web.err"},
                                                            {"pid", 0},
+                                                           {"stdout_log_error", ""},
+                                                           {"stderr_log_error", ""},
                                                            {"description", "Not started"}}));
   start_running("web");
   clock_.advance(3s);
@@ -570,6 +577,21 @@ TEST_F(RpcMethodsTest, GetProcessInfoStruct) {
   EXPECT_EQ(exited["stop"], t0 + 4);
   EXPECT_EQ(exited["exitstatus"], 3);
   EXPECT_EQ(exited["spawnerr"], "Bad exit code 3");
+}
+
+TEST_F(RpcMethodsTest, LogErrorsShowInTheProcessInfoAndDescription) {
+  make(kWeb);
+  start_running("web");
+  control_.log_errors["/var/log/web.err"] = "write /var/log/web.err: No space left on device";
+  const Json info = call("supervisor.getProcessInfo", {"web"})["result"];
+  EXPECT_EQ(info["stdout_log_error"], "");
+  EXPECT_EQ(info["stderr_log_error"], "write /var/log/web.err: No space left on device");
+  EXPECT_EQ(info["description"], "pid " + std::to_string(pid("web")) +
+                                     ", uptime 0:00:01, stderr log: write /var/log/web.err: "
+                                     "No space left on device");
+  control_.log_errors.clear();
+  EXPECT_EQ(call("supervisor.getProcessInfo", {"web"})["result"]["description"],
+            "pid " + std::to_string(pid("web")) + ", uptime 0:00:01");
 }
 
 TEST_F(RpcMethodsTest, GetProcessInfoBadNames) {
@@ -1002,7 +1024,7 @@ TEST_F(RpcMethodsTest, AddProcessGroup) {
   EXPECT_EQ(state("new"), ProcessState::Starting);
   ASSERT_EQ(spawner_.fake.spawned.size(), 1u);
   EXPECT_EQ(spawner_.fake.spawned[0].name, "new");
-  EXPECT_EQ(spawner_.fake.spawned[0].stdout_file.path, "/auto/new-stdout.log");
+  EXPECT_EQ(spawner_.fake.spawned[0].stdout_log.path, "/auto/new-stdout.log");
   EXPECT_THAT(control_.auto_log_groups, ElementsAre("new"));
   EXPECT_EQ(call("supervisor.addProcessGroup", {"new"}), F(90, "ALREADY_ADDED: new"));
   EXPECT_EQ(call("supervisor.addProcessGroup", {"idle"}), R(true));

@@ -84,8 +84,11 @@ TEST_F(SupervisorTest, SpawnSpecCarriesConfigAndLayeredEnvironment) {
   EXPECT_EQ(spec.command, "/bin/web --port 7860");
   EXPECT_EQ(spec.directory, "/srv");
   EXPECT_EQ(spec.umask, 002u);
-  EXPECT_EQ(spec.stdout_file.path, "/var/log/app/web.log");
-  EXPECT_EQ(spec.stderr_file.path, "");
+  EXPECT_EQ(spec.group, "web");
+  EXPECT_EQ(spec.stdout_log.path, "/var/log/app/web.log");
+  EXPECT_EQ(spec.stdout_log.maxbytes, kDefaultChildLogMaxBytes);
+  EXPECT_EQ(spec.stdout_log.backups, 10);
+  EXPECT_EQ(spec.stderr_log.path, "");
   EXPECT_TRUE(spec.redirect_stderr);
   EXPECT_THAT(spec.environment,
               ElementsAre("PATH=/usr/bin", "SHARED=program", "SUPERVISOR_ENABLED=1",

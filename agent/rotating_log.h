@@ -1,0 +1,120 @@
+// A child's log file (spec/logging.md §2.3): a byte copy of the program's output with size
+// rotation `.1` … `.N`, cut at a line boundary whenever the line is shorter than the cap.
+// The planning of where a rotation falls is pure (plan_log_step); RotatingLog is the adapter
+// that carries the plan out on a real file. Used on the agent's loop thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+
+namespace zagent {
+
+/// Where the current file stands: its size, and how many bytes follow its last '\n' (the
+/// start of a line not finished yet; 0 when the file ends at a line boundary or is empty).
+/// For a file found at open, `partial` is looked for in its last 64 KiB only. For a file that
+/// is not a regular file (`/dev/stdout`, a FIFO) the cursor starts at {0, 0} and such a file
+/// is never renamed or truncated: a "rotation" only resets the cursor.
+struct LogCursor {
+  std::int64_t size = 0;
+  std::int64_t partial = 0;
+  friend bool operator==(const LogCursor&, const LogCursor&) = default;
+};
+
+/// One step of writing a chunk: write its next `length` bytes, or rotate first.
+struct LogStep {
+  enum class Kind { Write, Rotate };
+  Kind kind = Kind::Write;
+  std::size_t length = 0;  ///< bytes to write (Write only); > 0
+  friend bool operator==(const LogStep&, const LogStep&) = default;
+};
+
+/// The next step for `rest` (non-empty), the part of a chunk not written yet, with the file
+/// at `cursor` and a cap of `maxbytes` (<= 0: never rotate). The rules:
+/// - the file never grows past `maxbytes`, except to finish a line that began in it before
+///   the cap and is shorter than the cap (so no such line is split between two files);
+///   an unfinished line that crosses the cap is kept in the file while it is still shorter
+///   than the cap, as its end may come in a later chunk; should it then reach the cap, the
+///   file is rotated at once and so ends with fewer than `maxbytes` bytes of that line (a
+///   file is never longer than its last line's start + `maxbytes` - 1);
+/// - a line of `maxbytes` bytes or more is split: each file then holds `maxbytes` of it;
+/// - a rotation happens only before bytes that must go to the next file (a file that reached
+///   the cap exactly at a line end is rotated when the next byte comes), never on an empty
+///   file; a file found past the cap at open whose unfinished line began past it is rotated
+///   before the next byte.
+/// Reads no more than the bytes up to the cap (or to the crossing line's end) of `rest`, and
+/// none at all when `rest` fits.
+/// After a Write, advance the cursor with advance_cursor(); after a Rotate, it is {0, 0}.
+LogStep plan_log_step(LogCursor cursor, std::int64_t maxbytes, std::string_view rest);
+
+/// The cursor after `written` was appended at `cursor` (scans `written` back to its last '\n').
+LogCursor advance_cursor(LogCursor cursor, std::string_view written);
+
+/// `<path>.<index>`: the name of a rotated backup (index >= 1).
+std::string backup_path(const std::string& path, std::int64_t index);
+
+struct RotatingLogOptions {
+  std::string path;              ///< the current file
+  std::int64_t maxbytes = 0;     ///< rotate at this size; <= 0: never
+  std::int64_t backups = 0;      ///< rotated files kept; 0: truncate the file instead
+};
+
+/// The adapter: one open log file. Writing never throws and never blocks the agent for
+/// long; a failure (open, write, rotate: ENOSPC, EFBIG, EACCES, ...) drops the bytes that
+/// could not be written, is kept in error(), and every later write tries again (opening the
+/// file again if needed), so writing resumes by itself once space or access comes back.
+class RotatingLog {
+ public:
+  /// Called whenever error() changes: the new error, or nullopt when writing works again
+  /// (also from the constructor when the first open fails). Must not throw.
+  using ErrorListener = std::function<void(const std::optional<Error>&)>;
+
+  /// Opens (creates with the agent's umask, appends to; never truncates) the file. A failure
+  /// to open is not fatal: it is kept in error() and retried at the next write.
+  explicit RotatingLog(RotatingLogOptions options, ErrorListener on_error = {});
+  ~RotatingLog();
+  RotatingLog(const RotatingLog&) = delete;
+  RotatingLog& operator=(const RotatingLog&) = delete;
+
+  /// Appends `chunk` exactly, rotating per plan_log_step. A write() without any failure
+  /// clears error(). A failed rotation keeps the bytes: the rest of the chunk goes to the
+  /// unrotated file and the rotation is tried again at the next write.
+  void write(std::string_view chunk);
+  /// Closes and reopens the file in append mode (SIGUSR2: after an external logrotate).
+  /// Success clears error() (a fresh start; the next write sets it again if still failing).
+  /// Error (Io): `open PATH: strerror`, also kept in error().
+  Result<void> reopen();
+  /// Closes, deletes and opens a new empty file (clearProcessLogs); backups are untouched.
+  /// A file that is already gone is not an error. Success of the open clears error().
+  /// Errors (Io): `open PATH: ...` (kept in error()); `remove PATH: ...` (the old file is
+  /// opened again and used, error() is cleared).
+  Result<void> clear();
+
+  const std::string& path() const { return options_.path; }
+  const RotatingLogOptions& options() const { return options_; }
+  /// The current failure, e.g. `write /x/out.log: No space left on device`; nullopt while
+  /// writing works.
+  const std::optional<Error>& error() const { return error_; }
+  /// Where the current file stands (size and unfinished line), as tracked by the writer.
+  LogCursor cursor() const { return cursor_; }
+
+ private:
+  bool open_file();
+  void close_file();
+  bool rotate();
+  bool write_fully(std::string_view data);
+  void set_error(std::optional<Error> error);
+
+  RotatingLogOptions options_;   // as given; never changes
+  ErrorListener on_error_;       // told of every change of error_; may be empty
+  int fd_ = -1;                  // the open file; -1 when closed (open failed)
+  LogCursor cursor_;             // the current file's size and unfinished line
+  std::optional<Error> error_;   // see error()
+};
+
+}  // namespace zagent
