@@ -14,10 +14,13 @@ bench/README.md describes what each number means.
 import argparse
 import datetime
 import glob
+import hashlib
 import os
 import platform
+import shlex
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -61,6 +64,77 @@ int main(int argc, char** argv) {
   return 0;
 }
 """
+
+# The log writer: `writer N STAMPFILE` writes N bytes (0: forever) of 100-byte text lines
+# `line %09d xxx...x\n` (the counter starts at 0; the last line is cut to fit N and still
+# ends with '\n') to stdout in 64 KiB write() calls, as fast as it can, then exits 0. Before
+# its first byte it writes its CLOCK_MONOTONIC start time (`SEC.NSEC`) to STAMPFILE, so the
+# harness can time from the writer's start to the last byte on disk. writer_chunks() below
+# regenerates the same bytes in Python.
+WRITER_C = r"""
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#define LINE 100
+#define CHUNK 65536
+static char buf[CHUNK + LINE];
+static void put_all(const char* p, size_t n) {
+  while (n) {
+    ssize_t w = write(1, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      _exit(1);
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+}
+int main(int argc, char** argv) {
+  if (argc < 3) return 2;
+  long long total = atoll(argv[1]);
+  char line[LINE];
+  memset(line, 'x', LINE);
+  memcpy(line, "line 000000000 ", 15);
+  line[LINE - 1] = '\n';
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  FILE* f = fopen(argv[2], "w");
+  if (!f) return 3;
+  fprintf(f, "%lld.%09ld\n", (long long)t.tv_sec, (long)t.tv_nsec);
+  if (fclose(f) != 0) return 3;
+  long long produced = 0;
+  size_t used = 0;
+  while (total == 0 || produced < total) {
+    size_t len = LINE;
+    if (total && total - produced < LINE) len = (size_t)(total - produced);
+    memcpy(buf + used, line, len);
+    buf[used + len - 1] = '\n';
+    used += len;
+    produced += (long long)len;
+    for (int k = 13; k >= 5; --k) {
+      if (line[k] == '9') {
+        line[k] = '0';
+      } else {
+        line[k]++;
+        break;
+      }
+    }
+    if (used >= CHUNK) {
+      put_all(buf, CHUNK);
+      memmove(buf, buf + CHUNK, used - CHUNK);
+      used -= CHUNK;
+    }
+  }
+  put_all(buf, used);
+  return 0;
+}
+"""
+WRITER_LINE = 100  # bytes per line of WRITER_C
+LOG_MAXBYTES = 10 * 1024 * 1024  # `stdout_logfile_maxbytes = 10MB` (supervisord: MB = 2^20)
+MB = 1e6  # throughput unit: MB/s = 10^6 bytes per second
 
 
 def die(msg, code=1):
@@ -140,7 +214,9 @@ def pid_alive(pid):
 
 
 class Session:
-    def __init__(self, kind, binary, prog, n, startsecs, scenario):
+    def __init__(self, kind, binary, prog, n, startsecs, scenario, extra=None):
+        """extra: optional (config text appended, realpaths of the programs it runs): those
+        programs' pids are checked for leftovers too."""
         self.kind = kind
         self.binary = binary
         self.prog, self.prog_real = prog  # (command line, realpath of the exec'd file)
@@ -158,6 +234,8 @@ class Session:
         self.proc = None
         self.leftovers = 0
         self.scenario = scenario
+        self.extra_conf, self.extra_reals = extra if extra else ("", ())
+        self.extra_seen = set()  # pids of the extra programs: cleanup candidates
         self._write_config(startsecs)
 
     def _write_config(self, startsecs):
@@ -197,6 +275,8 @@ class Session:
             ]
         with open(self.conf, "w") as f:
             f.write("\n".join(lines))
+            if self.extra_conf:
+                f.write("\n" + self.extra_conf.replace("{dir}", d))
 
     def start(self):
         self.t_start = time.monotonic()
@@ -241,6 +321,29 @@ class Session:
                 self.success += 1
             elif " spawned: " in line:
                 self.spawned_lines += 1
+
+    def note_extra(self):
+        """Records the agent's children that run one of the extra programs."""
+        if self.extra_reals:
+            for k in children_of(self.pid):
+                if k not in self.extra_seen and exe_of(k) in self.extra_reals:
+                    self.extra_seen.add(k)
+
+    def wait_socket(self, deadline=30.0):
+        """Waits until the agent's control socket accepts a connection."""
+        path = os.path.join(self.dir, "s.sock")
+        end = time.monotonic() + deadline
+        while True:
+            self.check_alive()
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+                try:
+                    c.connect(path)
+                    return
+                except OSError:
+                    pass
+            if time.monotonic() > end:
+                raise RuntimeError(f"{self.kind}: {path} not accepting within {deadline}s")
+            time.sleep(0.01)
 
     def check_alive(self):
         if self.proc.poll() is not None:
@@ -288,6 +391,7 @@ class Session:
         if self.proc is None:
             return None
         self.running_children()  # record the current pids for the leftover check
+        self.note_extra()
         t0 = time.monotonic()
         took = None
         if self.proc.poll() is None:
@@ -303,6 +407,13 @@ class Session:
         self.out.close()
         for pid in sorted(self.seen):
             if pid_alive(pid) and exe_of(pid) == self.prog_real:
+                self.leftovers += 1
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        for pid in sorted(self.extra_seen):
+            if pid_alive(pid) and exe_of(pid) in self.extra_reals:
                 self.leftovers += 1
                 try:
                     os.kill(pid, signal.SIGKILL)
@@ -412,16 +523,21 @@ def scenario_memory(agents, prog, ns, trials, res):
                     res.setdefault(("leftovers", kind), []).append(s.leftovers)
 
 
-def build_runner(tmp):
+def build_c(tmp, name, source):
+    """Compiles source into tmp/name; the path, or None without a working C compiler."""
     cc = shutil.which("cc") or shutil.which("gcc")
     if not cc:
         return None
-    src = os.path.join(tmp, "runner.c")
-    exe = os.path.join(tmp, "runner")
+    src = os.path.join(tmp, f"{name}.c")
+    exe = os.path.join(tmp, name)
     with open(src, "w") as f:
-        f.write(RUNNER_C)
+        f.write(source)
     r = subprocess.run([cc, "-O2", "-o", exe, src], capture_output=True)
     return exe if r.returncode == 0 else None
+
+
+def build_runner(tmp):
+    return build_c(tmp, "runner", RUNNER_C)
 
 
 def timed_run(runner, argv):
@@ -466,6 +582,271 @@ def scenario_control(agents, ctls, prog, ns, runs, all_runs, runner, res):
             for s in sessions:
                 s.cleanup()
                 res.setdefault(("leftovers", s.kind), []).append(s.leftovers)
+
+
+LOGS_DEADLINE = 120.0  # seconds for all N bytes of the writer to reach the log files
+LOAD_CAP = 256 * 1024 * 1024  # `load`: a log bigger than this means the agent did not rotate
+LOG_NAME = "writer.log"
+
+
+def writer_conf(writer, n, backups):
+    """The `[program:writer]` section ({dir} is the session's directory)."""
+    return "\n".join([
+        "[program:writer]",
+        f"command = {writer[0]} {n} {{dir}}/writer.stamp",
+        "autostart = false",
+        "autorestart = false",
+        "startsecs = 0",
+        f"stdout_logfile = {{dir}}/{LOG_NAME}",
+        "stdout_logfile_maxbytes = 10MB",
+        f"stdout_logfile_backups = {backups}",
+        "stderr_logfile = {dir}/writer.err",
+        "",
+    ])
+
+
+def writer_chunks(n):
+    """The bytes `writer n` writes (n > 0), in pieces, regenerated from WRITER_C's rules."""
+    pad = "x" * (WRITER_LINE - 16)  # `line ` + 9 digits + ` ` + pad + `\n` = WRITER_LINE
+    full, rem = divmod(n, WRITER_LINE)
+    step = 100000
+    for a in range(0, full, step):
+        yield "".join(f"line {j % 10**9:09d} {pad}\n"
+                      for j in range(a, min(full, a + step))).encode()
+    if rem:
+        yield (f"line {full % 10**9:09d} {pad}\n"[:rem - 1] + "\n").encode()
+
+
+def expected_sha(n):
+    h = hashlib.sha256()
+    for chunk in writer_chunks(n):
+        h.update(chunk)
+    return h.hexdigest()
+
+
+def log_sizes(d, base=LOG_NAME):
+    """{name: size} of `base` and its `.N` backups in d (a file renamed meanwhile is skipped)."""
+    out = {}
+    with os.scandir(d) as it:
+        for e in it:
+            name = e.name
+            if name == base or (name.startswith(base + ".") and name[len(base) + 1:].isdigit()):
+                try:
+                    out[name] = e.stat().st_size
+                except OSError:
+                    pass
+    return out
+
+
+def log_files(d, base=LOG_NAME):
+    """`base.K` ... `base.1`, `base`: the log's files in d, oldest first."""
+    names = log_sizes(d, base)
+    backups = sorted((int(n[len(base) + 1:]) for n in names if n != base), reverse=True)
+    out = [os.path.join(d, f"{base}.{i}") for i in backups]
+    if base in names:
+        out.append(os.path.join(d, base))
+    return out
+
+
+def verify_log(paths, n, sha):
+    """(bytes identical to the writer's output, files not ending in a newline, files): the
+    concatenation of paths (oldest first) against n bytes with sha256 `sha`."""
+    h = hashlib.sha256()
+    total = split = 0
+    for path in paths:
+        last = b""
+        with open(path, "rb") as f:
+            while True:
+                b = f.read(1 << 22)
+                if not b:
+                    break
+                h.update(b)
+                total += len(b)
+                last = b[-1:]
+        if last and last != b"\n":
+            split += 1
+    return total == n and h.hexdigest() == sha, split, len(paths)
+
+
+def wchar(pid):
+    """Bytes pid has passed to write() so far (/proc/PID/io), or None."""
+    try:
+        with open(f"/proc/{pid}/io") as f:
+            for line in f:
+                if line.startswith("wchar:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def read_stamp(path):
+    with open(path) as f:
+        return float(f.read().strip())
+
+
+def ctl_run(ctl, conf, *words, timeout=60):
+    r = subprocess.run(ctl + ["-c", conf, *words], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=timeout)
+    return r.returncode, (r.stdout + r.stderr).strip()
+
+
+def logs_agent_trial(kind, binary, ctl, prog, writer, n, backups, sha, res):
+    """One agent session: `CTL start writer`, poll the log files' sizes until they hold n
+    bytes; returns (seconds from the writer's start stamp, identical, split, files)."""
+    s = Session(kind, binary, prog, 0, 1, "logs",
+                (writer_conf(writer, n, backups), (writer[1],)))
+    try:
+        s.start()
+        s.wait_socket()
+        # `start` may report an error if the writer is already done when the agent checks
+        # (startsecs=0): the bytes decide, the output is shown only if they do not come.
+        rc, out = ctl_run(ctl, s.conf, "start", "writer")
+        s.note_extra()
+        deadline = time.monotonic() + LOGS_DEADLINE
+        while True:
+            sizes = log_sizes(s.dir)
+            now = time.monotonic()
+            # Confirmed by a second scan: a scan during a rotation could count a file twice.
+            if sum(sizes.values()) >= n and log_sizes(s.dir) == sizes:
+                t_end = now
+                break
+            if now > deadline:
+                s.check_alive()
+                raise RuntimeError(f"{kind}: {sum(sizes.values())} of {n} bytes in the log "
+                                   f"after {LOGS_DEADLINE}s; `start writer` rc {rc}: {out}")
+            time.sleep(0.003)
+        dt = t_end - read_stamp(os.path.join(s.dir, "writer.stamp"))
+        ok, split, files = verify_log(log_files(s.dir), n, sha)
+        return dt, ok, split, files
+    finally:
+        s.cleanup()  # removes the log files too
+        res.setdefault(("leftovers", kind), []).append(s.leftovers)
+
+
+def logs_baseline_trial(kind, writer, n, sha):
+    """`writer | cat > file` (cat) or `writer > file` (direct), through sh -c; returns
+    (seconds from the writer's start stamp to the end of the pipeline, identical, 0, 1)."""
+    d = tempfile.mkdtemp(prefix="zb-b-", dir="/tmp")
+    try:
+        out = os.path.join(d, "out")
+        stamp = os.path.join(d, "writer.stamp")
+        w = f"{shlex.quote(writer[0])} {n} {shlex.quote(stamp)}"
+        cmd = f"{w} | cat > {shlex.quote(out)}" if kind == "cat" else f"{w} > {shlex.quote(out)}"
+        r = subprocess.run(["sh", "-c", cmd], stdin=subprocess.DEVNULL)
+        t_end = time.monotonic()
+        if r.returncode != 0:
+            raise RuntimeError(f"`{cmd}` exited {r.returncode}")
+        dt = t_end - read_stamp(stamp)
+        return (dt,) + verify_log([out], n, sha)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def scenario_logs(agents, ctls, prog, writer, n, trials, res):
+    """Log capture throughput: the writer's n bytes through each agent into a rotated
+    `stdout_logfile` (10MB, enough backups to keep everything), and the two baselines."""
+    free = shutil.disk_usage("/tmp").free
+    if free < 3 * n:
+        small = max(1 << 20, (free // 3) >> 20 << 20)
+        print(f"  ! /tmp has {free / 2**30:.1f} GiB free, under 3 x {n / 2**20:g} MiB: "
+              f"logs scenario scaled down to {small / 2**20:g} MiB", file=sys.stderr)
+        n = small
+    backups = 2 * (-(-n // LOG_MAXBYTES)) + 10  # twice the files needed: nothing is dropped
+    res["logs_n"] = n
+    t0 = time.monotonic()
+    sha = expected_sha(n)
+    print(f"  expected sha256 of {n} bytes: {sha[:16]}... ({time.monotonic() - t0:.1f} s)",
+          file=sys.stderr)
+    variants = [("zagent", None), ("cat", None), ("supervisord", None), ("direct", None)]
+    binaries = dict(agents)
+    for r in range(trials):
+        for kind, _ in alternate(variants, r):
+            if kind in binaries:
+                dt, ok, split, files = logs_agent_trial(kind, binaries[kind], ctls[kind], prog,
+                                                        writer, n, backups, sha, res)
+            else:
+                dt, ok, split, files = logs_baseline_trial(kind, writer, n, sha)
+            mbps = n / dt / MB
+            res.setdefault(("logs_mbps", kind), []).append(mbps)
+            res.setdefault(("logs_ok", kind), []).append(ok)
+            res.setdefault(("logs_split", kind), []).append(split)
+            res.setdefault(("logs_files", kind), []).append(files)
+            print(f"  logs {kind}: {n} bytes in {dt:.3f} s = {mbps:.0f} MB/s, identical "
+                  f"{'yes' if ok else 'NO'}, {split} of {files} files not ending in '\\n'",
+                  file=sys.stderr)
+    return n
+
+
+def scenario_load(agents, ctls, prog, writer, runs, runner, res):
+    """`CTL status p0000` latency with the writer stopped, then while it writes forever
+    (rotation at 10MB, 1 backup); one agent at a time."""
+    for kind, binary in agents:
+        s = Session(kind, binary, prog, 1, 1, "load", (writer_conf(writer, 0, 1), (writer[1],)))
+        truncated = 0
+        try:
+            s.start()
+            s.wait_all()
+            s.wait_socket()
+            time.sleep(0.5)
+            argv = ctls[kind] + ["-c", s.conf, "status", "p0000"]
+
+            def sample(key):
+                t, rc = timed_run(runner, argv)
+                if rc != 0:
+                    raise RuntimeError(f"{kind}: status p0000 exited {rc}")
+                res.setdefault((key, kind), []).append(t)
+
+            for _ in range(runs):
+                sample("load_idle")
+            rc, out = ctl_run(ctls[kind], s.conf, "start", "writer")
+            if rc != 0:
+                raise RuntimeError(f"{kind}: `start writer` exited {rc}: {out}")
+            s.note_extra()
+
+            def guard():
+                """An agent that does not rotate would fill the disk: cut its log to 0."""
+                nonlocal truncated
+                if sum(log_sizes(s.dir).values()) > LOAD_CAP:
+                    os.truncate(os.path.join(s.dir, LOG_NAME), 0)
+                    truncated += 1
+
+            deadline = time.monotonic() + 30
+            while True:  # until the writer has written 1 MiB (or the log rotated)
+                sizes = log_sizes(s.dir)
+                if sum(sizes.values()) >= 1 << 20 or len(sizes) > 1:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{kind}: the writer's log did not grow in 30 s")
+                time.sleep(0.01)
+            time.sleep(0.2)
+            wpids = [p for p in s.extra_seen if pid_alive(p)]
+            w0, t0 = (wchar(wpids[0]) if len(wpids) == 1 else None), time.monotonic()
+            for _ in range(runs):
+                guard()
+                sample("load_busy")
+            w1, t1 = (wchar(wpids[0]) if len(wpids) == 1 else None), time.monotonic()
+            if not any(pid_alive(p) and exe_of(p) == writer[1] for p in wpids):
+                raise RuntimeError(f"{kind}: the writer was not running at the end")
+            if w0 is not None and w1 is not None:
+                # how fast the writer got its bytes out while `status` ran: the agent's pace
+                res.setdefault(("load_wrate", kind), []).append((w1 - w0) / (t1 - t0) / MB)
+            rc, out = ctl_run(ctls[kind], s.conf, "stop", "writer")
+            if rc != 0:
+                print(f"  ! {kind}: `stop writer` exited {rc}: {out}", file=sys.stderr)
+            guard()
+        finally:
+            s.cleanup()
+            res.setdefault(("leftovers", kind), []).append(s.leftovers)
+        if truncated:
+            print(f"  ! {kind}: the writer's log passed {LOAD_CAP >> 20} MiB (no rotation); "
+                  f"the harness truncated it {truncated} time(s)", file=sys.stderr)
+        res.setdefault(("load_truncated", kind), []).append(truncated)
+        i, b = med(res[("load_idle", kind)]), med(res[("load_busy", kind)])
+        rate = res.get(("load_wrate", kind), [None])[-1]
+        print(f"  load {kind}: status p0000 idle {i * 1000:.2f} ms, writer spewing "
+              f"{b * 1000:.2f} ms ({b / i:.2f}x); the writer wrote "
+              f"{fmt(rate, 'MBps')} meanwhile", file=sys.stderr)
 
 
 def parse_strace_c(path):
@@ -553,7 +934,15 @@ def fmt(v, unit):
         return f"{v:.1f} ms"
     if unit == "n":
         return f"{v:g}"
+    if unit == "MBps":
+        return f"{v:.0f} MB/s" if v >= 100 else f"{v:.1f} MB/s"
+    if unit == "x":
+        return f"{v:.3f}"
     return str(v)
+
+
+def div(a, b):
+    return None if a is None or not b else a / b
 
 
 def ratio(z, s):
@@ -640,11 +1029,57 @@ def build_table(res, cfg):
         add(f"mass start N={n}: all spawned", ("spawned", n, Z), ("spawned", n, S), "s")
         add(f"mass start N={n}: all RUNNING", ("running", n, Z), ("running", n, S), "s")
         add(f"stop all N={n} (SIGTERM to exit)", ("stop", n, Z), ("stop", n, S), "s")
+    if ("logs_mbps", Z) in res or ("logs_mbps", S) in res:
+        size = f"{res['logs_n'] / 2**20:g} MiB"
+        add(f"log capture, {size} to `stdout_logfile` (10MB rotation): MB/s, higher is "
+            f"faster", ("logs_mbps", Z), ("logs_mbps", S), "MBps")
+        z, s = med(res.get(("logs_mbps", Z), [])), med(res.get(("logs_mbps", S), []))
+        cat = med(res.get(("logs_mbps", "cat"), []))
+        nz, ns = len(res.get(("logs_mbps", Z), [])), len(res.get(("logs_mbps", S), []))
+        rows.append(("log capture / `writer \\| cat > file` (MB/s over MB/s)",
+                     fmt(div(z, cat), "x"), fmt(div(s, cat), "x"), ratio(z, s), f"{nz}/{ns}"))
+
+        def identical(kind):
+            v = res.get(("logs_ok", kind), [])
+            return "n/a" if not v else ("yes" if all(v) else f"NO ({v.count(False)} trials)")
+
+        def split(kind):
+            v, f = res.get(("logs_split", kind), []), res.get(("logs_files", kind), [])
+            return "n/a" if not v else f"{med(v):g} of {med(f):g}"
+
+        rows.append(("log capture: bytes identical to the writer's, every trial",
+                     identical(Z), identical(S), "", f"{nz}/{ns}"))
+        rows.append(("log capture: files not ending in `\\n` (a line split), of all files",
+                     split(Z), split(S), "", f"{nz}/{ns}"))
+    if ("load_idle", Z) in res or ("load_idle", S) in res:
+        add("`status p0000`, writer stopped", ("load_idle", Z), ("load_idle", S), "ms")
+        add("`status p0000`, writer spewing (10MB rotation)", ("load_busy", Z),
+            ("load_busy", S), "ms")
+        zr = div(med(res.get(("load_busy", Z), [])), med(res.get(("load_idle", Z), [])))
+        sr = div(med(res.get(("load_busy", S), [])), med(res.get(("load_idle", S), [])))
+        rows.append(("`status p0000`: spewing / stopped", fmt(zr, "x"), fmt(sr, "x"),
+                     ratio(zr, sr), f"{len(res.get(('load_busy', Z), []))}/"
+                                    f"{len(res.get(('load_busy', S), []))}"))
+        add("writer's pace while `status` ran (write() bytes, /proc/PID/io), MB/s",
+            ("load_wrate", Z), ("load_wrate", S), "MBps")
     out = ["| measure | zagent | supervisord | ratio z/s | samples z/s |",
            "| --- | ---: | ---: | ---: | ---: |"]
     for r in rows:
         out.append("| " + " | ".join(r) + " |")
     return "\n".join(out)
+
+
+def logs_baselines(res):
+    """The two no-agent baselines of the logs scenario, one line."""
+    if ("logs_mbps", "cat") not in res:
+        return "n/a"
+    parts = []
+    for kind, label in (("cat", "`writer | cat > file`"), ("direct", "`writer > file`")):
+        v = res.get(("logs_mbps", kind), [])
+        ok = res.get(("logs_ok", kind), [])
+        parts.append(f"{label} {fmt(med(v), 'MBps')} (bytes identical: "
+                     f"{'yes' if ok and all(ok) else 'NO'}, {len(v)} trials)")
+    return ", ".join(parts)
 
 
 def top_syscalls(res, kind, k=6):
@@ -686,7 +1121,7 @@ def main():
     ap.add_argument("--supervisord", default="/usr/bin/supervisord")
     ap.add_argument("--supervisorctl", default="/usr/bin/supervisorctl")
     ap.add_argument("--only", help="run only these scenarios (comma list: control, crash, "
-                    "idle, mass, memory); prints the table, writes nothing")
+                    "idle, mass, memory, logs, load); prints the table, writes nothing")
     ap.add_argument("--output", default=os.path.join(REPO, "docs/benchmarks.md"))
     args = ap.parse_args()
 
@@ -706,11 +1141,12 @@ def main():
     if args.quick:
         cfg = dict(crash_rounds=1, crash_kills=3, mem_ns=[1, 20], mem_trials=1, idle_n=20,
                    idle_secs=2.0, idle_rounds=1, mass_ns=[20], mass_trials=1, ctl_ns=[1],
-                   ctl_runs=5, ctl_all_runs=2)
+                   ctl_runs=5, ctl_all_runs=2, logs_n=32 << 20, logs_trials=1, load_runs=5)
     else:
         cfg = dict(crash_rounds=5, crash_kills=5, mem_ns=[1, 100, 1000], mem_trials=3,
                    idle_n=100, idle_secs=10.0, idle_rounds=2, mass_ns=[200, 1000],
-                   mass_trials=3, ctl_ns=[1, 1000], ctl_runs=40, ctl_all_runs=5)
+                   mass_trials=3, ctl_ns=[1, 1000], ctl_runs=40, ctl_all_runs=5,
+                   logs_n=1 << 30, logs_trials=5, load_runs=30)
 
     agents = [("zagent", args.zagent), ("supervisord", args.supervisord)]
     res = {}
@@ -719,13 +1155,21 @@ def main():
     try:
         prog, prog_desc = build_prog(tmp)
         runner = build_runner(tmp)
+        wexe = build_c(tmp, "writer", WRITER_C)
+        writer = (wexe, os.path.realpath(wexe)) if wexe else None
         info = machine(args, prog_desc)
         only = set(args.only.split(",")) if args.only else None
+        known = {"control", "crash", "idle", "mass", "memory", "logs", "load"}
+        if only and only - known:
+            die(f"unknown scenario(s) for --only: {', '.join(sorted(only - known))} "
+                f"(known: {', '.join(sorted(known))})")
         wanted = lambda name: only is None or name in only  # noqa: E731
+        ctls = {"zagent": [os.path.abspath(args.zctl)],
+                "supervisord": [args.supervisorctl]}
+        if (wanted("logs") or wanted("load")) and not writer:
+            print("! no C compiler: the logs and load scenarios are skipped", file=sys.stderr)
         if wanted("control"):
             print("control latency ...", file=sys.stderr)
-            ctls = {"zagent": [os.path.abspath(args.zctl)],
-                    "supervisord": [args.supervisorctl]}
             scenario_control(agents, ctls, prog, cfg["ctl_ns"], cfg["ctl_runs"],
                              cfg["ctl_all_runs"], runner, res)
         if wanted("crash"):
@@ -744,6 +1188,13 @@ def main():
         if missing and wanted("memory"):
             print("memory ...", file=sys.stderr)
             scenario_memory(agents, prog, missing, cfg["mem_trials"], res)
+        if wanted("logs") and writer:
+            print("log capture throughput ...", file=sys.stderr)
+            cfg["logs_n"] = scenario_logs(agents, ctls, prog, writer, cfg["logs_n"],
+                                          cfg["logs_trials"], res)
+        if wanted("load") and writer:
+            print("control latency under log load ...", file=sys.stderr)
+            scenario_load(agents, ctls, prog, writer, cfg["load_runs"], runner, res)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     elapsed = time.monotonic() - t_begin
@@ -758,6 +1209,7 @@ def main():
     print(f"idle syscalls, supervisord: {top_syscalls(res, 'supervisord')}")
     print(f"crash recovery samples (ms), zagent: {crash_z}")
     print(f"crash recovery samples (ms), supervisord: {crash_s}")
+    print(f"log capture baselines (MB/s = 10^6 bytes/s): {logs_baselines(res)}")
     print(f"leftover programs after agent exit: zagent {left_z}, supervisord {left_s}")
     print(f"total {elapsed:.0f} s")
     if args.quick or args.only:
@@ -786,15 +1238,16 @@ def main():
         table,
         "",
         "Medians unless marked p90. `samples z/s`: how many samples each median was taken "
-        "from. A ratio of `—` means both are 0.",
+        "from. A ratio of `—` means both are 0. In the log-capture MB/s rows a higher "
+        "number is faster, so there a ratio above 1 means zagent is faster.",
         "",
         "## Setup",
         "",
         f"- Config: one `[program:pNNNN]` section per program, `autostart=true`, "
         f"`autorestart=true`, `startsecs=0` (crash recovery) or `startsecs=1` (all else); "
         f"`stdout_logfile` and `stderr_logfile` are explicit files, one pair per program, in "
-        f"both agents (zagent opens them for the child; supervisord reads the child's pipes "
-        f"into them). `[supervisord] minfds=8192, minprocs=4096, logfile_maxbytes=0, "
+        f"both agents (each reads the child's pipes and writes the files itself). "
+        f"`[supervisord] minfds=8192, minprocs=4096, logfile_maxbytes=0, "
         f"loglevel=info`. minfds is 8192, not 4096: supervisord holds about five descriptors "
         f"per program (three pipes, two log files), over 4096 at 1000 programs.",
         f"- Agents started as `AGENT -n -c bench.conf`, stdout to a file; stopped with SIGTERM.",
@@ -811,6 +1264,33 @@ def main():
         f"- Idle: {cfg['idle_rounds']} sessions per agent; CPU over {cfg['idle_secs']:g} s "
         f"untraced, then syscalls over the next {cfg['idle_secs']:g} s under strace.",
         f"- Mass start: {cfg['mass_trials']} sessions per agent and N.",
+        f"- Log capture: a C writer built by the harness writes {cfg['logs_n']} bytes "
+        f"({cfg['logs_n'] / 2**20:g} MiB) of 100-byte text lines to stdout in 64 KiB "
+        f"`write()` calls, as fast as it can, after writing its CLOCK_MONOTONIC start time "
+        f"to a side file. Each agent runs it as `[program:writer]` (`autostart=false`, "
+        f"`startsecs=0`, `autorestart=false`, `stdout_logfile_maxbytes=10MB`, enough "
+        f"`stdout_logfile_backups` that nothing is dropped), started with `CTL start writer`; "
+        f"the time runs from the writer's start to the first poll (every 3 ms) at which the "
+        f"log file and its `.N` backups hold every byte. Then `writer.log.K ... writer.log.1, "
+        f"writer.log` (oldest first) is compared by sha256 with the expected bytes "
+        f"(regenerated in Python), and files not ending in `\\n` are counted (a line split "
+        f"between two files). Baselines, no agent: `sh -c 'writer | cat > file'` and "
+        f"`sh -c 'writer > file'`, timed from the writer's start to the end of the pipeline: "
+        f"{logs_baselines(res)}. MB/s = 10^6 bytes per second (median over the trials of "
+        f"bytes / seconds); {cfg['logs_trials']} trials per agent and baseline, alternating; "
+        f"the files are removed after each trial.",
+        f"- Control latency under log load: one agent at a time, with `p0000` (the pause() "
+        f"program, RUNNING) and a `[program:writer]` that writes forever "
+        f"(`stdout_logfile_maxbytes=10MB`, `stdout_logfile_backups=1`). "
+        f"`CTL -c bench.conf status p0000` runs {cfg['load_runs']} times with the writer "
+        f"stopped, then the writer is started with `CTL start writer` and, once its log has "
+        f"grown by 1 MiB, {cfg['load_runs']} more runs; each run is timed by the same C "
+        f"runner; the writer's pace is its write() bytes (`/proc/PID/io` wchar) over those "
+        f"runs, per second (a writer blocked on a full pipe shows the agent's pace). The "
+        f"writer is stopped with `CTL stop writer` before the agent. Should an "
+        f"agent not rotate, the harness cuts the log to 0 bytes past {LOAD_CAP >> 20} MiB "
+        f"(times: zagent {sum(res.get(('load_truncated', 'zagent'), []))}, supervisord "
+        f"{sum(res.get(('load_truncated', 'supervisord'), []))}).",
         "",
         "Idle syscalls (one session, by count): ",
         "",
