@@ -537,7 +537,7 @@ AgentLife::AgentLife(const AgentConfig& config, MainLog& log, Clock& clock, Envi
       overrides_(overrides),
       host_(host),
       supervisord_(config.supervisord),
-      capture_(io_, log),
+      capture_(io_, log, config.supervisord.strip_ansi),
       spawner_([this](const SpawnSpec& spec, pid_t pid, int stdout_fd, int stderr_fd) {
         capture_.attach(spec, pid, stdout_fd, stderr_fd);
       }),

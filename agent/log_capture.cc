@@ -43,6 +43,28 @@ std::string debug_record(const std::string& name, const char* channel, std::stri
 
 }  // namespace
 
+std::string strip_ansi_escapes(std::string_view data) {
+  constexpr std::string_view kBegin = "\x1b[";
+  constexpr std::string_view kTerminators = "HfABCDRsuJKhlpm";
+  std::string out;
+  std::size_t i = 0;
+  while (i < data.size()) {
+    const std::size_t begin = data.find(kBegin, i);
+    if (begin == std::string_view::npos) {
+      out.append(data.substr(i));
+      break;
+    }
+    out.append(data.substr(i, begin - i));
+    // supervisord compat: the search for the terminator starts at the '['.
+    const std::size_t end = data.find_first_of(kTerminators, begin + 1);
+    if (end == std::string_view::npos) {
+      break;
+    }
+    i = end + 1;
+  }
+  return out;
+}
+
 struct LogCapture::Channel {
   const char* name = "stdout";
   std::unique_ptr<asio::posix::stream_descriptor> pipe;  // null once closed
@@ -59,8 +81,8 @@ struct LogCapture::Child {
   std::array<Channel, 2> channels;
 };
 
-LogCapture::LogCapture(asio::io_context& io, LogSink& main_log)
-    : io_(io), main_log_(main_log), alive_(std::make_shared<bool>(true)) {}
+LogCapture::LogCapture(asio::io_context& io, LogSink& main_log, bool strip_ansi)
+    : io_(io), main_log_(main_log), strip_ansi_(strip_ansi), alive_(std::make_shared<bool>(true)) {}
 
 LogCapture::~LogCapture() {
   *alive_ = false;
@@ -246,6 +268,14 @@ void LogCapture::drain(pid_t pid) {
 }
 
 void LogCapture::consume(Child& child, Channel& channel, std::string_view data) {
+  std::string stripped;
+  if (strip_ansi_) {
+    stripped = strip_ansi_escapes(data);
+    data = stripped;
+    if (data.empty()) {
+      return;
+    }
+  }
   if (channel.log) {
     channel.log->write(data);
   }

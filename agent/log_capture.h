@@ -30,6 +30,11 @@
 
 namespace zagent {
 
+/// supervisord's stripEscapes (`strip_ansi=true`), applied to each chunk on its own: from
+/// every `ESC [` up to and including the next of `HfABCDRsuJKhlpm` is removed (a sequence
+/// cut by the end of the chunk is removed to the end).
+std::string strip_ansi_escapes(std::string_view data);
+
 class LogCapture {
  public:
   /// Data read for the log at `path` (after it was written there), for `tail -f` followers.
@@ -37,7 +42,8 @@ class LogCapture {
   /// The log at `path` was emptied (clear): followers start over.
   using ResetListener = std::function<void(const std::string& path)>;
 
-  LogCapture(boost::asio::io_context& io, LogSink& main_log);
+  /// `strip_ansi`: [supervisord] strip_ansi, applied before output is logged.
+  LogCapture(boost::asio::io_context& io, LogSink& main_log, bool strip_ansi = false);
   ~LogCapture();
   LogCapture(const LogCapture&) = delete;
   LogCapture& operator=(const LogCapture&) = delete;
@@ -79,6 +85,7 @@ class LogCapture {
 
   boost::asio::io_context& io_;
   LogSink& main_log_;
+  bool strip_ansi_;
   DataListener on_data_;
   ResetListener on_reset_;
   std::uint64_t next_id_ = 1;
