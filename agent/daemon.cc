@@ -372,10 +372,11 @@ class AgentLife {
         }
         break;
       case SIGUSR2:
+        // supervisord compat: both lines go to the file being closed.
         log_.log(LogLevel::Info, "received SIGUSR2 indicating log reopen request");
+        log_.log(LogLevel::Info, "supervisord logreopen");
         (void)log_.reopen();
         capture_.reopen_all();
-        log_.log(LogLevel::Info, "supervisord logreopen");
         break;
       default:
         break;
@@ -580,6 +581,11 @@ bool write_pidfile(const std::string& path) {
 int run_daemon(const std::string& config_path, const AgentCli& cli, const std::string& argv0) {
   const sigset_t handled = handled_signals();
   ::sigprocmask(SIG_BLOCK, &handled, nullptr);
+  // A log write past a file size limit must fail with EFBIG (reported, output dropped), and
+  // one to a pipe nobody reads with EPIPE, instead of killing the agent. Children get the
+  // default dispositions back before exec.
+  ::signal(SIGXFSZ, SIG_IGN);
+  ::signal(SIGPIPE, SIG_IGN);
   SystemClock clock;
   SystemConfigHost host;
   const EnvironmentList agent_env = host.environment();

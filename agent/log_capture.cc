@@ -21,10 +21,11 @@ namespace asio = boost::asio;
 
 namespace {
 
-/// Bytes asked for per read(): a pipe grown to kBigPipe is emptied in one call.
-constexpr std::size_t kReadSize = std::size_t{1} << 20;
-/// Bytes read from one pipe before the loop serves others (the control socket among them).
-constexpr std::size_t kTurnBudget = std::size_t{1} << 20;
+/// Bytes asked for per read(), and read from one pipe before the loop serves others (the
+/// control socket among them): copying this much in and out takes about 0.1 ms, so a
+/// request waits at most that long behind a program that spews.
+constexpr std::size_t kReadSize = std::size_t{256} << 10;
+constexpr std::size_t kTurnBudget = kReadSize;
 /// drain() reads at most this much (a grandchild may keep a pipe busy forever).
 constexpr std::size_t kDrainLimit = std::size_t{16} << 20;
 /// A pipe that was found full is grown to this (the writer then blocks less often). Only

@@ -317,7 +317,8 @@ Json status_json(const Json& info) {
   row["namespec"] = namespec_of(info);
   for (const char* key :
        {"name", "group", "state", "statename", "description", "pid", "start", "stop", "now",
-        "exitstatus", "spawnerr", "stdout_logfile", "stderr_logfile"}) {
+        "exitstatus", "spawnerr", "stdout_logfile", "stderr_logfile", "stdout_log_error",
+        "stderr_log_error"}) {
     if (info.is_object() && info.contains(key)) {
       row[key] = info[key];
     }
