@@ -15,10 +15,12 @@ all: build
 deps:
 	@scripts/install-deps.sh
 
-$(BUILD_DIR)/CMakeCache.txt:
-	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+BUILD_TYPE ?= RelWithDebInfo
 
-build: deps $(BUILD_DIR)/CMakeCache.txt
+# Configured every time (a no-op when nothing changed), so that a build dir configured
+# otherwise by hand is put back to BUILD_TYPE: benchmarks of a Debug build mean nothing.
+build: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) > /dev/null
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 run: build

@@ -988,7 +988,8 @@ def machine(args, prog_desc):
         ("memory", mem),
         ("kernel", f"{platform.system()} {platform.release()} ({platform.machine()})"),
         ("distribution", distro),
-        ("zagent", f"{sh([args.zagent, '--version'])} (`{args.zagent}`, commit {commit})"),
+        ("zagent", f"{sh([args.zagent, '--version'])} (`{args.zagent}`, commit {commit}, "
+                   f"{build_type(args.zagent)} build)"),
         ("supervisord", f"{sh([args.supervisord, '--version'])} (`{args.supervisord}`, "
                         f"{sh(['/usr/bin/python3', '--version']) or 'Python ?'})"),
         ("strace", sh(["strace", "-V"]).splitlines()[0] if shutil.which("strace") else "missing"),
@@ -1094,6 +1095,20 @@ def top_syscalls(res, kind, k=6):
 # --------------------------------------------------------------------------------------
 
 
+def build_type(binary):
+    """CMAKE_BUILD_TYPE of the build tree `binary` comes from ('unknown' if not found)."""
+    d = os.path.dirname(os.path.abspath(binary))
+    for _ in range(3):
+        d = os.path.dirname(d)
+        cache = os.path.join(d, "CMakeCache.txt")
+        if os.path.isfile(cache):
+            with open(cache) as f:
+                for line in f:
+                    if line.startswith("CMAKE_BUILD_TYPE:"):
+                        return line.split("=", 1)[1].strip() or "unknown"
+    return "unknown"
+
+
 def build_prog(tmp):
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc:
@@ -1133,6 +1148,9 @@ def main():
         die(f"zagent not found at {args.zagent}; build it with `make build` "
             f"(or cmake --build build --target zagent), or pass --zagent PATH.")
     args.zagent = os.path.abspath(args.zagent)
+    if build_type(args.zagent) not in ("Release", "RelWithDebInfo", "MinSizeRel"):
+        print(f"! {args.zagent} is a {build_type(args.zagent)} build: its numbers are not "
+              f"zagent's (make bench builds RelWithDebInfo)", file=sys.stderr)
     strace = shutil.which("strace")
     if not strace:
         print("! strace missing (scripts/install-deps.sh --bench): idle syscalls not counted",
