@@ -174,6 +174,7 @@ void RotatingLog::write(std::string_view chunk) {
 
 Result<void> RotatingLog::reopen() {
   close_file();
+  backups_seen_ = -1;  // an external rotation may have made backups of its own
   if (!open_file()) {
     return *error_;
   }
@@ -252,7 +253,18 @@ bool RotatingLog::rotate() {
   // supervisord compat: RotatingFileHandler.doRollover(). rename() replaces its destination,
   // so `.N` (the oldest) is dropped by `.N-1` -> `.N`; a missing backup is skipped, and a
   // current file renamed away by someone else (logrotate) is simply not there to move.
-  for (std::int64_t i = options_.backups; i >= 1; --i) {
+  // Only the backups that exist are shifted: they are counted once (.1, .2, ... up to the
+  // first missing one), then kept count of, so that a rotation costs K renames, not N.
+  if (backups_seen_ < 0) {
+    backups_seen_ = 0;
+    struct stat bst {};
+    while (backups_seen_ < options_.backups &&
+           ::stat(backup_path(options_.path, backups_seen_ + 1).c_str(), &bst) == 0) {
+      ++backups_seen_;
+    }
+  }
+  const std::int64_t top = std::min(backups_seen_ + 1, options_.backups);
+  for (std::int64_t i = top; i >= 1; --i) {
     const std::string from = i == 1 ? options_.path : backup_path(options_.path, i - 1);
     const std::string to = backup_path(options_.path, i);
     if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
@@ -260,9 +272,11 @@ bool RotatingLog::rotate() {
       std::string what = "rename ";
       what.append(from).append(" to ").append(to);
       set_error(errno_error(std::move(what), err));
+      backups_seen_ = -1;  // count again next time
       return false;
     }
   }
+  backups_seen_ = top;
   close_file();
   return open_file();
 }

@@ -113,6 +113,7 @@ class RotatingLog {
   RotatingLogOptions options_;   // as given; never changes
   ErrorListener on_error_;       // told of every change of error_; may be empty
   int fd_ = -1;                  // the open file; -1 when closed (open failed)
+  std::int64_t backups_seen_ = -1;  // backups .1 .. .K known to exist; -1: not looked yet
   LogCursor cursor_;             // the current file's size and unfinished line
   std::optional<Error> error_;   // see error()
 };

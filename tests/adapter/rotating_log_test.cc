@@ -188,6 +188,32 @@ TEST_F(RotatingLogTest, RotatesIntoNumberedBackupsAndKeepsAtMostN) {
   EXPECT_TRUE(calls_.empty());
 }
 
+TEST_F(RotatingLogTest, BackupsLeftByAnEarlierLifeAreShiftedAndTheOldestDropped) {
+  dir_.write("out.log.1", "one\n");
+  dir_.write("out.log.2", "two\n");
+  RotatingLog log(options(4, 3));
+  log.write("aaa\n");
+  log.write("bbb\n");  // rotates: aaa -> .1, one -> .2, two -> .3
+  EXPECT_EQ(read_file(path_), "bbb\n");
+  EXPECT_EQ(read_file(path_ + ".1"), "aaa\n");
+  EXPECT_EQ(read_file(path_ + ".2"), "one\n");
+  EXPECT_EQ(read_file(path_ + ".3"), "two\n");
+  log.write("ccc\n");  // two is dropped
+  EXPECT_EQ(read_file(path_), "ccc\n");
+  EXPECT_EQ(read_file(path_ + ".1"), "bbb\n");
+  EXPECT_EQ(read_file(path_ + ".2"), "aaa\n");
+  EXPECT_EQ(read_file(path_ + ".3"), "one\n");
+  EXPECT_FALSE(fs::exists(path_ + ".4"));
+  // Backups made behind its back (logrotate) are counted again after a reopen.
+  fs::rename(path_, path_ + ".0");
+  ASSERT_TRUE(log.reopen());
+  log.write("ddd\n");
+  log.write("eee\n");
+  EXPECT_EQ(read_file(path_ + ".1"), "ddd\n");
+  EXPECT_EQ(read_file(path_ + ".2"), "bbb\n");
+  EXPECT_EQ(read_file(path_ + ".3"), "aaa\n");
+}
+
 TEST_F(RotatingLogTest, BackupsZeroTruncatesInPlaceAndKeepsOnlyTheTail) {
   RotatingLog log(options(100, 0));
   std::string tail;
