@@ -445,7 +445,7 @@ TEST_F(LogsTest, FileSizeLimitDropsOutputWithoutBlockingTheProgram) {
               lines_cmd(std::to_string(kLines) +
                         " --chunk 65536 --then-wait --more 3 --done-file " + dir_.file("big.done")),
               "startsecs=0\nstdout_logfile=%(here)s/big.log\n"),
-      "", "info", {helper("with_fsize_limit"), "204800"}));
+      {}, {helper("with_fsize_limit"), "204800"}));
   // Stops waiting at once should the agent die (a write past the limit raises SIGXFSZ, whose
   // default action kills; supervisord, being Python, runs with SIGXFSZ ignored).
   wait_until(
@@ -602,7 +602,7 @@ TEST_F(LogsTest, MaintailReadsOnlyTheCurrentMainLog) {
   for (int i = 0; i < 12; ++i) {
     programs += program("p" + std::to_string(i), lines_cmd("1 --then-wait"), "startsecs=0\n");
   }
-  ASSERT_TRUE(start_agent(programs, "logfile_maxbytes=2KB\nlogfile_backups=3\n"));
+  ASSERT_TRUE(start_agent(programs, {.supervisord = "logfile_maxbytes=2KB\nlogfile_backups=3\n"}));
   for (int i = 0; i < 12; ++i) {
     ASSERT_TRUE(wait_log("success: p" + std::to_string(i) + " entered RUNNING state"));
   }
@@ -626,7 +626,7 @@ TEST_F(LogsTest, TailFollowSeesEveryLineAcrossRotations) {
               "stdout_logfile_maxbytes=10KB\nstdout_logfile_backups=2\n")));
   ASSERT_TRUE(wait_file("fo.done", "1\n"));
   ASSERT_LT(numbered_lines(1, 8).size(), 1024u);  // the follower starts with all of it
-  BackgroundProcess& follow = follower("f", "tail -f fo");
+  BackgroundProcess& follow = background("f", "tail -f fo");
   ASSERT_TRUE(wait_file("f.out", kFollowHeader + numbered_lines(1, 8)))
       << read_file(dir_.file("f.out"));
 
@@ -655,10 +655,10 @@ TEST_F(LogsTest, MaintailFollowSeesNewLinesAcrossARotation) {
     programs += program("m" + std::to_string(i), lines_cmd("1 --then-wait"),
                         "startsecs=0\nautostart=false\n");
   }
-  ASSERT_TRUE(start_agent(programs, "logfile_maxbytes=1KB\nlogfile_backups=9\n"));
+  ASSERT_TRUE(start_agent(programs, {.supervisord = "logfile_maxbytes=1KB\nlogfile_backups=9\n"}));
   const std::string before = main_log();
   ASSERT_FALSE(exists(dir_.file("z.log.1")));
-  BackgroundProcess& follow = follower("m", "maintail -f");
+  BackgroundProcess& follow = background("m", "maintail -f");
   ASSERT_TRUE(wait_file("m.out", kFollowHeader + last_bytes(before, 1024)))
       << read_file(dir_.file("m.out"));
 
@@ -683,15 +683,15 @@ TEST_F(LogsTest, MaintailFollowSeesNewLinesAcrossARotation) {
 // §1: loglevel=debug copies every chunk into the main log
 
 TEST_F(LogsTest, DebugLevelCopiesOutputChunksIntoTheMainLog) {
+  loglevel_ = "debug";
   ASSERT_TRUE(start_agent(
       // "héllo wörld\n" (valid UTF-8), "it's\0\xff\n\xfe" (not UTF-8), "oops\n" on stderr
       program("txt", helper("print_bytes") + " 68c3a96c6c6f2077c3b6726c640a --then-sleep",
               "startsecs=0\n") +
-          program("bin", helper("print_bytes") + " 6974277300ff0afe --then-sleep",
-                  "startsecs=0\nstdout_logfile=%(here)s/bin.out\n") +
-          program("err", helper("print_bytes") + " --stderr 6f6f70730a --then-sleep",
-                  "startsecs=0\n"),
-      "", "debug"));
+      program("bin", helper("print_bytes") + " 6974277300ff0afe --then-sleep",
+              "startsecs=0\nstdout_logfile=%(here)s/bin.out\n") +
+      program("err", helper("print_bytes") + " --stderr 6f6f70730a --then-sleep",
+              "startsecs=0\n")));
   // The chunk keeps its newline and the record adds one.
   EXPECT_TRUE(wait_log(" DEBG 'txt' stdout output:\nh\xc3\xa9llo w\xc3\xb6rld\n\n")) << main_log();
   EXPECT_TRUE(wait_log(" DEBG 'err' stderr output:\noops\n\n")) << main_log();

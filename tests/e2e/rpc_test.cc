@@ -1,6 +1,6 @@
 // End-to-end: the real zagent's control socket, spoken to in raw JSON lines from the test.
 // Every wait is a condition with a deadline; every test stops the agent and leaves no process
-// behind.
+// behind (agent_fixture.h).
 #include <gmock/gmock.h>
 #include <grp.h>
 #include <gtest/gtest.h>
@@ -21,40 +21,22 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "tests/e2e/agent_fixture.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 
-namespace zagent::test {
+namespace zagent::test::e2e {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
 using Json = nlohmann::json;
 using namespace std::chrono_literals;
-
-const std::string kZagent = ZAGENT_BIN;
-const std::string kHelpers = ZAGENT_HELPERS_DIR;
-
-std::string helper(const std::string& name) { return kHelpers + "/" + name; }
-
-/// What `spew BYTES` writes (tests/helpers/spew.cc).
-std::string spew_output(std::size_t bytes) {
-  std::string out;
-  for (long long n = 1; out.size() < bytes; ++n) {
-    char line[80];
-    std::snprintf(line, sizeof line, "line %06lld %s\n", n % 1000000,
-                  "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz");
-    out += line;
-  }
-  out.resize(bytes);
-  return out;
-}
 
 /// A blocking JSON-lines client on the agent's Unix socket; every read has a deadline.
 class Client {
@@ -218,86 +200,36 @@ Json error_response(const Json& id, int code, const std::string& message) {
   return {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}};
 }
 
-/// A zagent with a control socket in a fresh temp dir; the destructor stops it and checks that
-/// no program it spawned survived.
-class RpcFixture : public ::testing::Test {
+/// The shared fixture with a JSON-lines client on the agent's socket; the agent logs at debug
+/// level (more to read when a test fails).
+class RpcFixture : public AgentFixture {
  protected:
-  ~RpcFixture() override {
-    agent_.reset();
-    for (const pid_t pid : spawned_pids()) {
-      if (process_alive(pid)) {
-        ADD_FAILURE() << "process " << pid << " survived the agent";
-        kill(pid, SIGKILL);
-      }
-    }
-  }
+  RpcFixture() { loglevel_ = "debug"; }
 
-  /// Writes the config (`server` lines go into [unix_http_server]) and starts `zagent -n`.
-  void start(const std::string& programs, const std::string& server = "") {
-    conf_ = dir_.write("z.conf", "[unix_http_server]\nfile=%(here)s/z.sock\n" + server +
-                                     "[supervisord]\nlogfile=%(here)s/z.log\n"
-                                     "pidfile=%(here)s/z.pid\nchildlogdir=%(here)s\n"
-                                     "loglevel=debug\n" +
-                                     programs);
-    agent_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{kZagent, "-c", conf_, "-n"}, dir_.path().string(),
-        dir_.file("out"), dir_.file("err"));
-    ASSERT_TRUE(wait_log("supervisord started with pid " + std::to_string(agent_->pid())))
-        << main_log() << read_file(dir_.file("err"));
-  }
-
-  std::string sock() const { return dir_.file("z.sock"); }
+  /// A new connection to the agent's socket (a test failure if it cannot connect).
   std::unique_ptr<Client> connect() {
     auto c = std::make_unique<Client>(sock());
     EXPECT_TRUE(c->connected()) << c->error();
     return c;
   }
 
-  std::string main_log() const { return read_file(dir_.file("z.log")); }
-  bool wait_log(const std::string& text, std::chrono::milliseconds deadline = 10s) const {
-    return wait_until([&] { return main_log().find(text) != std::string::npos; }, deadline);
-  }
-
-  std::vector<pid_t> spawned_pids() const {
-    std::vector<pid_t> pids;
-    const std::string log = main_log();
-    static const std::regex kSpawned(R"(spawned: '[^']*' with pid (\d+))");
-    for (auto it = std::sregex_iterator(log.begin(), log.end(), kSpawned);
-         it != std::sregex_iterator(); ++it) {
-      pids.push_back(std::stoi((*it)[1]));
-    }
-    return pids;
-  }
-
   /// The agent is alive, answers on a new connection, and has printed nothing alarming.
   void expect_healthy() {
-    ASSERT_TRUE(process_alive(agent_->pid())) << read_file(dir_.file("err"));
+    ASSERT_TRUE(process_alive(agent_->pid())) << read_file(dir_.file("agent.err"));
     auto c = connect();
     EXPECT_EQ(c->result("supervisor.getState"), Json({{"statecode", 1}, {"statename", "RUNNING"}}));
-    const std::string err = read_file(dir_.file("err"));
+    const std::string err = read_file(dir_.file("agent.err"));
     EXPECT_THAT(err, Not(HasSubstr("terminate called")));
     EXPECT_THAT(err, Not(HasSubstr("runtime error")));
     EXPECT_THAT(err, Not(HasSubstr("Sanitizer")));
     EXPECT_THAT(main_log(), Not(HasSubstr("internal:")));
   }
-
-  /// SIGTERM; expects a clean exit.
-  void stop_agent() {
-    agent_->signal(SIGTERM);
-    const auto code = agent_->wait(15s);
-    ASSERT_TRUE(code.has_value()) << "agent did not exit\n" << main_log();
-    EXPECT_EQ(*code, 0) << read_file(dir_.file("err"));
-  }
-
-  TempDir dir_;
-  std::string conf_;
-  std::unique_ptr<BackgroundProcess> agent_;
 };
 
 // ---- the protocol -----------------------------------------------------------------------------
 
 TEST_F(RpcFixture, NormalCall) {
-  start("");
+  ASSERT_TRUE(start_agent(""));
   auto c = connect();
   c->send_raw(R"({"jsonrpc":"2.0","id":1,"method":"supervisor.getState","params":[]})"
               "\n");
@@ -316,7 +248,7 @@ TEST_F(RpcFixture, NormalCall) {
 }
 
 TEST_F(RpcFixture, MalformedJsonThenTheConnectionKeepsWorking) {
-  start("");
+  ASSERT_TRUE(start_agent(""));
   auto c = connect();
   c->send_raw("{not json\n");
   EXPECT_EQ(c->read_json(), error_response(nullptr, -32700, "Parse error"));
@@ -328,7 +260,7 @@ TEST_F(RpcFixture, MalformedJsonThenTheConnectionKeepsWorking) {
 }
 
 TEST_F(RpcFixture, InvalidRequestObjects) {
-  start("");
+  ASSERT_TRUE(start_agent(""));
   auto c = connect();
   const std::vector<std::pair<std::string, Json>> cases = {
       {R"(42)", error_response(nullptr, -32600, "Invalid Request: not an object")},
@@ -357,7 +289,7 @@ TEST_F(RpcFixture, InvalidRequestObjects) {
 }
 
 TEST_F(RpcFixture, BatchAnswersEveryCallButNotifications) {
-  start("");
+  ASSERT_TRUE(start_agent(""));
   auto c = connect();
   c->send_raw(R"([{"jsonrpc":"2.0","id":1,"method":"supervisor.getAPIVersion"},)"
               R"({"jsonrpc":"2.0","method":"supervisor.getPID"},)"
@@ -388,7 +320,7 @@ TEST_F(RpcFixture, BatchAnswersEveryCallButNotifications) {
 }
 
 TEST_F(RpcFixture, UnknownMethodAndWrongParams) {
-  start("");
+  ASSERT_TRUE(start_agent(""));
   auto c = connect();
   Json unknown = error_response(1, -32601, "Method not found: supervisor.nosuch");
   unknown["error"]["data"] = {{"faultCode", 1}, {"faultString", "UNKNOWN_METHOD"}};
@@ -420,7 +352,7 @@ TEST_F(RpcFixture, UnknownMethodAndWrongParams) {
 }
 
 TEST_F(RpcFixture, OversizedFrameIsRefusedAndTheNextRequestWorks) {
-  start("");
+  ASSERT_TRUE(start_agent(""));
   auto c = connect();
   // Exactly at the limit (1 MiB, newline excluded) is accepted.
   std::string at_limit = R"({"jsonrpc":"2.0","id":1,"method":"supervisor.getAPIVersion")";
@@ -452,7 +384,7 @@ TEST_F(RpcFixture, OversizedFrameIsRefusedAndTheNextRequestWorks) {
 // Bug: a deeply nested request (a line of `[[[[...`) overflowed the stack when the request
 // was copied, and the agent died.
 TEST_F(RpcFixture, DeeplyNestedRequestIsRefused) {
-  start("");
+  ASSERT_TRUE(start_agent(""));
   auto c = connect();
   const std::string head = R"({"jsonrpc":"2.0","id":1,"method":"supervisor.getState","params":)";
   for (const std::size_t depth : {std::size_t{257}, std::size_t{300'000}}) {
@@ -474,7 +406,7 @@ TEST_F(RpcFixture, DeeplyNestedRequestIsRefused) {
 // ---- misbehaving clients ----------------------------------------------------------------------
 
 TEST_F(RpcFixture, HalfARequestThenGoneOrIdleBlocksNobody) {
-  start("");
+  ASSERT_TRUE(start_agent(""));
   {
     auto gone = connect();
     gone->send_raw(R"({"jsonrpc":"2.0","id":1,"meth)");
@@ -493,7 +425,8 @@ TEST_F(RpcFixture, HalfARequestThenGoneOrIdleBlocksNobody) {
 }
 
 TEST_F(RpcFixture, ClientGoneWhileAWaitingStartIsPending) {
-  start("[program:slow]\ncommand=" + helper("sleep_forever") + "\nautostart=false\nstartsecs=2\n");
+  ASSERT_TRUE(start_agent("[program:slow]\ncommand=" + helper("sleep_forever") +
+                          "\nautostart=false\nstartsecs=2\n"));
   {
     auto gone = connect();
     gone->send_request("supervisor.startProcess", {"slow", true});
@@ -519,10 +452,11 @@ TEST_F(RpcFixture, ClientGoneWhileAWaitingStartIsPending) {
 // however large or late, before the agent closes the connection.
 TEST_F(RpcFixture, HalfClosedClientGetsItsReplies) {
   constexpr std::size_t kBytes = 2'000'000;
-  start("[program:big]\ncommand=" + helper("spew") + " " + std::to_string(kBytes) +
-        "\nstartsecs=0\nautorestart=false\nstdout_logfile=%(here)s/big.out\n"
-        "[program:slow]\ncommand=" +
-        helper("sleep_forever") + "\nautostart=false\nstartsecs=1\n");
+  ASSERT_TRUE(start_agent("[program:big]\ncommand=" + helper("spew") + " " +
+                          std::to_string(kBytes) +
+                          "\nstartsecs=0\nautorestart=false\nstdout_logfile=%(here)s/big.out\n"
+                          "[program:slow]\ncommand=" +
+                          helper("sleep_forever") + "\nautostart=false\nstartsecs=1\n"));
   ASSERT_TRUE(wait_log("exited: big (exit status 0; expected)"));
   auto c = connect();
   const int read = c->send_request("supervisor.readProcessStdoutLog", {"big", 0, 0});
@@ -538,7 +472,8 @@ TEST_F(RpcFixture, HalfClosedClientGetsItsReplies) {
 }
 
 TEST_F(RpcFixture, WaitingStartHoldsOnlyItsOwnConnection) {
-  start("[program:slow]\ncommand=" + helper("sleep_forever") + "\nautostart=false\nstartsecs=1\n");
+  ASSERT_TRUE(start_agent("[program:slow]\ncommand=" + helper("sleep_forever") +
+                          "\nautostart=false\nstartsecs=1\n"));
   auto waiting = connect();
   const int id = waiting->send_request("supervisor.startProcess", {"slow"});
   auto other = connect();
@@ -550,7 +485,7 @@ TEST_F(RpcFixture, WaitingStartHoldsOnlyItsOwnConnection) {
 }
 
 TEST_F(RpcFixture, HundredClientsAtOnce) {
-  start("");
+  ASSERT_TRUE(start_agent(""));
   std::vector<std::unique_ptr<Client>> clients;
   for (int i = 0; i < 100; ++i) {
     clients.push_back(connect());
@@ -608,7 +543,7 @@ rlim_t limit_for_one_more_fd(pid_t pid) {
 // Bug: when accept() failed with EMFILE the server retried at once, forever: the agent spun
 // at 100% CPU for as long as it was out of descriptors.
 TEST_F(RpcFixture, OutOfDescriptorsDoesNotSpinAndRecovers) {
-  start("");
+  ASSERT_TRUE(start_agent(""));
   const pid_t pid = agent_->pid();
   auto first = connect();
   EXPECT_EQ(first->result("supervisor.getAPIVersion"), "3.0");
@@ -648,8 +583,9 @@ TEST_F(RpcFixture, OutOfDescriptorsDoesNotSpinAndRecovers) {
 
 TEST_F(RpcFixture, ClientThatNeverReadsDoesNotBlockOthers) {
   constexpr std::size_t kBytes = 8'000'000;
-  start("[program:big]\ncommand=" + helper("spew") + " " + std::to_string(kBytes) +
-        "\nstartsecs=0\nautorestart=false\nstdout_logfile=%(here)s/big.out\n");
+  ASSERT_TRUE(start_agent("[program:big]\ncommand=" + helper("spew") + " " +
+                          std::to_string(kBytes) +
+                          "\nstartsecs=0\nautorestart=false\nstdout_logfile=%(here)s/big.out\n"));
   ASSERT_TRUE(wait_until([&] {
     std::error_code ec;
     return std::filesystem::file_size(dir_.file("big.out"), ec) == kBytes;
@@ -708,8 +644,8 @@ std::string collect(Client& c, int id, std::size_t want, bool* truncated_seen = 
 }
 
 TEST_F(RpcFixture, FollowProcessLogPushesNewOutputAndTruncation) {
-  start("[program:talker]\ncommand=" + helper("spew") +
-        " 5000\nautostart=false\nstartsecs=0\nautorestart=false\n");
+  ASSERT_TRUE(start_agent("[program:talker]\ncommand=" + helper("spew") +
+                          " 5000\nautostart=false\nstartsecs=0\nautorestart=false\n"));
   auto c = connect();
   const int id = c->send_request("zagent.followProcessLog", {"talker", "stdout", 0});
   EXPECT_EQ(c->response(id), Json({{"jsonrpc", "2.0"},
@@ -729,13 +665,14 @@ TEST_F(RpcFixture, FollowProcessLogPushesNewOutputAndTruncation) {
 }
 
 TEST_F(RpcFixture, FollowProcessLogInitialTailAndFaults) {
-  start("[program:talker]\ncommand=" + helper("spew") +
-        " 3000\nstartsecs=0\nautorestart=false\nstdout_logfile=%(here)s/t.out\n"
-        "[program:mute]\ncommand=" +
-        helper("sleep_forever") +
-        "\nautostart=false\nstdout_logfile=NONE\n"
-        "[program:later]\ncommand=" +
-        helper("sleep_forever") + "\nautostart=false\nstdout_logfile=%(here)s/later.out\n");
+  ASSERT_TRUE(start_agent("[program:talker]\ncommand=" + helper("spew") +
+                          " 3000\nstartsecs=0\nautorestart=false\nstdout_logfile=%(here)s/t.out\n"
+                          "[program:mute]\ncommand=" +
+                          helper("sleep_forever") +
+                          "\nautostart=false\nstdout_logfile=NONE\n"
+                          "[program:later]\ncommand=" +
+                          helper("sleep_forever") +
+                          "\nautostart=false\nstdout_logfile=%(here)s/later.out\n"));
   ASSERT_TRUE(wait_log("exited: talker (exit status 0; expected)"));
   auto c = connect();
   // Default: the last 1024 bytes at once.
@@ -758,7 +695,8 @@ TEST_F(RpcFixture, FollowProcessLogInitialTailAndFaults) {
 }
 
 TEST_F(RpcFixture, FollowMainLog) {
-  start("[program:talker]\ncommand=" + helper("sleep_forever") + "\nautostart=false\n");
+  ASSERT_TRUE(
+      start_agent("[program:talker]\ncommand=" + helper("sleep_forever") + "\nautostart=false\n"));
   auto c = connect();
   const int id = c->send_request("zagent.followMainLog", {0});
   EXPECT_EQ(c->response(id), Json({{"jsonrpc", "2.0"}, {"id", id}, {"result", Json::object()}}));
@@ -780,7 +718,8 @@ TEST_F(RpcFixture, FollowMainLog) {
 // ---- access control ---------------------------------------------------------------------------
 
 TEST_F(RpcFixture, LoginRequiredWhenAUsernameIsSet) {
-  start("", "username=alice\npassword={SHA}a94a8fe5ccb19ba61c4c0873d391e987982fbbd3\n");
+  ASSERT_TRUE(start_agent(
+      "", {.server = "username=alice\npassword={SHA}a94a8fe5ccb19ba61c4c0873d391e987982fbbd3\n"}));
   auto c = connect();
   EXPECT_EQ(c->call("supervisor.getState"),
             error_response(1, -32001, "Unauthorized: this agent requires zagent.login first"));
@@ -806,7 +745,7 @@ TEST_F(RpcFixture, LoginRequiredWhenAUsernameIsSet) {
 }
 
 TEST_F(RpcFixture, LoginWithPlainPassword) {
-  start("", "username=alice\npassword=s3cret\n");
+  ASSERT_TRUE(start_agent("", {.server = "username=alice\npassword=s3cret\n"}));
   auto c = connect();
   EXPECT_EQ(c->call("zagent.login", {"alice", "S3cret"}),
             error_response(1, -32001, "Unauthorized: wrong username or password"));
@@ -816,7 +755,7 @@ TEST_F(RpcFixture, LoginWithPlainPassword) {
 }
 
 TEST_F(RpcFixture, NoLoginNeededWithoutUsername) {
-  start("");
+  ASSERT_TRUE(start_agent(""));
   auto c = connect();
   EXPECT_EQ(c->result("zagent.login", {"anyone", "anything"}), true);
   stop_agent();
@@ -870,7 +809,7 @@ TEST_F(RpcFixture, OtherUidsAreRefused) {
   }
   // Let `nobody` reach the socket at all: the file mode is the other access control.
   ASSERT_EQ(::chmod(dir_.path().c_str(), 0711), 0);
-  start("", "chmod=0777\n");
+  ASSERT_TRUE(start_agent("", {.server = "chmod=0777\n"}));
   const std::string line = line_as_uid(sock(), 65534, 65534);
   EXPECT_EQ(Json::parse(line, nullptr, false),
             error_response(nullptr, -32001, "Unauthorized: uid 65534 may not control this agent"))
@@ -882,7 +821,7 @@ TEST_F(RpcFixture, OtherUidsAreRefused) {
 }
 
 TEST_F(RpcFixture, SocketModeDefaultsTo0700) {
-  start("");
+  ASSERT_TRUE(start_agent(""));
   struct stat st {};
   ASSERT_EQ(::stat(sock().c_str(), &st), 0);
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
@@ -891,7 +830,7 @@ TEST_F(RpcFixture, SocketModeDefaultsTo0700) {
 }
 
 TEST_F(RpcFixture, SocketModeFollowsChmod) {
-  start("", "chmod=0660\n");
+  ASSERT_TRUE(start_agent("", {.server = "chmod=0660\n"}));
   struct stat st {};
   ASSERT_EQ(::stat(sock().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0660u);
@@ -901,22 +840,23 @@ TEST_F(RpcFixture, SocketModeFollowsChmod) {
 // ---- agent lifetime ---------------------------------------------------------------------------
 
 TEST_F(RpcFixture, ShutdownRepliesThenTheAgentExits) {
-  start("[program:sleeper]\ncommand=" + helper("sleep_forever") + "\nstartsecs=0\n");
+  ASSERT_TRUE(
+      start_agent("[program:sleeper]\ncommand=" + helper("sleep_forever") + "\nstartsecs=0\n"));
   ASSERT_TRUE(wait_log("success: sleeper entered RUNNING state"));
   auto c = connect();
   EXPECT_EQ(c->call("supervisor.shutdown"),
             Json({{"jsonrpc", "2.0"}, {"id", 1}, {"result", true}}));
   const auto code = agent_->wait(15s);
   ASSERT_TRUE(code.has_value()) << main_log();
-  EXPECT_EQ(*code, 0) << read_file(dir_.file("err"));
+  EXPECT_EQ(*code, 0) << read_file(dir_.file("agent.err"));
   EXPECT_EQ(c->read_line(5s), std::nullopt);  // then the connection ends
   EXPECT_THAT(main_log(), HasSubstr("stopped: sleeper"));
   EXPECT_FALSE(std::filesystem::exists(sock()));
 }
 
 TEST_F(RpcFixture, ShutdownStateAfterShutdownBegan) {
-  start("[program:stubborn]\ncommand=" + helper("ignore_sigterm") +
-        "\nstartsecs=0\nstopwaitsecs=3\n");
+  ASSERT_TRUE(start_agent("[program:stubborn]\ncommand=" + helper("ignore_sigterm") +
+                          "\nstartsecs=0\nstopwaitsecs=3\n"));
   ASSERT_TRUE(wait_log("success: stubborn entered RUNNING state"));
   auto c = connect();
   EXPECT_EQ(c->result("supervisor.shutdown"), true);
@@ -933,7 +873,8 @@ TEST_F(RpcFixture, ShutdownStateAfterShutdownBegan) {
 }
 
 TEST_F(RpcFixture, RestartRepliesThenTheAgentServesAgain) {
-  start("[program:sleeper]\ncommand=" + helper("sleep_forever") + "\nstartsecs=0\n");
+  ASSERT_TRUE(
+      start_agent("[program:sleeper]\ncommand=" + helper("sleep_forever") + "\nstartsecs=0\n"));
   ASSERT_TRUE(wait_log("success: sleeper entered RUNNING state"));
   auto c = connect();
   EXPECT_EQ(c->call("supervisor.restart"), Json({{"jsonrpc", "2.0"}, {"id", 1}, {"result", true}}));
@@ -949,7 +890,7 @@ TEST_F(RpcFixture, RestartRepliesThenTheAgentServesAgain) {
 }
 
 TEST_F(RpcFixture, SecondAgentOnTheSameSocketIsRefused) {
-  start("");
+  ASSERT_TRUE(start_agent(""));
   const auto second = run({kZagent, "-c", conf_, "-n"});
   EXPECT_EQ(second.exit_code, 2);
   EXPECT_THAT(second.err, HasSubstr("Error: Another program is already listening on a port that "
@@ -960,4 +901,4 @@ TEST_F(RpcFixture, SecondAgentOnTheSameSocketIsRefused) {
 }
 
 }  // namespace
-}  // namespace zagent::test
+}  // namespace zagent::test::e2e

@@ -2,7 +2,7 @@
 // spec/ctl.md §1.2-§8. stdout, stderr and the exit status are compared exactly, as full
 // strings; only pids, uptimes and dates are normalised (normalise()). Each test runs its own
 // agent in a fresh temp dir with a short socket path, waits on conditions with deadlines and
-// leaves no process behind (the fixture's destructor checks every pid the agent spawned).
+// leaves no process behind (agent_fixture.h: its destructor checks every pid the agent spawned).
 //
 // The expected texts are supervisorctl 4.2.5's (checked against the real supervisorctl where the
 // spec was not explicit); the `error: ...` lines for Python exceptions use zctl's documented
@@ -23,13 +23,10 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
-#include <csignal>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -38,34 +35,19 @@
 #include <thread>
 #include <vector>
 
+#include "tests/e2e/agent_fixture.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 
 extern char** environ;
 
-namespace zagent::test {
+namespace zagent::test::e2e {
 namespace {
 
 using Json = nlohmann::json;
-using std::chrono::milliseconds;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-const std::string kZagent = ZAGENT_BIN;
-const std::string kZctl = ZCTL_BIN;
-const std::string kHelpers = ZAGENT_HELPERS_DIR;
-constexpr milliseconds kDeadline{10000};
-
-const std::string kHeader = "==> Press Ctrl-C to exit <==\n";
-
-std::string helper(const std::string& name) { return kHelpers + "/" + name; }
-
-/// `[program:NAME]` with `command=COMMAND` and further `key=value\n` lines.
-std::string program(const std::string& name, const std::string& command,
-                    const std::string& extra = "") {
-  return "[program:" + name + "]\ncommand=" + command + "\n" + extra;
-}
 
 /// A sleep_forever program (prints "ready", then sleeps); RUNNING at once unless `extra`
 /// says otherwise.
@@ -94,23 +76,6 @@ std::string sorted_lines(const std::string& text) {
     out += l;
   }
   return out;
-}
-
-/// What the spew helper writes for `bytes` bytes (tests/helpers/spew.cc).
-std::string spew_text(long long bytes) {
-  std::string out;
-  for (long long n = 1; static_cast<long long>(out.size()) < bytes; ++n) {
-    char line[80];
-    std::snprintf(line, sizeof line, "line %06lld %s\n", n % 1000000,
-                  "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz");
-    out += line;
-  }
-  out.resize(static_cast<size_t>(bytes));
-  return out;
-}
-
-std::string last_bytes(const std::string& text, size_t n) {
-  return text.size() <= n ? text : text.substr(text.size() - n);
 }
 
 /// SIGKILL to one process; never to 0 or -1 (the whole group / everything).
@@ -364,96 +329,10 @@ void make_stale_socket(const std::string& path) {
   close(fd);
 }
 
-/// A zagent on its own config in a fresh temp dir, with zctl run against it. The destructor
-/// stops the agent and checks that no process it spawned survived.
-class ZctlTest : public ::testing::Test {
+/// The shared fixture, plus `zctl pid`.
+class ZctlTest : public AgentFixture {
  protected:
-  ZctlTest() : url_("unix://" + dir_.file("s.sock")) {
-    std::signal(SIGPIPE, SIG_IGN);  // writing to the stdin of a zctl that has gone
-  }
-
-  ~ZctlTest() override {
-    background_.clear();
-    agent_.reset();
-    try {
-      for (const pid_t pid : spawned_pids()) {
-        if (process_alive(pid)) {
-          ADD_FAILURE() << "process " << pid << " survived the agent";
-          kill(pid, SIGKILL);
-        }
-      }
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << "cannot check for survivors: " << e.what();
-    }
-  }
-
-  /// The config shared by zagent and zctl: the standard header, then `programs`.
-  /// `server_extra` goes into [unix_http_server], `ctl_extra` into [supervisorctl].
-  void write_config(const std::string& programs, const std::string& server_extra = "",
-                    const std::string& ctl_extra = "") {
-    conf_ = dir_.write(
-        "z.conf",
-        "[unix_http_server]\nfile=%(here)s/s.sock\n" + server_extra +
-            "[supervisord]\nlogfile=%(here)s/z.log\npidfile=%(here)s/z.pid\n"
-            "childlogdir=%(here)s\n"
-            "[rpcinterface:supervisor]\n"
-            "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n"
-            "[supervisorctl]\nserverurl=unix://%(here)s/s.sock\n" +
-            ctl_extra + programs);
-  }
-
-  /// Writes the config and starts `zagent -n`; false (with a failure) if it did not come up.
-  [[nodiscard]] bool start_agent(const std::string& programs, const std::string& server_extra = "",
-                                 const std::string& ctl_extra = "") {
-    write_config(programs, server_extra, ctl_extra);
-    agent_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{kZagent, "-c", conf_, "-n"}, dir_.path().string(),
-        dir_.file("agent.out"), dir_.file("agent.err"));
-    if (!wait_log("supervisord started with pid " + std::to_string(agent_->pid()))) {
-      ADD_FAILURE() << "zagent did not start\n" << main_log() << read_file(dir_.file("agent.err"));
-      return false;
-    }
-    return true;
-  }
-
-  /// `zctl -c z.conf WORDS...` (the line split on spaces), stdin = `input`.
-  RunResult ctl(const std::string& line, const std::string& input = "") const {
-    std::vector<std::string> args = {"-c", conf_};
-    std::istringstream words(line);
-    for (std::string w; words >> w;) {
-      args.push_back(w);
-    }
-    return zctl(args, input);
-  }
-
-  /// `zctl ARGS...` exactly as given.
-  RunResult zctl(const std::vector<std::string>& args, const std::string& input = "") const {
-    std::vector<std::string> argv = {kZctl};
-    argv.insert(argv.end(), args.begin(), args.end());
-    RunOptions options;
-    options.cwd = dir_.path().string();
-    options.stdin_data = input;
-    return run(argv, options);
-  }
-
-  /// zctl in the background (tail -f, a start that blocks), output to files NAME.out/.err.
-  BackgroundProcess& background(const std::string& name, const std::string& line) {
-    std::vector<std::string> argv = {kZctl, "-c", conf_};
-    std::istringstream words(line);
-    for (std::string w; words >> w;) {
-      argv.push_back(w);
-    }
-    background_.push_back(std::make_unique<BackgroundProcess>(
-        argv, dir_.path().string(), dir_.file(name + ".out"), dir_.file(name + ".err")));
-    return *background_.back();
-  }
-
-  /// Until `zctl status NAME` shows STATE.
-  bool wait_state(const std::string& name, const std::string& state,
-                  milliseconds deadline = kDeadline) const {
-    const std::regex line("^" + name + " +" + state + "( |$)");
-    return wait_until([&] { return std::regex_search(ctl("status " + name).out, line); }, deadline);
-  }
+  ZctlTest() : url_("unix://" + sock()) {}
 
   /// `zctl pid NAME` as a number (0: not running, -1: no answer).
   pid_t pid_of(const std::string& name) const {
@@ -463,53 +342,7 @@ class ZctlTest : public ::testing::Test {
                : static_cast<pid_t>(std::stol(r.out));
   }
 
-  std::string main_log() const { return read_file(dir_.file("z.log")); }
-
-  bool wait_log(const std::string& text, milliseconds deadline = kDeadline) const {
-    return wait_until([&] { return main_log().find(text) != std::string::npos; }, deadline);
-  }
-
-  bool wait_file(const std::string& name, const std::string& content,
-                 milliseconds deadline = kDeadline) const {
-    return wait_until([&] { return read_file(dir_.file(name)) == content; }, deadline);
-  }
-
-  size_t count_log(const std::string& text) const {
-    const std::string log = main_log();
-    size_t n = 0;
-    for (size_t pos = log.find(text); pos != std::string::npos; pos = log.find(text, pos + 1)) {
-      ++n;
-    }
-    return n;
-  }
-
-  std::vector<pid_t> spawned_pids() const {
-    std::vector<pid_t> pids;
-    const std::string log = main_log();
-    static const std::regex kSpawned(R"(spawned: '[^']*' with pid (\d+))");
-    for (auto it = std::sregex_iterator(log.begin(), log.end(), kSpawned);
-         it != std::sregex_iterator(); ++it) {
-      pids.push_back(std::stoi((*it)[1]));
-    }
-    return pids;
-  }
-
-  pid_t last_pid(const std::string& name) const {
-    const std::string log = main_log();
-    const std::regex spawned("spawned: '" + name + R"(' with pid (\d+))");
-    pid_t pid = 0;
-    for (auto it = std::sregex_iterator(log.begin(), log.end(), spawned);
-         it != std::sregex_iterator(); ++it) {
-      pid = std::stoi((*it)[1]);
-    }
-    return pid;
-  }
-
-  TempDir dir_;
   std::string url_;  // unix:// + the socket path
-  std::string conf_;
-  std::unique_ptr<BackgroundProcess> agent_;
-  std::vector<std::unique_ptr<BackgroundProcess>> background_;
 };
 
 void check_result(const RunResult& r, const std::string& out, const std::string& err, int code) {
@@ -904,8 +737,8 @@ TEST_F(ZctlTest, TailPrintsTheEndOfALog) {
       program("errtalker", helper("spew") + " 2000 --stderr",
               "startsecs=0\nautorestart=false\nstderr_logfile=%(here)s/errtalker.err\n") +
       sleeper("manual", "autostart=false\n")));
-  const std::string out = spew_text(3000);
-  const std::string err = spew_text(2000);
+  const std::string out = spew_output(3000);
+  const std::string err = spew_output(2000);
   ASSERT_TRUE(wait_file("talker.out", out));
   ASSERT_TRUE(wait_file("errtalker.err", err));
 
@@ -943,11 +776,11 @@ TEST_F(ZctlTest, TailErrors) {
   EXPECT_CTL("tail a b c d", "Error: too many arguments\n" + help_of("tail"), 1);
   EXPECT_CTL("tail -5", "Error: tail requires process name\n", 1);
   // -f: the header, then the HTTP handler's 404 on stderr; exit 0.
-  EXPECT_CTL_ERR("tail -f nosuch", kHeader,
+  EXPECT_CTL_ERR("tail -f nosuch", kFollowHeader,
                  url_ + "/logtail/nosuch/stdout Cannot read, status code 404\n", 0);
-  EXPECT_CTL_ERR("tail -f nolog", kHeader,
+  EXPECT_CTL_ERR("tail -f nolog", kFollowHeader,
                  url_ + "/logtail/nolog/stdout Cannot read, status code 404\n", 0);
-  EXPECT_CTL_ERR("tail -f red stderr", kHeader,
+  EXPECT_CTL_ERR("tail -f red stderr", kFollowHeader,
                  url_ + "/logtail/red/stderr Cannot read, status code 404\n", 0);
 }
 
@@ -956,14 +789,15 @@ TEST_F(ZctlTest, TailFollowShowsNewOutputUntilCtrlC) {
   ASSERT_TRUE(wait_state("sl", "RUNNING"));
   BackgroundProcess& follow = background("follow", "tail -f sl");
   // The header, then the end of the log.
-  ASSERT_TRUE(wait_file("follow.out", kHeader + "ready\n")) << read_file(dir_.file("follow.out"));
+  ASSERT_TRUE(wait_file("follow.out", kFollowHeader + "ready\n"))
+      << read_file(dir_.file("follow.out"));
   // New output appears: a restarted sleep_forever prints "ready" again.
   EXPECT_CTL("restart sl", "sl: stopped\nsl: started\n", 0);
-  ASSERT_TRUE(wait_file("follow.out", kHeader + "ready\nready\n"))
+  ASSERT_TRUE(wait_file("follow.out", kFollowHeader + "ready\nready\n"))
       << read_file(dir_.file("follow.out"));
   // The log shrinks (clear): a notice, then the new output.
   EXPECT_CTL("clear sl", "sl: cleared\n", 0);
-  const std::string truncated = kHeader + "ready\nready\n==> File truncated <==\n";
+  const std::string truncated = kFollowHeader + "ready\nready\n==> File truncated <==\n";
   ASSERT_TRUE(wait_file("follow.out", truncated)) << read_file(dir_.file("follow.out"));
   EXPECT_CTL("restart sl", "sl: stopped\nsl: started\n", 0);
   ASSERT_TRUE(wait_file("follow.out", truncated + "ready\n")) << read_file(dir_.file("follow.out"));
@@ -975,10 +809,10 @@ TEST_F(ZctlTest, TailFollowShowsNewOutputUntilCtrlC) {
 
   // The stderr channel (empty so far): only the header until Ctrl-C.
   BackgroundProcess& err = background("ferr", "tail -f sl stderr");
-  ASSERT_TRUE(wait_file("ferr.out", kHeader));
+  ASSERT_TRUE(wait_file("ferr.out", kFollowHeader));
   err.signal(SIGINT);
   EXPECT_EQ(err.wait(kDeadline), 0);
-  EXPECT_EQ(read_file(dir_.file("ferr.out")), kHeader + "\n");
+  EXPECT_EQ(read_file(dir_.file("ferr.out")), kFollowHeader + "\n");
   EXPECT_EQ(read_file(dir_.file("ferr.err")), "");
 }
 
@@ -1008,7 +842,8 @@ TEST_F(ZctlTest, MaintailAndItsErrors) {
   // The main log file is gone.
   std::filesystem::rename(dir_.file("z.log"), dir_.file("z.log.moved"));
   EXPECT_CTL("maintail", "supervisord: ERROR (no log file)\n", 1);
-  EXPECT_CTL_ERR("maintail -f", kHeader, url_ + "/mainlogtail Cannot read, status code 404\n", 0);
+  EXPECT_CTL_ERR("maintail -f", kFollowHeader, url_ + "/mainlogtail Cannot read, status code 404\n",
+                 0);
   std::filesystem::rename(dir_.file("z.log.moved"), dir_.file("z.log"));
 }
 
@@ -1018,7 +853,7 @@ TEST_F(ZctlTest, MaintailFollowShowsNewLinesUntilCtrlC) {
   const std::string log = main_log();
   ASSERT_LT(log.size(), 1024u);
   BackgroundProcess& follow = background("follow", "maintail -f");
-  ASSERT_TRUE(wait_file("follow.out", kHeader + log)) << read_file(dir_.file("follow.out"));
+  ASSERT_TRUE(wait_file("follow.out", kFollowHeader + log)) << read_file(dir_.file("follow.out"));
   EXPECT_CTL("stop sl", "sl: stopped\n", 0);
   ASSERT_TRUE(wait_until([&] {
     return read_file(dir_.file("follow.out")).find("stopped: sl (terminated by SIGTERM)\n") !=
@@ -1027,7 +862,7 @@ TEST_F(ZctlTest, MaintailFollowShowsNewLinesUntilCtrlC) {
   follow.signal(SIGINT);
   EXPECT_EQ(follow.wait(kDeadline), 0);
   const std::string out = read_file(dir_.file("follow.out"));
-  EXPECT_THAT(out, StartsWith(kHeader + log));
+  EXPECT_THAT(out, StartsWith(kFollowHeader + log));
   EXPECT_THAT(out, EndsWith("\n\n"));  // the last log line, then Ctrl-C's empty line
   EXPECT_EQ(read_file(dir_.file("follow.err")), "");
 }
@@ -1050,11 +885,11 @@ TEST_F(ZctlTest, FgStreamsOutputUntilTheProcessDies) {
   ASSERT_TRUE(wait_state("sl", "RUNNING"));
   PipedProcess fg({kZctl, "-c", conf_, "fg", "sl"}, dir_.path().string(), dir_.file("fg.out"),
                   dir_.file("fg.err"));
-  ASSERT_TRUE(wait_file("fg.out", kHeader + "ready\n")) << read_file(dir_.file("fg.out"));
+  ASSERT_TRUE(wait_file("fg.out", kFollowHeader + "ready\n")) << read_file(dir_.file("fg.out"));
   EXPECT_CTL("stop sl", "sl: stopped\n", 0);
   EXPECT_EQ(fg.wait(kDeadline), 0);
   EXPECT_EQ(read_file(dir_.file("fg.out")),
-            kHeader + "ready\nProcess got killed\nExiting foreground\n");
+            kFollowHeader + "ready\nProcess got killed\nExiting foreground\n");
   EXPECT_EQ(read_file(dir_.file("fg.err")), "");
 }
 
@@ -1064,18 +899,18 @@ TEST_F(ZctlTest, FgEndsOnCtrlCOrEndOfInput) {
   {
     PipedProcess fg({kZctl, "-c", conf_, "fg", "sl"}, dir_.path().string(), dir_.file("fg.out"),
                     dir_.file("fg.err"));
-    ASSERT_TRUE(wait_file("fg.out", kHeader + "ready\n")) << read_file(dir_.file("fg.out"));
+    ASSERT_TRUE(wait_file("fg.out", kFollowHeader + "ready\n")) << read_file(dir_.file("fg.out"));
     fg.signal(SIGINT);
     EXPECT_EQ(fg.wait(kDeadline), 0);
-    EXPECT_EQ(read_file(dir_.file("fg.out")), kHeader + "ready\nExiting foreground\n");
+    EXPECT_EQ(read_file(dir_.file("fg.out")), kFollowHeader + "ready\nExiting foreground\n");
     EXPECT_EQ(read_file(dir_.file("fg.err")), "");
   }
   // Piped stdin at its end: zctl leaves (4.2.5 hangs here; not copied).
   const RunResult r = ctl("fg sl");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.err, "");
-  EXPECT_TRUE(r.out == kHeader + "Exiting foreground\n" ||
-              r.out == kHeader + "ready\nExiting foreground\n")
+  EXPECT_TRUE(r.out == kFollowHeader + "Exiting foreground\n" ||
+              r.out == kFollowHeader + "ready\nExiting foreground\n")
       << r.out;
   const pid_t sl = pid_of("sl");
   EXPECT_GT(sl, 0);
@@ -1374,7 +1209,7 @@ TEST_F(ZctlTest, InteractiveShellTranscript) {
 }
 
 TEST_F(ZctlTest, InteractiveShellPromptEmptyLinesAndConfirmations) {
-  ASSERT_TRUE(start_agent(sleeper("ok"), "", "prompt=zz\n"));
+  ASSERT_TRUE(start_agent(sleeper("ok"), {.ctl = "prompt=zz\n"}));
   ASSERT_TRUE(wait_state("ok", "RUNNING"));
   // Empty lines do nothing; shutdown/reload ask first and anything but y cancels; quit leaves
   // (the `status` after it never runs).
@@ -1512,7 +1347,7 @@ TEST_F(ZctlTest, ServerWithoutTheSupervisorNamespaceOrAnotherApiVersion) {
 }
 
 TEST_F(ZctlTest, AuthenticationRequired) {
-  ASSERT_TRUE(start_agent(sleeper("ok"), "username=user\npassword=secret\n"));
+  ASSERT_TRUE(start_agent(sleeper("ok"), {.server = "username=user\npassword=secret\n"}));
   // zctl's documented second line (supervisorctl prints a Python ProtocolError there).
   const std::string denied = "Server requires authentication\nerror: 401 Unauthorized\n";
   EXPECT_CTL("status ok", denied, 1);
@@ -1612,4 +1447,4 @@ TEST_F(ZctlTest, JsonStartAndStop) {
 }
 
 }  // namespace
-}  // namespace zagent::test
+}  // namespace zagent::test::e2e
