@@ -12,7 +12,7 @@ packages=(
 # Extra tools by purpose: `--bench` adds the peers measured side by side; `--fuzz` adds clang
 # and its libFuzzer/sanitizer runtimes (libclang_rt.fuzzer-x86_64.a) for `make fuzz`.
 case "${1:-}" in
-  --bench) packages+=(supervisor strace) ;;
+  --bench) packages+=(supervisor s6 strace) ;;
   --fuzz) packages+=(clang libclang-rt-14-dev) ;;
   "") ;;
   *)
