@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <map>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -66,9 +68,11 @@ int above_stdio(int fd) {
   return moved;
 }
 
-// Everything the child needs, prepared before fork(): after fork() the child may only make
-// async-signal-safe calls (no allocation), because another thread of the agent's process
-// (Asio, a sanitizer) may have held the malloc lock at the moment of the fork.
+// Everything the child needs, prepared before the clone: the child shares the agent's memory
+// (CLONE_VM, see spawn()) until it execs, so it may only make async-signal-safe calls, must
+// not allocate, and must change no memory but its own stack. Calls that glibc wraps with
+// process-wide bookkeeping (setuid() and friends signal every thread of the process) are made
+// as raw system calls.
 struct ChildPlan {
   const char* path = nullptr;   // the resolved file to exec
   char* const* argv = nullptr;  // NULL-terminated
@@ -171,7 +175,7 @@ void close_from(int first, int last, int max_fd) {
   ::setpgid(0, 0);
 
   // The agent catches or ignores some signals; an exec'd program starts with defaults.
-  // All signals were blocked across fork() so no agent handler can run in the child.
+  // All signals were blocked across the clone so no agent handler can run in the child.
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
@@ -196,11 +200,11 @@ void close_from(int first, int last, int max_fd) {
     int setuid_errno = 0;
     if (plan.not_root) {
       why = "Can't drop privilege as nonroot user";
-    } else if (::setgroups(plan.group_count, plan.groups) != 0) {
+    } else if (::syscall(SYS_setgroups, plan.group_count, plan.groups) != 0) {
       why = "Could not set groups of effective user";
-    } else if (::setgid(plan.gid) != 0) {
+    } else if (::syscall(SYS_setgid, plan.gid) != 0) {
       why = "Could not set group id of effective user";
-    } else if (::setuid(plan.uid) != 0) {
+    } else if (::syscall(SYS_setuid, plan.uid) != 0) {
       setuid_errno = errno;
     }
     if (why != nullptr || setuid_errno != 0) {
@@ -218,7 +222,7 @@ void close_from(int first, int last, int max_fd) {
   if (plan.parent_death_signal != 0) {
     ::prctl(PR_SET_PDEATHSIG, plan.parent_death_signal);
     if (::getppid() != plan.agent_pid) {
-      // The agent died between fork() and prctl(): the signal would never come.
+      // The agent died between the clone and prctl(): the signal would never come.
       ::_exit(127);
     }
   }
@@ -244,6 +248,40 @@ void close_from(int first, int last, int max_fd) {
   m.add(": ");
   m.add_errno_code(err);
   child_fail(plan, m);
+}
+
+int child_entry(void* arg) { run_child(*static_cast<const ChildPlan*>(arg)); }
+
+// The child's stack while it shares the agent's memory. One is enough: spawn() runs on the
+// loop thread only, and the agent is suspended until the child has exec'd or exited.
+constexpr size_t kChildStackSize = 256 * 1024;
+alignas(64) char g_child_stack[kChildStackSize];
+
+// AddressSanitizer's runtime cannot run a child on a borrowed stack in shared memory (its
+// interceptors keep process-wide state), so sanitizer builds fork() instead; the child's
+// code is the same either way.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kShareMemory = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kShareMemory = false;
+#else
+constexpr bool kShareMemory = true;
+#endif
+#else
+constexpr bool kShareMemory = true;
+#endif
+
+pid_t start_child(ChildPlan& plan) {
+  if (!kShareMemory) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      run_child(plan);
+    }
+    return pid;
+  }
+  return ::clone(child_entry, g_child_stack + kChildStackSize, CLONE_VM | CLONE_VFORK | SIGCHLD,
+                 &plan);
 }
 
 // --- Parent side. ---
@@ -320,8 +358,8 @@ int max_open_files() {
   return static_cast<int>(rl.rlim_cur);
 }
 
-// Blocks every signal for the lifetime of the object (the fork window): a handler of the
-// agent must not run in the child between fork() and its reset of dispositions.
+// Blocks every signal for the lifetime of the object (the clone window): a handler of the
+// agent must not run in the child between the clone and its reset of dispositions.
 class BlockAllSignals {
  public:
   BlockAllSignals() {
@@ -403,14 +441,15 @@ Result<pid_t> PosixSpawner::spawn(const SpawnSpec& spec) {
   plan.parent_death_signal = spec.parent_death_signal;
   plan.agent_pid = ::getpid();
 
+  // CLONE_VM | CLONE_VFORK, as posix_spawn() does: the child borrows the agent's memory
+  // instead of copying its page tables, and the agent sleeps until the child has exec'd or
+  // exited (it would wait on the error pipe for that anyway). Copying the page tables of an
+  // agent with a thousand programs was the largest cost of a spawn.
   pid_t pid = -1;
   int fork_errno = 0;
   {
     BlockAllSignals blocked;
-    pid = ::fork();
-    if (pid == 0) {
-      run_child(plan);
-    }
+    pid = start_child(plan);
     fork_errno = errno;
   }
   if (pid < 0) {

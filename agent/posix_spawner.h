@@ -1,4 +1,4 @@
-// The real Spawner: fork/exec with supervisord's child setup (spec/states.md §7) and exec
+// The real Spawner: clone+exec with supervisord's child setup (spec/states.md §7) and exec
 // errors reported back through a close-on-exec pipe. An adapter: makes system calls, no Asio.
 #pragma once
 
@@ -11,8 +11,9 @@
 
 namespace zagent {
 
-/// Starts children with fork()+execve(). Call only from the agent's loop thread: spawn()
-/// blocks until the child has exec'd or failed (microseconds to a few milliseconds).
+/// Starts children with clone(CLONE_VM | CLONE_VFORK) and execve(), as posix_spawn() does.
+/// Call only from the agent's loop thread: spawn() blocks until the child has exec'd or
+/// failed (microseconds to a few milliseconds).
 ///
 /// A child that fails after fork (setuid, chdir, exec) writes supervisord's
 /// `supervisor: ...` lines to its own stderr, reports the reason through the pipe and exits
