@@ -279,9 +279,9 @@ void exit_from_fault(Ctx& c, int code, std::optional<Fault> ignored) {
   }
 }
 
-/// The connection check of spec/ctl.md §1.3; false (with the output done) when it failed.
-bool upcheck(Ctx& c, bool for_status) {
-  auto r = c.client().call("supervisor.getVersion", Json::array());
+/// The connection check of spec/ctl.md §1.3 on the reply `r` of supervisor.getVersion;
+/// false (with the output done) when it failed.
+bool upcheck_reply(Ctx& c, const CallResult<Json>& r, bool for_status) {
   const std::string& url = c.session().serverurl;
   if (r) {
     const std::string version = py_str(*r);
@@ -303,6 +303,12 @@ bool upcheck(Ctx& c, bool for_status) {
     c.unexpected(r.error());
   }
   return false;
+}
+
+const Call kGetVersion{"supervisor.getVersion", Json::array()};
+
+bool upcheck(Ctx& c, bool for_status) {
+  return upcheck_reply(c, c.client().call(kGetVersion.method, kGetVersion.params), for_status);
 }
 
 bool contains(const std::vector<std::string>& words, std::string_view word) {
@@ -327,7 +333,28 @@ Json status_json(const Json& info) {
 }
 
 void status_body(Ctx& c, const std::vector<std::string>& words) {
-  if (!upcheck(c, /*for_status=*/true)) {
+  // zagent: the connection check goes in the same round trip as the status calls (pipelined,
+  // answered in order); they only read, so nothing is done when the check then fails. Each
+  // round trip costs two wake-ups, which a busy machine makes slow.
+  std::vector<Call> calls{kGetVersion};
+  const bool everything = words.empty() || contains(words, "all");
+  bool need_all = everything;
+  if (!everything) {
+    // zagent: a process name costs one getProcessInfo, so that `status web` stays fast with
+    // many programs; only group references fetch everything.
+    for (const std::string& name : words) {
+      if (split_namespec(name).process) {
+        calls.push_back({"supervisor.getProcessInfo", Json::array({name})});
+      } else {
+        need_all = true;
+      }
+    }
+  }
+  if (need_all) {
+    calls.push_back({"supervisor.getAllProcessInfo", Json::array()});
+  }
+  auto replies = c.client().call_all(calls);
+  if (!upcheck_reply(c, replies.front(), /*for_status=*/true)) {
     return;
   }
   std::vector<Json> matching;
@@ -335,8 +362,8 @@ void status_body(Ctx& c, const std::vector<std::string>& words) {
     c.doc()["processes"] = Json::array();
     c.doc()["errors"] = Json::array();
   }
-  if (words.empty() || contains(words, "all")) {
-    auto all = c.client().call("supervisor.getAllProcessInfo", Json::array());
+  if (everything) {
+    const CallResult<Json>& all = replies.back();
     if (!all) {
       c.unexpected(all.error());
       return;
@@ -347,27 +374,12 @@ void status_body(Ctx& c, const std::vector<std::string>& words) {
     }
     matching.assign(all->begin(), all->end());
   } else {
-    // zagent: a process name costs one getProcessInfo (pipelined), so that `status web` stays
-    // fast with many programs; only group references fetch everything.
-    std::vector<Call> calls;
-    bool need_all = false;
-    for (const std::string& name : words) {
-      if (split_namespec(name).process) {
-        calls.push_back({"supervisor.getProcessInfo", Json::array({name})});
-      } else {
-        need_all = true;
-      }
-    }
-    if (need_all) {
-      calls.push_back({"supervisor.getAllProcessInfo", Json::array()});
-    }
-    auto replies = c.client().call_all(calls);
     const CallResult<Json>* all = need_all ? &replies.back() : nullptr;
     if (all != nullptr && *all && !(*all)->is_array()) {
       c.bad_reply("supervisor.getAllProcessInfo");
       return;
     }
-    std::size_t next = 0;
+    std::size_t next = 1;  // replies[0] is getVersion's
     for (const std::string& name : words) {
       const NameSpec spec = split_namespec(name);
       std::string error;

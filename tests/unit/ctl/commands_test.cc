@@ -114,6 +114,14 @@ TEST_F(CommandsTest, StatusNamesUseGetProcessInfoInArgumentOrder) {
          "grp:g1                           RUNNING   pid 3\n"
          "a                                RUNNING   pid 1\n",
          0);
+  // One round trip: the connection check is pipelined with the status calls.
+  EXPECT_EQ(fake_.batches, std::vector<std::size_t>{4});
+}
+
+TEST_F(CommandsTest, StatusAllIsOneRoundTripWithTheConnectionCheck) {
+  fake_.version_ok().expect("supervisor.getAllProcessInfo", args(), ok(Json::array()));
+  expect("status", "", 0);
+  EXPECT_EQ(fake_.batches, std::vector<std::size_t>{2});
 }
 
 TEST_F(CommandsTest, StatusUnknownNamesComeFirstAndExitFour) {
@@ -185,11 +193,16 @@ TEST_F(CommandsTest, StatusServerDownOrUnusableExitsFour) {
   expect("status", "unix:///tmp/sup.sock no such file\n", 4);
   fake_.expect("supervisor.getVersion", args(), os_error(ECONNREFUSED));
   expect("status", "unix:///tmp/sup.sock refused connection\n", 4);
+  // status sends getVersion and its status call in one round trip: a server that answered
+  // the first answers the second too, and that reply is not used when the check failed.
   fake_.expect("supervisor.getVersion", args(), std_error(rpc::StdError::MethodNotFound));
+  fake_.expect("supervisor.getAllProcessInfo", args(), ok(Json::array()));
   expect("status", unknown_namespace_text() + "\n", 4);
   fake_.expect("supervisor.getVersion", args(), ok("2.0"));
+  fake_.expect("supervisor.getAllProcessInfo", args(), ok(Json::array()));
   expect("status", api_version_text("2.0") + "\n", 4);
   fake_.expect("supervisor.getVersion", args(), fault(Fault::ShutdownState));
+  fake_.expect("supervisor.getAllProcessInfo", args(), fault(Fault::ShutdownState));
   expect("status",
          "error: <class 'xmlrpc.client.Fault'>, <Fault 6: 'SHUTDOWN_STATE'>: file: zctl line: 0\n",
          1);
@@ -197,6 +210,7 @@ TEST_F(CommandsTest, StatusServerDownOrUnusableExitsFour) {
 
 TEST_F(CommandsTest, AuthenticationFailure) {
   fake_.expect("supervisor.getVersion", args(), std_error(rpc::StdError::Unauthorized));
+  fake_.expect("supervisor.getAllProcessInfo", args(), std_error(rpc::StdError::Unauthorized));
   expect("status", "Server requires authentication\nerror: 401 Unauthorized\n", 1);
   fake_.expect("supervisor.reloadConfig", args(), std_error(rpc::StdError::Unauthorized));
   expect("reread", "Server requires authentication\nerror: 401 Unauthorized\n", 1);

@@ -130,6 +130,23 @@ class FakeClient final : public Client {
     timeouts.push_back(timeout);
     return next(method, std::move(params), true);
   }
+  /// As SocketClient: every call of the batch is sent before a reply is read, so each one is
+  /// answered in order; once the connection failed (Transport, Closed), the rest of the
+  /// batch gets the same error without being scripted.
+  std::vector<CallResult<Json>> call_all(const std::vector<Call>& batch) override {
+    batches.push_back(batch.size());
+    std::vector<CallResult<Json>> out;
+    for (const Call& c : batch) {
+      if (!out.empty() && !out.back() &&
+          (out.back().error().kind == CallError::Kind::Transport ||
+           out.back().error().kind == CallError::Kind::Closed)) {
+        out.push_back(out.back());
+        continue;
+      }
+      out.push_back(next(c.method, c.params, false));
+    }
+    return out;
+  }
   CallResult<Event> wait_event(int input_fd,
                                std::optional<std::chrono::milliseconds> timeout) override {
     waits.emplace_back(input_fd, timeout);
@@ -154,6 +171,7 @@ class FakeClient final : public Client {
   }
 
   std::vector<std::pair<std::string, Json>> calls;  ///< every call made, in order
+  std::vector<std::size_t> batches;  ///< the size of each call_all() batch, in order
   std::vector<std::chrono::milliseconds> timeouts;  ///< of call_with_timeout
   std::vector<std::pair<int, std::optional<std::chrono::milliseconds>>> waits;
   int resets = 0;
@@ -189,6 +207,9 @@ class FakeClientRef final : public Client {
   CallResult<Json> call_with_timeout(std::string_view method, Json params,
                                      std::chrono::milliseconds timeout) override {
     return target_.call_with_timeout(method, std::move(params), timeout);
+  }
+  std::vector<CallResult<Json>> call_all(const std::vector<Call>& batch) override {
+    return target_.call_all(batch);
   }
   CallResult<Event> wait_event(int input_fd,
                                std::optional<std::chrono::milliseconds> timeout) override {
