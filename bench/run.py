@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
-"""Side-by-side benchmark: zagent against supervisord, in one run, alternating.
+"""Side-by-side benchmark: zagent against supervisord and s6, in one run, alternating.
 
-Both agents run in the foreground (-n) on the SAME generated supervisord-format config.
-Every scenario runs in its own temp dir under /tmp (short socket path) and cleans up after
-itself: only processes this script started are signalled, always by pid.
+zagent and supervisord run in the foreground (-n) on the SAME generated supervisord-format
+config; s6 runs `s6-svscan SCANDIR` in the foreground on a generated scan directory with one
+service directory per program. Every scenario runs in its own temp dir under /tmp (short
+socket path) and cleans up after itself: only processes this script started are signalled,
+always by pid.
 
   python3 bench/run.py            full mode: writes docs/benchmarks.md
-  python3 bench/run.py --quick    a few seconds; checks the harness, prints the table only
+  python3 bench/run.py --quick    a few seconds; checks the harness, prints the tables only
 
 bench/README.md describes what each number means.
 """
 
 import argparse
+import concurrent.futures
 import datetime
 import glob
 import hashlib
@@ -26,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STOP_DEADLINE = 120.0  # seconds an agent gets to exit after SIGTERM
@@ -136,6 +140,20 @@ WRITER_LINE = 100  # bytes per line of WRITER_C
 LOG_MAXBYTES = 10 * 1024 * 1024  # `stdout_logfile_maxbytes = 10MB` (supervisord: MB = 2^20)
 MB = 1e6  # throughput unit: MB/s = 10^6 bytes per second
 
+# A CPU burner for the `load` scenario's machine baseline: spins until SIGKILL, no syscalls.
+BURN_C = "int main(void){volatile unsigned long x = 0; for (;;) x++;}\n"
+BURNERS = 2  # as many as this 2-core machine has cores
+
+# The peers, in table order. zagent and supervisord read the same config and are driven by
+# their CLIs; s6 is driven by its scan directory and its own tools (S6_TOOLS).
+PEERS = ("zagent", "supervisord", "s6")
+S6_TOOLS = ("s6-svscan", "s6-supervise", "s6-svstat", "s6-svc", "s6-svok", "s6-log")
+S6_DEFAULT_MAX = 500  # s6-svscan 2.11 maintains at most 500 services unless told `-c N`
+# Crash recovery: a program has lived at least this long before it is killed, for every peer.
+# s6-supervise throttles a respawn to one per second; this keeps the kill outside that window.
+CRASH_MIN_AGE = 1.1
+INSTALL_HINT = "scripts/install-deps.sh --bench"
+
 
 def die(msg, code=1):
     print(msg, file=sys.stderr)
@@ -199,6 +217,25 @@ def sched_ns(pid):
     return total
 
 
+def proc_age(pid):
+    """Seconds since pid started (/proc/PID/stat starttime against /proc/uptime, 10 ms)."""
+    with open(f"/proc/{pid}/stat") as f:
+        data = f.read()
+    start = int(data[data.rindex(")") + 2:].split()[19])  # field 22 of proc(5)
+    with open("/proc/uptime") as f:
+        up = float(f.read().split()[0])
+    return up - start / os.sysconf("SC_CLK_TCK")
+
+
+def children1(pid):
+    """Children of a single-threaded process (s6-svscan, s6-supervise): one read."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
 def pid_alive(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -210,18 +247,44 @@ def pid_alive(pid):
 
 
 # --------------------------------------------------------------------------------------
-# One agent session: temp dir, config, process, conditions, shutdown, cleanup
+# Peers and sessions. A session is one supervisor run in its own temp dir: setup, process,
+# conditions, control commands, shutdown, leftover check, cleanup. Session drives zagent and
+# supervisord (a supervisord-format config and a CLI), S6Session drives s6 (a scan directory
+# and the s6 tools); the scenarios use only the methods both have.
+
+
+class Peer:
+    """One peer: kind (a PEERS name), the supervisor binary, and how to talk to it: ctl (the
+    CLI's argv, zagent and supervisord) or tools ({name: path} of S6_TOOLS, s6)."""
+
+    def __init__(self, kind, binary, ctl=None, tools=None):
+        self.kind = kind
+        self.binary = binary
+        self.ctl = ctl
+        self.tools = tools
+
+    def session(self, prog, n, startsecs, scenario, writer=None):
+        """writer: optional ((path, realpath) of the log writer, bytes to write (0: forever),
+        rotated files to keep): the session also has the writer, stopped, with rotation."""
+        if self.kind == "s6":
+            return S6Session(self, prog, n, scenario, writer)
+        return Session(self, prog, n, startsecs, scenario, writer)
+
+
+def write_script(path, line):
+    with open(path, "w") as f:
+        f.write(f"#!/bin/sh\n{line}\n")
+    os.chmod(path, 0o755)
 
 
 class Session:
-    def __init__(self, kind, binary, prog, n, startsecs, scenario, extra=None):
-        """extra: optional (config text appended, realpaths of the programs it runs): those
-        programs' pids are checked for leftovers too."""
-        self.kind = kind
-        self.binary = binary
+    def __init__(self, peer, prog, n, startsecs, scenario, writer=None):
+        self.kind = peer.kind
+        self.binary = peer.binary
+        self.ctl = peer.ctl
         self.prog, self.prog_real = prog  # (command line, realpath of the exec'd file)
         self.n = n
-        self.dir = tempfile.mkdtemp(prefix=f"zb-{kind[0]}-", dir="/tmp")
+        self.dir = tempfile.mkdtemp(prefix=f"zb-{self.kind[0]}-", dir="/tmp")
         self.logfile = os.path.join(self.dir, "main.log")
         self.conf = os.path.join(self.dir, "bench.conf")
         self.names = [f"p{i:04d}" for i in range(n)]
@@ -234,7 +297,11 @@ class Session:
         self.proc = None
         self.leftovers = 0
         self.scenario = scenario
-        self.extra_conf, self.extra_reals = extra if extra else ("", ())
+        if writer:
+            wprog, wn, backups = writer
+            self.extra_conf, self.extra_reals = writer_conf(wprog, wn, backups), (wprog[1],)
+        else:
+            self.extra_conf, self.extra_reals = "", ()
         self.extra_seen = set()  # pids of the extra programs: cleanup candidates
         self._write_config(startsecs)
 
@@ -286,6 +353,39 @@ class Session:
             stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT,
             cwd=self.dir, start_new_session=True)
         self.pid = self.proc.pid
+
+    # -- the interface the scenarios use ---------------------------------------------
+
+    def tree_pids(self):
+        """The supervisor's own processes (memory, idle): the agent, one process."""
+        return [self.pid]
+
+    def prog_parent(self):
+        """The pid whose children are p0000's program (crash recovery)."""
+        return self.pid
+
+    def ready(self):
+        """Ready for control commands: the control socket accepts a connection."""
+        self.wait_socket()
+
+    def status_argv(self, name=None):
+        """`CTL status NAME`, or `CTL status` (all) when name is None."""
+        return self.ctl + ["-c", self.conf, "status"] + ([name] if name else [])
+
+    def writer_start(self):
+        return ctl_run(self.ctl, self.conf, "start", "writer")
+
+    def writer_stop(self):
+        return ctl_run(self.ctl, self.conf, "stop", "writer")
+
+    def log_sizes(self):
+        return log_sizes(self.dir)
+
+    def log_files(self):
+        return log_files(self.dir)
+
+    def log_current(self):
+        return os.path.join(self.dir, LOG_NAME)
 
     # -- observation ---------------------------------------------------------------
 
@@ -405,23 +505,304 @@ class Session:
                 os.kill(self.pid, signal.SIGKILL)
                 self.proc.wait()
         self.out.close()
-        for pid in sorted(self.seen):
-            if pid_alive(pid) and exe_of(pid) == self.prog_real:
-                self.leftovers += 1
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-        for pid in sorted(self.extra_seen):
-            if pid_alive(pid) and exe_of(pid) in self.extra_reals:
-                self.leftovers += 1
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+        self.leftovers += kill_left(self.seen, (self.prog_real,))
+        self.leftovers += kill_left(self.extra_seen, self.extra_reals)
         if self.leftovers:
             print(f"  ! {self.kind}: {self.leftovers} program(s) still alive after the agent "
                   f"exited; killed them by pid", file=sys.stderr)
+        self.proc = None
+        return took
+
+    def cleanup(self):
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def kill_left(pids, reals):
+    """SIGKILLs every pid in pids still alive and running one of reals; returns how many."""
+    n = 0
+    for pid in sorted(pids):
+        if pid_alive(pid) and exe_of(pid) in reals:
+            n += 1
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    return n
+
+
+def s6_log_sizes(d):
+    """{name: size} of s6-log's `current` and its rotated `@<tai64n>.s` (or `.u`) files."""
+    out = {}
+    try:
+        with os.scandir(d) as it:
+            for e in it:
+                name = e.name
+                if name == "current" or (name.startswith("@") and name[-2:] in (".s", ".u")):
+                    try:
+                        out[name] = e.stat().st_size
+                    except OSError:
+                        pass
+    except OSError:
+        pass
+    return out
+
+
+class S6Session:
+    """s6: SCANDIR with one service dir per program (`run` is a symlink to the program, so
+    s6-supervise execs it directly, no shell), `s6-svscan SCANDIR` in the foreground.
+
+    The writer (if any) is SCANDIR/writer: a `down` file (not started with the scan), `run`
+    = `exec writer N STAMP`, and a `log/` subservice running `s6-log nK s10485760 LOGDIR`."""
+
+    def __init__(self, peer, prog, n, scenario, writer=None):
+        self.kind = peer.kind
+        self.binary = peer.binary
+        self.tools = peer.tools
+        self.prog, self.prog_real = prog
+        self.n = n
+        self.scenario = scenario
+        self.dir = tempfile.mkdtemp(prefix="zb-6-", dir="/tmp")
+        self.scan = os.path.join(self.dir, "scan")
+        self.scan_real = os.path.realpath(self.dir) + "/scan"
+        self.logdir = os.path.join(self.dir, "logs")
+        self.names = [f"p{i:04d}" for i in range(n)]
+        self.seen = set()  # program pids seen: cleanup candidates
+        self.exec_ok = set()
+        self.sups = set()  # every s6-supervise pid seen (children of s6-svscan)
+        self.sup_name = {}  # s6-supervise pid -> its service dir, relative to SCANDIR
+        self.prog_of = {}  # s6-supervise pid -> the program pid found under it (wait_all)
+        self.loggers = set()  # s6-log pids seen
+        self.writer = writer
+        self.extra_reals = (writer[0][1],) if writer else ()
+        self.extra_seen = set()
+        self.proc = None
+        self.leftovers = 0
+        self._write_scandir()
+
+    def _write_scandir(self):
+        os.makedirs(self.scan)
+        argv = shlex.split(self.prog)
+        for name in self.names:
+            d = os.path.join(self.scan, name)
+            os.mkdir(d)
+            if len(argv) == 1:
+                os.symlink(argv[0], os.path.join(d, "run"))
+            else:
+                write_script(os.path.join(d, "run"), f"exec {self.prog}")
+        if self.writer:
+            (wexe, _), wn, backups = self.writer
+            d = os.path.join(self.scan, "writer")
+            os.makedirs(os.path.join(d, "log"))
+            open(os.path.join(d, "down"), "w").close()
+            stamp = os.path.join(self.dir, "writer.stamp")
+            write_script(os.path.join(d, "run"),
+                         f"exec {shlex.quote(wexe)} {wn} {shlex.quote(stamp)}")
+            os.mkdir(self.logdir)
+            write_script(os.path.join(d, "log", "run"),
+                         f"exec {shlex.quote(self.tools['s6-log'])} n{backups} "
+                         f"s{LOG_MAXBYTES} {shlex.quote(self.logdir)}")
+
+    def start(self):
+        self.t_start = time.monotonic()
+        self.out = open(os.path.join(self.dir, "s6.out"), "wb")
+        count = len(self.names) + (1 if self.writer else 0)
+        argv = [self.binary] + (["-c", str(count)] if count > S6_DEFAULT_MAX else [])
+        self.proc = subprocess.Popen(
+            argv + [self.scan], stdin=subprocess.DEVNULL, stdout=self.out,
+            stderr=subprocess.STDOUT, cwd=self.dir, start_new_session=True)
+        self.pid = self.proc.pid
+
+    # -- the interface the scenarios use ---------------------------------------------
+
+    def supervisors(self):
+        kids = children1(self.pid)
+        self.sups.update(kids)
+        return kids
+
+    def tree_pids(self):
+        """s6-svscan and every s6-supervise (not the programs, not s6-log)."""
+        return [self.pid] + self.supervisors()
+
+    def sup_of(self, name):
+        """The s6-supervise pid of service `name` (from its cwd), or None."""
+        for k in self.supervisors():
+            if k not in self.sup_name:
+                try:
+                    cwd = os.readlink(f"/proc/{k}/cwd")
+                except OSError:
+                    continue
+                if not cwd.startswith(self.scan_real + "/"):
+                    continue  # forked by s6-svscan, not yet in its service dir
+                self.sup_name[k] = cwd[len(self.scan_real) + 1:]
+            if self.sup_name[k] == name:
+                return k
+        return None
+
+    def prog_parent(self):
+        pid = self.sup_of("p0000")
+        if pid is None:
+            raise RuntimeError("s6: no s6-supervise process for p0000")
+        return pid
+
+    def ready(self, deadline=30.0):
+        """Ready for control commands: `s6-svok` says the service's s6-supervise runs."""
+        svc = os.path.join(self.scan, "writer" if self.writer else "p0000")
+        end = time.monotonic() + deadline
+        while True:
+            self.check_alive()
+            if subprocess.run([self.tools["s6-svok"], svc], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                              ).returncode == 0:
+                return
+            if time.monotonic() > end:
+                raise RuntimeError(f"s6: no s6-supervise on {svc} within {deadline}s")
+            time.sleep(0.01)
+
+    def status_argv(self, name=None):
+        """`s6-svstat SCANDIR/NAME`; None for `status` (all): s6 has no such command."""
+        return [self.tools["s6-svstat"], os.path.join(self.scan, name)] if name else None
+
+    def _svc(self, flag):
+        r = subprocess.run([self.tools["s6-svc"], flag, os.path.join(self.scan, "writer")],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=60)
+        return r.returncode, (r.stdout + r.stderr).strip()
+
+    def writer_start(self):
+        # -o (once), not -u: -u would respawn the writer each time it exits, as
+        # autorestart=true would; `CTL start writer` with autorestart=false runs it once.
+        return self._svc("-o")
+
+    def writer_stop(self):
+        return self._svc("-d")
+
+    def log_sizes(self):
+        return s6_log_sizes(self.logdir)
+
+    def log_files(self):
+        """The rotated files (their names sort by TAI64N stamp: oldest first), `current`."""
+        names = s6_log_sizes(self.logdir)
+        out = [os.path.join(self.logdir, n) for n in sorted(n for n in names if n[0] == "@")]
+        if "current" in names:
+            out.append(os.path.join(self.logdir, "current"))
+        return out
+
+    def log_current(self):
+        return os.path.join(self.logdir, "current")
+
+    # -- observation ---------------------------------------------------------------
+
+    def running_children(self):
+        out = []
+        for sup in self.supervisors():
+            for k in children1(sup):
+                if k in self.exec_ok:
+                    out.append(k)
+                elif exe_of(k) == self.prog_real:
+                    self.exec_ok.add(k)
+                    self.seen.add(k)
+                    out.append(k)
+        return out
+
+    def note_extra(self):
+        """Records the writer's pid and the s6-log pid (children of s6-supervise)."""
+        for sup in self.supervisors():
+            for k in children1(sup):
+                if k in self.exec_ok or k in self.extra_seen or k in self.loggers:
+                    continue
+                e = exe_of(k)
+                if e in self.extra_reals:
+                    self.extra_seen.add(k)
+                elif e and os.path.basename(e) == "s6-log":
+                    self.loggers.add(k)
+
+    def check_alive(self):
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"s6-svscan exited early (rc {self.proc.returncode}); "
+                               f"see {self.dir}/s6.out:\n{self.agent_output()}")
+
+    def agent_output(self):
+        try:
+            with open(os.path.join(self.dir, "s6.out"), errors="replace") as f:
+                return f.read()[-2000:]
+        except OSError:
+            return ""
+
+    def wait_all(self, deadline=START_DEADLINE, poll=0.002):
+        """Waits until all N programs run (one child of each s6-supervise has exec'd it).
+        s6 has no startsecs: returns (t_spawned, None), seconds since start()."""
+        self.t_first = None
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            self.check_alive()
+            now = time.monotonic()
+            for sup in self.supervisors():
+                if sup in self.prog_of:
+                    continue
+                for k in children1(sup):
+                    if exe_of(k) == self.prog_real:
+                        self.prog_of[sup] = k
+                        self.seen.add(k)
+                        self.exec_ok.add(k)
+                        break
+            up = len(self.prog_of)
+            if up and self.t_first is None:
+                self.t_first = now - self.t_start
+            if up >= self.n:
+                return now - self.t_start, None
+            time.sleep(poll)
+        raise RuntimeError(f"s6: not all {self.n} programs up within {deadline}s "
+                           f"({len(self.prog_of)} found)")
+
+    # -- shutdown ------------------------------------------------------------------
+
+    def stop(self):
+        """SIGTERM to s6-svscan (it brings every service down, lets the loggers drain, and
+        waits for the whole tree), wait for its exit; returns seconds to exit. Kills any
+        s6-supervise, s6-log or program still alive afterwards by pid, and counts them."""
+        if self.proc is None:
+            return None
+        self.running_children()
+        self.note_extra()
+        t0 = time.monotonic()
+        took = None
+        if self.proc.poll() is None:
+            os.kill(self.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_DEADLINE)
+                took = time.monotonic() - t0
+            except subprocess.TimeoutExpired:
+                print(f"  ! s6-svscan did not exit {STOP_DEADLINE}s after SIGTERM; "
+                      f"SIGKILL pid {self.pid}", file=sys.stderr)
+                os.kill(self.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.out.close()
+        strays = []
+        for pid in sorted(self.sups | self.loggers):
+            if pid_alive(pid) and os.path.basename(exe_of(pid) or "") in ("s6-supervise",
+                                                                          "s6-log"):
+                for k in children_of(pid):
+                    e = exe_of(k)
+                    if e == self.prog_real:
+                        self.seen.add(k)
+                    elif e in self.extra_reals:
+                        self.extra_seen.add(k)
+                strays.append(pid)
+        for pid in strays:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        progs = kill_left(self.seen, (self.prog_real,)) + kill_left(self.extra_seen,
+                                                                    self.extra_reals)
+        self.leftovers += progs + len(strays)
+        if self.leftovers:
+            print(f"  ! s6: {progs} program(s) and {len(strays)} s6-supervise/s6-log "
+                  f"process(es) still alive after s6-svscan exited; killed them by pid",
+                  file=sys.stderr)
         self.proc = None
         return took
 
@@ -436,35 +817,52 @@ class Session:
 # Scenarios
 
 
-def alternate(agents, r):
-    """Round r's order: zagent first on even rounds, supervisord first on odd ones."""
-    return agents if r % 2 == 0 else list(reversed(agents))
+def alternate(items, r):
+    """Round r's order: the list rotated by r, so each peer goes first in turn (with two
+    peers: zagent first on even rounds, the other first on odd ones)."""
+    k = r % len(items) if items else 0
+    return list(items[k:]) + list(items[:k])
 
 
-def scenario_crash(agents, prog, rounds, kills, res):
-    """Crash recovery: SIGKILL the RUNNING program, time until a new pid runs it."""
+def record_mem(s, n, res):
+    """RSS and PSS (kB) of the supervisor's own processes, summed (the programs excluded)."""
+    rss = pss = 0
+    for pid in s.tree_pids():
+        m = smaps_rollup(pid)
+        rss += m["Rss"]
+        pss += m["Pss"]
+    res.setdefault(("rss", n, s.kind), []).append(rss)
+    res.setdefault(("pss", n, s.kind), []).append(pss)
+
+
+def scenario_crash(peers, prog, rounds, kills, settle, res):
+    """Crash recovery: SIGKILL the RUNNING program, time until a new pid runs it. Every
+    program has lived CRASH_MIN_AGE seconds (and the peer has idled 0.2 s) before its kill."""
     for r in range(rounds):
-        for kind, binary in alternate(agents, r):
-            s = Session(kind, binary, prog, 1, 0, "crash")
+        for peer in alternate(peers, r):
+            kind = peer.kind
+            s = peer.session(prog, 1, 0, "crash")
             try:
                 s.start()
                 s.wait_all()
-                time.sleep(0.5)
-                m = smaps_rollup(s.pid)  # memory with 1 program RUNNING, before any kill
-                res.setdefault(("rss", 1, kind), []).append(m["Rss"])
-                res.setdefault(("pss", 1, kind), []).append(m["Pss"])
+                time.sleep(settle)
+                record_mem(s, 1, res)  # memory with 1 program RUNNING, before any kill
                 for _ in range(kills):
                     time.sleep(0.2)  # settle: the agent is idle, the program RUNNING
                     old = s.running_children()
                     if len(old) != 1:
                         raise RuntimeError(f"{kind}: expected one program, got {old}")
                     old = old[0]
+                    age = proc_age(old)  # and old enough
+                    if age < CRASH_MIN_AGE:
+                        time.sleep(CRASH_MIN_AGE - age)
+                    parent = s.prog_parent()
                     deadline = time.monotonic() + 10
                     t0 = time.monotonic()
                     os.kill(old, signal.SIGKILL)
                     new = None
                     while new is None:  # busy poll: one core polls, the other runs the agent
-                        for k in children_of(s.pid):
+                        for k in children_of(parent):
                             if k != old and exe_of(k) == s.prog_real:
                                 new = k
                                 break
@@ -480,47 +878,45 @@ def scenario_crash(agents, prog, rounds, kills, res):
                 res.setdefault(("leftovers", kind), []).append(s.leftovers)
 
 
-def scenario_mass(agents, prog, ns, trials, res):
-    """Mass start: N programs, startsecs=1; time to all exec'd and to N `success:` lines.
-
-    Also records the agent's memory with N RUNNING and the time to stop all of them."""
+def scenario_mass(peers, prog, ns, trials, startsecs, settle, res):
+    """Mass start: N programs; time to all exec'd and to N `success:` lines (not s6: it has
+    no startsecs). Also records the supervisor's memory with N RUNNING and the time to stop
+    all of them."""
     for n in ns:
         for r in range(trials):
-            for kind, binary in alternate(agents, r):
-                s = Session(kind, binary, prog, n, 1, "mass")
+            for peer in alternate(peers, r):
+                kind = peer.kind
+                s = peer.session(prog, n, startsecs, "mass")
                 try:
                     s.start()
                     t_sp, t_run = s.wait_all()
                     res.setdefault(("first", n, kind), []).append(s.t_first)
                     res.setdefault(("spawned", n, kind), []).append(t_sp)
-                    res.setdefault(("running", n, kind), []).append(t_run)
-                    time.sleep(0.5)
-                    m = smaps_rollup(s.pid)
-                    res.setdefault(("rss", n, kind), []).append(m["Rss"])
-                    res.setdefault(("pss", n, kind), []).append(m["Pss"])
+                    if t_run is not None:
+                        res.setdefault(("running", n, kind), []).append(t_run)
+                    time.sleep(settle)
+                    record_mem(s, n, res)
                     res.setdefault(("stop", n, kind), []).append(s.stop())
                 finally:
                     s.cleanup()
                     res.setdefault(("leftovers", kind), []).append(s.leftovers)
-                print(f"  mass N={n} {kind}: spawned {t_sp:.3f}s running {t_run:.3f}s",
-                      file=sys.stderr)
+                print(f"  mass N={n} {kind}: spawned {t_sp:.3f}s running "
+                      f"{fmt(t_run, 's')}", file=sys.stderr)
 
 
-def scenario_memory(agents, prog, ns, trials, res):
+def scenario_memory(peers, prog, ns, trials, startsecs, settle, res):
     for n in ns:
         for r in range(trials):
-            for kind, binary in alternate(agents, r):
-                s = Session(kind, binary, prog, n, 1, "memory")
+            for peer in alternate(peers, r):
+                s = peer.session(prog, n, startsecs, "memory")
                 try:
                     s.start()
                     s.wait_all()
-                    time.sleep(0.5)
-                    m = smaps_rollup(s.pid)
-                    res.setdefault(("rss", n, kind), []).append(m["Rss"])
-                    res.setdefault(("pss", n, kind), []).append(m["Pss"])
+                    time.sleep(settle)
+                    record_mem(s, n, res)
                 finally:
                     s.cleanup()
-                    res.setdefault(("leftovers", kind), []).append(s.leftovers)
+                    res.setdefault(("leftovers", peer.kind), []).append(s.leftovers)
 
 
 def build_c(tmp, name, source):
@@ -550,34 +946,36 @@ def timed_run(runner, argv):
     return time.perf_counter() - t0, rc
 
 
-def scenario_control(agents, ctls, prog, ns, runs, all_runs, runner, res):
-    """Control latency: `CTL -c conf status NAME` (and `status` for all programs) against
-    both agents, loaded with N programs, one run each in alternation."""
+def scenario_control(peers, prog, ns, runs, all_runs, runner, startsecs, res):
+    """Control latency: `CTL -c conf status NAME` (and `status` for all programs), and
+    `s6-svstat SCANDIR/NAME`, every peer loaded with N programs, one run each in turn."""
     for n in ns:
         sessions = []
         try:
-            for kind, binary in agents:
-                s = Session(kind, binary, prog, n, 1, "control")
+            for peer in peers:
+                s = peer.session(prog, n, startsecs, "control")
                 sessions.append(s)
                 s.start()
             for s in sessions:
                 s.wait_all()
             for r in range(runs):
                 for s in alternate(sessions, r):
-                    t, rc = timed_run(runner, ctls[s.kind] + ["-c", s.conf, "status", "p0000"])
+                    t, rc = timed_run(runner, s.status_argv("p0000"))
                     if rc != 0:
                         raise RuntimeError(f"{s.kind}: status p0000 exited {rc}")
                     res.setdefault(("status1", n, s.kind), []).append(t)
+            with_all = [s for s in sessions if s.status_argv() is not None]
             for r in range(all_runs):
-                for s in alternate(sessions, r):
-                    t, rc = timed_run(runner, ctls[s.kind] + ["-c", s.conf, "status"])
+                for s in alternate(with_all, r):
+                    t, rc = timed_run(runner, s.status_argv())
                     if rc != 0:
                         raise RuntimeError(f"{s.kind}: status exited {rc}")
                     res.setdefault(("status_all", n, s.kind), []).append(t)
             for s in sessions:
                 print(f"  control N={n} {s.kind}: status NAME "
-                      f"{med(res[('status1', n, s.kind)]) * 1000:.2f} ms, status "
-                      f"{med(res[('status_all', n, s.kind)]) * 1000:.1f} ms", file=sys.stderr)
+                      f"{fmt(med(res.get(('status1', n, s.kind), [])), 'ms')}, status "
+                      f"{fmt(med(res.get(('status_all', n, s.kind), [])), 'ms')}",
+                      file=sys.stderr)
         finally:
             for s in sessions:
                 s.cleanup()
@@ -691,37 +1089,38 @@ def ctl_run(ctl, conf, *words, timeout=60):
     return r.returncode, (r.stdout + r.stderr).strip()
 
 
-def logs_agent_trial(kind, binary, ctl, prog, writer, n, backups, sha, res):
-    """One agent session: `CTL start writer`, poll the log files' sizes until they hold n
-    bytes; returns (seconds from the writer's start stamp, identical, split, files)."""
-    s = Session(kind, binary, prog, 0, 1, "logs",
-                (writer_conf(writer, n, backups), (writer[1],)))
+def logs_agent_trial(peer, prog, writer, n, backups, sha, res):
+    """One peer session: start the writer (`CTL start writer`, `s6-svc -o`), poll the log
+    files' sizes until they hold n bytes; returns (seconds from the writer's start stamp,
+    identical, split, files)."""
+    s = peer.session(prog, 0, 1, "logs", (writer, n, backups))
     try:
         s.start()
-        s.wait_socket()
+        s.ready()
         # `start` may report an error if the writer is already done when the agent checks
         # (startsecs=0): the bytes decide, the output is shown only if they do not come.
-        rc, out = ctl_run(ctl, s.conf, "start", "writer")
+        rc, out = s.writer_start()
         s.note_extra()
         deadline = time.monotonic() + LOGS_DEADLINE
         while True:
-            sizes = log_sizes(s.dir)
+            sizes = s.log_sizes()
             now = time.monotonic()
             # Confirmed by a second scan: a scan during a rotation could count a file twice.
-            if sum(sizes.values()) >= n and log_sizes(s.dir) == sizes:
+            if sum(sizes.values()) >= n and s.log_sizes() == sizes:
                 t_end = now
                 break
             if now > deadline:
                 s.check_alive()
-                raise RuntimeError(f"{kind}: {sum(sizes.values())} of {n} bytes in the log "
-                                   f"after {LOGS_DEADLINE}s; `start writer` rc {rc}: {out}")
+                raise RuntimeError(f"{peer.kind}: {sum(sizes.values())} of {n} bytes in the "
+                                   f"log after {LOGS_DEADLINE}s; starting the writer: rc "
+                                   f"{rc}: {out}")
             time.sleep(0.003)
         dt = t_end - read_stamp(os.path.join(s.dir, "writer.stamp"))
-        ok, split, files = verify_log(log_files(s.dir), n, sha)
+        ok, split, files = verify_log(s.log_files(), n, sha)
         return dt, ok, split, files
     finally:
         s.cleanup()  # removes the log files too
-        res.setdefault(("leftovers", kind), []).append(s.leftovers)
+        res.setdefault(("leftovers", peer.kind), []).append(s.leftovers)
 
 
 def logs_baseline_trial(kind, writer, n, sha):
@@ -743,9 +1142,9 @@ def logs_baseline_trial(kind, writer, n, sha):
         shutil.rmtree(d, ignore_errors=True)
 
 
-def scenario_logs(agents, ctls, prog, writer, n, trials, res):
-    """Log capture throughput: the writer's n bytes through each agent into a rotated
-    `stdout_logfile` (10MB, enough backups to keep everything), and the two baselines."""
+def scenario_logs(peers, prog, writer, n, trials, res):
+    """Log capture throughput: the writer's n bytes through each peer into rotated files
+    (10MB, enough backups to keep everything), and the two baselines."""
     free = shutil.disk_usage("/tmp").free
     if free < 3 * n:
         small = max(1 << 20, (free // 3) >> 20 << 20)
@@ -758,13 +1157,14 @@ def scenario_logs(agents, ctls, prog, writer, n, trials, res):
     sha = expected_sha(n)
     print(f"  expected sha256 of {n} bytes: {sha[:16]}... ({time.monotonic() - t0:.1f} s)",
           file=sys.stderr)
-    variants = [("zagent", None), ("cat", None), ("supervisord", None), ("direct", None)]
-    binaries = dict(agents)
+    by_kind = {p.kind: p for p in peers}
+    variants = [k for k in ("zagent", "cat", "supervisord", "direct", "s6")
+                if k in by_kind or k in ("cat", "direct")]
     for r in range(trials):
-        for kind, _ in alternate(variants, r):
-            if kind in binaries:
-                dt, ok, split, files = logs_agent_trial(kind, binaries[kind], ctls[kind], prog,
-                                                        writer, n, backups, sha, res)
+        for kind in alternate(variants, r):
+            if kind in by_kind:
+                dt, ok, split, files = logs_agent_trial(by_kind[kind], prog, writer, n,
+                                                        backups, sha, res)
             else:
                 dt, ok, split, files = logs_baseline_trial(kind, writer, n, sha)
             mbps = n / dt / MB
@@ -778,18 +1178,37 @@ def scenario_logs(agents, ctls, prog, writer, n, trials, res):
     return n
 
 
-def scenario_load(agents, ctls, prog, writer, runs, runner, res):
-    """`CTL status p0000` latency with the writer stopped, then while it writes forever
-    (rotation at 10MB, 1 backup); one agent at a time."""
-    for kind, binary in agents:
-        s = Session(kind, binary, prog, 1, 1, "load", (writer_conf(writer, 0, 1), (writer[1],)))
+def start_burners(burn, k=BURNERS):
+    """k CPU burners (children of the harness, their own session); a list of Popen."""
+    argv = [burn] if burn else [sys.executable, "-c", "while 1: pass"]
+    return [subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+            for _ in range(k)]
+
+
+def stop_burners(procs):
+    for p in procs:
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+
+
+def scenario_load(peers, prog, writer, burn, runs, runner, startsecs, settle, res):
+    """`status p0000` latency (`CTL status p0000`, `s6-svstat SCANDIR/p0000`) with the
+    writer stopped, then with BURNERS CPU burners and no writer (the machine's floor, no
+    supervisor work), then while the writer writes forever (rotation at 10MB, 1 backup);
+    one peer at a time."""
+    for peer in peers:
+        kind = peer.kind
+        s = peer.session(prog, 1, startsecs, "load", (writer, 0, 1))
         truncated = 0
+        burners = []
         try:
             s.start()
             s.wait_all()
-            s.wait_socket()
-            time.sleep(0.5)
-            argv = ctls[kind] + ["-c", s.conf, "status", "p0000"]
+            s.ready()
+            time.sleep(settle)
+            argv = s.status_argv("p0000")
 
             def sample(key):
                 t, rc = timed_run(runner, argv)
@@ -799,27 +1218,35 @@ def scenario_load(agents, ctls, prog, writer, runs, runner, res):
 
             for _ in range(runs):
                 sample("load_idle")
-            rc, out = ctl_run(ctls[kind], s.conf, "start", "writer")
+            burners = start_burners(burn)
+            time.sleep(settle)  # both spinning
+            for _ in range(runs):
+                sample("load_burn")
+            stop_burners(burners)
+            burners = []
+            time.sleep(0.1)
+            rc, out = s.writer_start()
             if rc != 0:
-                raise RuntimeError(f"{kind}: `start writer` exited {rc}: {out}")
+                raise RuntimeError(f"{kind}: starting the writer exited {rc}: {out}")
             s.note_extra()
 
             def guard():
                 """An agent that does not rotate would fill the disk: cut its log to 0."""
                 nonlocal truncated
-                if sum(log_sizes(s.dir).values()) > LOAD_CAP:
-                    os.truncate(os.path.join(s.dir, LOG_NAME), 0)
+                if sum(s.log_sizes().values()) > LOAD_CAP:
+                    os.truncate(s.log_current(), 0)
                     truncated += 1
 
             deadline = time.monotonic() + 30
             while True:  # until the writer has written 1 MiB (or the log rotated)
-                sizes = log_sizes(s.dir)
+                sizes = s.log_sizes()
                 if sum(sizes.values()) >= 1 << 20 or len(sizes) > 1:
                     break
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{kind}: the writer's log did not grow in 30 s")
                 time.sleep(0.01)
             time.sleep(0.2)
+            s.note_extra()
             wpids = [p for p in s.extra_seen if pid_alive(p)]
             w0, t0 = (wchar(wpids[0]) if len(wpids) == 1 else None), time.monotonic()
             for _ in range(runs):
@@ -831,11 +1258,12 @@ def scenario_load(agents, ctls, prog, writer, runs, runner, res):
             if w0 is not None and w1 is not None:
                 # how fast the writer got its bytes out while `status` ran: the agent's pace
                 res.setdefault(("load_wrate", kind), []).append((w1 - w0) / (t1 - t0) / MB)
-            rc, out = ctl_run(ctls[kind], s.conf, "stop", "writer")
+            rc, out = s.writer_stop()
             if rc != 0:
-                print(f"  ! {kind}: `stop writer` exited {rc}: {out}", file=sys.stderr)
+                print(f"  ! {kind}: stopping the writer exited {rc}: {out}", file=sys.stderr)
             guard()
         finally:
+            stop_burners(burners)
             s.cleanup()
             res.setdefault(("leftovers", kind), []).append(s.leftovers)
         if truncated:
@@ -843,10 +1271,12 @@ def scenario_load(agents, ctls, prog, writer, runs, runner, res):
                   f"the harness truncated it {truncated} time(s)", file=sys.stderr)
         res.setdefault(("load_truncated", kind), []).append(truncated)
         i, b = med(res[("load_idle", kind)]), med(res[("load_busy", kind)])
+        c = med(res[("load_burn", kind)])
         rate = res.get(("load_wrate", kind), [None])[-1]
-        print(f"  load {kind}: status p0000 idle {i * 1000:.2f} ms, writer spewing "
-              f"{b * 1000:.2f} ms ({b / i:.2f}x); the writer wrote "
-              f"{fmt(rate, 'MBps')} meanwhile", file=sys.stderr)
+        print(f"  load {kind}: status p0000 idle {i * 1000:.2f} ms, {BURNERS} CPU burners "
+              f"{c * 1000:.2f} ms ({c / i:.2f}x), writer spewing {b * 1000:.2f} ms "
+              f"({b / i:.2f}x); the writer wrote {fmt(rate, 'MBps')} meanwhile",
+              file=sys.stderr)
 
 
 def parse_strace_c(path):
@@ -865,28 +1295,32 @@ def parse_strace_c(path):
     return total, per
 
 
-def scenario_idle(agents, prog, n, secs, rounds, res, strace):
-    """Idle cost with N RUNNING: CPU over `secs` untraced, then syscalls over `secs` traced."""
+def scenario_idle(peers, prog, n, secs, rounds, startsecs, settle, res, strace):
+    """Idle cost with N RUNNING: CPU over `secs` untraced, then syscalls over `secs` traced,
+    summed over the supervisor's own processes (s6: s6-svscan and every s6-supervise)."""
     for r in range(rounds):
-        for kind, binary in alternate(agents, r):
-            s = Session(kind, binary, prog, n, 1, "idle")
+        for peer in alternate(peers, r):
+            kind = peer.kind
+            s = peer.session(prog, n, startsecs, "idle")
             try:
                 s.start()
                 s.wait_all()
-                time.sleep(1.0)  # past every startsecs deadline: nothing left to happen
-                m = smaps_rollup(s.pid)
-                res.setdefault(("rss", n, kind), []).append(m["Rss"])
-                res.setdefault(("pss", n, kind), []).append(m["Pss"])
-                t0, n0 = cpu_ticks(s.pid), sched_ns(s.pid)
+                time.sleep(settle)  # past every startsecs deadline: nothing left to happen
+                record_mem(s, n, res)
+                pids = s.tree_pids()
+                t0 = sum(cpu_ticks(p) for p in pids)
+                n0 = sum(sched_ns(p) for p in pids)
                 time.sleep(secs)
-                t1, n1 = cpu_ticks(s.pid), sched_ns(s.pid)
+                t1 = sum(cpu_ticks(p) for p in pids)
+                n1 = sum(sched_ns(p) for p in pids)
                 hz = os.sysconf("SC_CLK_TCK")
                 res.setdefault(("idle_ticks", kind), []).append((t1 - t0) * 1000.0 / hz)
                 res.setdefault(("idle_sched", kind), []).append((n1 - n0) / 1e6)
                 if strace:
                     out = os.path.join(s.dir, "strace.txt")
+                    attach = [a for p in pids for a in ("-p", str(p))]
                     tr = subprocess.Popen(
-                        [strace, "-f", "-c", "-o", out, "-p", str(s.pid)],
+                        [strace, "-f", "-c", "-o", out] + attach,
                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                         stderr=subprocess.PIPE)
                     time.sleep(secs)
@@ -921,6 +1355,10 @@ def p90(v):
     return s[max(0, -(-9 * len(s) // 10) - 1)]  # nearest rank
 
 
+def vmax(v):
+    return max(v) if v else None
+
+
 def fmt(v, unit):
     if v is None:
         return "n/a"
@@ -930,6 +1368,8 @@ def fmt(v, unit):
         return f"{v:.3f} s"
     if unit == "MiB":
         return f"{v / 1024:.1f} MiB"
+    if unit == "MB":  # v in kB (smaps), shown in 10^6 bytes
+        return f"{v * 1024 / 1e6:.2f} MB"
     if unit == "cpu_ms":
         return f"{v:.1f} ms"
     if unit == "n":
@@ -938,6 +1378,8 @@ def fmt(v, unit):
         return f"{v:.0f} MB/s" if v >= 100 else f"{v:.1f} MB/s"
     if unit == "x":
         return f"{v:.3f}"
+    if unit == "times":
+        return f"{v:.0f}x" if v >= 10 else f"{v:.2f}x"
     return str(v)
 
 
@@ -960,7 +1402,7 @@ def sh(cmd):
         return "?"
 
 
-def machine(args, prog_desc):
+def machine(args, prog_desc, peers):
     cpu = "?"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -982,6 +1424,19 @@ def machine(args, prog_desc):
     except OSError:
         pass
     commit = sh(["git", "-C", REPO, "describe", "--always", "--dirty"])
+    kinds = {p.kind: p for p in peers}
+    if "supervisord" in kinds:
+        sup = (f"{sh([args.supervisord, '--version'])} (`{args.supervisord}`, "
+               f"{sh(['/usr/bin/python3', '--version']) or 'Python ?'})")
+    else:
+        sup = f"not installed (`{args.supervisord}`): not measured"
+    if "s6" in kinds:
+        ver = sh(["dpkg-query", "-W", "-f=${Version}", "s6"]) if shutil.which("dpkg-query") \
+            else ""
+        s6 = (f"{ver or 'version unknown'} (Debian package `s6`; "
+              f"`{kinds['s6'].binary}`)")
+    else:
+        s6 = f"not installed (`{args.s6_bindir}/s6-svscan`): not measured"
     return [
         ("CPU", f"{cpu}, {os.cpu_count()} cores (online), load avg at start "
                 f"{os.getloadavg()[0]:.2f}"),
@@ -990,8 +1445,8 @@ def machine(args, prog_desc):
         ("distribution", distro),
         ("zagent", f"{sh([args.zagent, '--version'])} (`{args.zagent}`, commit {commit}, "
                    f"{build_type(args.zagent)} build)"),
-        ("supervisord", f"{sh([args.supervisord, '--version'])} (`{args.supervisord}`, "
-                        f"{sh(['/usr/bin/python3', '--version']) or 'Python ?'})"),
+        ("supervisord", sup),
+        ("s6", s6),
         ("strace", sh(["strace", "-V"]).splitlines()[0] if shutil.which("strace") else "missing"),
         ("harness", f"Python {platform.python_version()}, bench/run.py"),
         ("supervised program", prog_desc),
@@ -1000,45 +1455,48 @@ def machine(args, prog_desc):
 
 def build_table(res, cfg):
     rows = []
-    Z, S = "zagent", "supervisord"
 
-    def add(label, key_z, key_s, unit, stat=med, extra=""):
-        z, s = stat(res.get(key_z, [])), stat(res.get(key_s, []))
-        nz, ns = len(res.get(key_z, [])), len(res.get(key_s, []))
-        rows.append((label, fmt(z, unit), fmt(s, unit), ratio(z, s), f"{nz}/{ns}{extra}"))
+    def add(label, keyf, unit, stat=med):
+        """keyf(kind) -> the result key of that peer (n/a where a peer has no samples)."""
+        vals = [stat(res.get(keyf(k), [])) for k in PEERS]
+        counts = [len(res.get(keyf(k), [])) for k in PEERS]
+        rows.append((label, *[fmt(v, unit) for v in vals], ratio(vals[0], vals[1]),
+                     ratio(vals[0], vals[2]), "/".join(map(str, counts))))
+
+    def add_values(label, vals, unit, counts):
+        rows.append((label, *[fmt(v, unit) for v in vals], ratio(vals[0], vals[1]),
+                     ratio(vals[0], vals[2]), "/".join(map(str, counts))))
 
     for n in cfg["ctl_ns"]:
-        add(f"`status NAME`, {n} program{'s' if n > 1 else ''} loaded", ("status1", n, Z),
-            ("status1", n, S), "ms")
-        add(f"`status` (all), {n} program{'s' if n > 1 else ''}", ("status_all", n, Z),
-            ("status_all", n, S), "ms")
-    add("crash recovery, median", ("crash", Z), ("crash", S), "ms")
-    add("crash recovery, p90", ("crash", Z), ("crash", S), "ms", stat=p90)
+        pl = f"{n} program{'s' if n > 1 else ''}"
+        add(f"`status NAME`, {pl} loaded (s6: `s6-svstat`)", lambda k: ("status1", n, k), "ms")
+        add(f"`status` (all), {pl}", lambda k: ("status_all", n, k), "ms")
+    add("crash recovery, median", lambda k: ("crash", k), "ms")
+    add("crash recovery, p90", lambda k: ("crash", k), "ms", stat=p90)
     for n in cfg["mem_ns"]:
-        add(f"agent RSS, {n} RUNNING", ("rss", n, Z), ("rss", n, S), "MiB")
-        add(f"agent PSS, {n} RUNNING", ("pss", n, Z), ("pss", n, S), "MiB")
+        add(f"agent RSS, {n} RUNNING", lambda k: ("rss", n, k), "MiB")
+        add(f"agent PSS, {n} RUNNING", lambda k: ("pss", n, k), "MiB")
     secs = cfg["idle_secs"]
     n = cfg["idle_n"]
-    add(f"idle syscalls in {secs:g} s, {n} RUNNING (strace -f -c)", ("idle_sys", Z),
-        ("idle_sys", S), "n")
-    add(f"idle CPU in {secs:g} s, {n} RUNNING (schedstat)", ("idle_sched", Z),
-        ("idle_sched", S), "cpu_ms")
-    add(f"idle CPU in {secs:g} s, {n} RUNNING (utime+stime)", ("idle_ticks", Z),
-        ("idle_ticks", S), "cpu_ms")
+    add(f"idle syscalls in {secs:g} s, {n} RUNNING (strace -f -c)", lambda k: ("idle_sys", k),
+        "n")
+    add(f"idle CPU in {secs:g} s, {n} RUNNING (schedstat)", lambda k: ("idle_sched", k),
+        "cpu_ms")
+    add(f"idle CPU in {secs:g} s, {n} RUNNING (utime+stime)", lambda k: ("idle_ticks", k),
+        "cpu_ms")
     for n in cfg["mass_ns"]:
-        add(f"mass start N={n}: first spawned", ("first", n, Z), ("first", n, S), "s")
-        add(f"mass start N={n}: all spawned", ("spawned", n, Z), ("spawned", n, S), "s")
-        add(f"mass start N={n}: all RUNNING", ("running", n, Z), ("running", n, S), "s")
-        add(f"stop all N={n} (SIGTERM to exit)", ("stop", n, Z), ("stop", n, S), "s")
-    if ("logs_mbps", Z) in res or ("logs_mbps", S) in res:
+        add(f"mass start N={n}: first spawned", lambda k: ("first", n, k), "s")
+        add(f"mass start N={n}: all spawned", lambda k: ("spawned", n, k), "s")
+        add(f"mass start N={n}: all RUNNING", lambda k: ("running", n, k), "s")
+        add(f"stop all N={n} (SIGTERM to exit)", lambda k: ("stop", n, k), "s")
+    if any(("logs_mbps", k) in res for k in PEERS):
         size = f"{res['logs_n'] / 2**20:g} MiB"
-        add(f"log capture, {size} to `stdout_logfile` (10MB rotation): MB/s, higher is "
-            f"faster", ("logs_mbps", Z), ("logs_mbps", S), "MBps")
-        z, s = med(res.get(("logs_mbps", Z), [])), med(res.get(("logs_mbps", S), []))
+        add(f"log capture, {size} to `stdout_logfile` (s6: `s6-log`; 10MB rotation): MB/s, "
+            f"higher is faster", lambda k: ("logs_mbps", k), "MBps")
         cat = med(res.get(("logs_mbps", "cat"), []))
-        nz, ns = len(res.get(("logs_mbps", Z), [])), len(res.get(("logs_mbps", S), []))
-        rows.append(("log capture / `writer \\| cat > file` (MB/s over MB/s)",
-                     fmt(div(z, cat), "x"), fmt(div(s, cat), "x"), ratio(z, s), f"{nz}/{ns}"))
+        counts = [len(res.get(("logs_mbps", k), [])) for k in PEERS]
+        add_values("log capture / `writer \\| cat > file` (MB/s over MB/s)",
+                   [div(med(res.get(("logs_mbps", k), [])), cat) for k in PEERS], "x", counts)
 
         def identical(kind):
             v = res.get(("logs_ok", kind), [])
@@ -1048,23 +1506,123 @@ def build_table(res, cfg):
             v, f = res.get(("logs_split", kind), []), res.get(("logs_files", kind), [])
             return "n/a" if not v else f"{med(v):g} of {med(f):g}"
 
+        c = "/".join(map(str, counts))
         rows.append(("log capture: bytes identical to the writer's, every trial",
-                     identical(Z), identical(S), "", f"{nz}/{ns}"))
+                     *[identical(k) for k in PEERS], "", "", c))
         rows.append(("log capture: files not ending in `\\n` (a line split), of all files",
-                     split(Z), split(S), "", f"{nz}/{ns}"))
-    if ("load_idle", Z) in res or ("load_idle", S) in res:
-        add("`status p0000`, writer stopped", ("load_idle", Z), ("load_idle", S), "ms")
-        add("`status p0000`, writer spewing (10MB rotation)", ("load_busy", Z),
-            ("load_busy", S), "ms")
-        zr = div(med(res.get(("load_busy", Z), [])), med(res.get(("load_idle", Z), [])))
-        sr = div(med(res.get(("load_busy", S), [])), med(res.get(("load_idle", S), [])))
-        rows.append(("`status p0000`: spewing / stopped", fmt(zr, "x"), fmt(sr, "x"),
-                     ratio(zr, sr), f"{len(res.get(('load_busy', Z), []))}/"
-                                    f"{len(res.get(('load_busy', S), []))}"))
+                     *[split(k) for k in PEERS], "", "", c))
+    if any(("load_idle", k) in res for k in PEERS):
+        add("`status p0000`, writer stopped", lambda k: ("load_idle", k), "ms")
+        add(f"`status p0000`, {BURNERS} CPU burners, no log work", lambda k: ("load_burn", k),
+            "ms")
+        add("`status p0000`, writer spewing (10MB rotation)", lambda k: ("load_busy", k), "ms")
+        add_values("`status p0000`: spewing / stopped",
+                   [div(med(res.get(("load_busy", k), [])), med(res.get(("load_idle", k), [])))
+                    for k in PEERS], "x", [len(res.get(("load_busy", k), [])) for k in PEERS])
         add("writer's pace while `status` ran (write() bytes, /proc/PID/io), MB/s",
-            ("load_wrate", Z), ("load_wrate", S), "MBps")
-    out = ["| measure | zagent | supervisord | ratio z/s | samples z/s |",
-           "| --- | ---: | ---: | ---: | ---: |"]
+            lambda k: ("load_wrate", k), "MBps")
+    out = ["| measure | zagent | supervisord | s6 | ratio z/supervisord | ratio z/s6 | "
+           "samples z/sd/s6 |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        out.append("| " + " | ".join(r) + " |")
+    return "\n".join(out)
+
+
+def goals_table(res, cfg):
+    """One row per goal: zagent's value, the best peer's, met / not met, and zagent against
+    every peer measured on the same measure."""
+    Z = "zagent"
+    others = [k for k in PEERS if k != Z]
+    rows = []
+
+    def row(goal, z, vals, met, unit, lower=True, note=""):
+        """vals: {peer: value or None}; lower: a lower value is better."""
+        have = {k: v for k, v in vals.items() if v is not None}
+        if have:
+            k = (min if lower else max)(have, key=have.get)
+            best = f"{k}: {fmt(have[k], unit)}"
+        else:
+            best = "n/a"
+        parts, verdict = [], "yes"
+        for k, v in have.items():
+            if z is None:
+                break
+            if z == v:
+                parts.append(f"level with {k} ({fmt(v, unit)})")
+                verdict = "level" if verdict == "yes" else verdict
+            elif (z < v) == lower:
+                parts.append(f"ahead of {k} ({fmt(v, unit)})")
+            else:
+                parts.append(f"behind {k} ({fmt(v, unit)})")
+                verdict = "no"
+        vs = "n/a (no peer value)" if not parts else f"{verdict}: " + ", ".join(parts)
+        if z is None:
+            state = goal_met = "not measured"
+        else:
+            state = "met" if met else "not met"
+            # a tie (0 syscalls each) is not behind; no peer value: the threshold decides
+            goal_met = "met" if met and (not parts or verdict != "no") else "not met"
+        rows.append((goal, fmt(z, unit) + (note if z is not None else ""), best, state, vs,
+                     goal_met))
+
+    def m(key):
+        return med(res.get(key, []))
+
+    ns = sorted(cfg["ctl_ns"])
+    for n in ns:
+        z = m(("status1", n, Z))
+        row(f"`status NAME` under 1.5 ms, {n} program{'s' if n > 1 else ''} loaded", z,
+            {k: m(("status1", n, k)) for k in others}, z is not None and z < 0.0015, "ms")
+    # speed-up over supervisorctl: the smallest over the N measured
+    sp = {}
+    for k in (Z, "s6"):
+        v = [div(m(("status1", n, "supervisord")), m(("status1", n, k))) for n in ns]
+        sp[k] = min(v) if v and None not in v else None
+    row("`status NAME` over 150x faster than `supervisorctl status NAME` (smallest "
+        "speed-up over the N measured)", sp[Z], {"s6": sp["s6"]},
+        sp[Z] is not None and sp[Z] > 150, "times", lower=False)
+    if len(ns) > 1:
+        lo, hi = ns[0], ns[-1]
+        g = {k: div(m(("status1", hi, k)), m(("status1", lo, k))) for k in PEERS}
+        row(f"`status NAME` no slower with {hi} programs than with {lo} (median at {hi} / "
+            f"median at {lo})", g[Z], {k: g[k] for k in others},
+            g[Z] is not None and g[Z] <= 1.0, "times")
+    else:
+        row("`status NAME` no slower with 1000 programs than with 1", None, {}, False, "times")
+    for n, limit in ((100, 5e6), (1000, 20e6)):
+        z = m(("pss", n, Z))
+        row(f"PSS at most {limit / 1e6:g} MB at {n} programs (MB = 10^6 bytes)", z,
+            {k: m(("pss", n, k)) for k in others},
+            z is not None and z * 1024 <= limit, "MB")
+    z = vmax(res.get(("idle_sys", Z), []))
+    row(f"0 syscalls while idle ({cfg['idle_n']} programs, {cfg['idle_secs']:g} s, "
+        f"every session)", z, {k: vmax(res.get(("idle_sys", k), [])) for k in others},
+        z == 0, "n")
+    z = m(("crash", Z))
+    row("restart after SIGKILL under 5 ms (median)", z, {k: m(("crash", k)) for k in others},
+        z is not None and z < 0.005, "ms")
+    z = m(("spawned", 1000, Z))
+    row("1000 programs spawned within 1 s", z, {k: m(("spawned", 1000, k)) for k in others},
+        z is not None and z <= 1.0, "s")
+    cat = m(("logs_mbps", "cat"))
+    lg = {k: div(m(("logs_mbps", k)), cat) for k in PEERS}
+    ok = {k: res.get(("logs_ok", k), []) for k in PEERS}
+    same = {k: bool(ok[k]) and all(ok[k]) for k in PEERS}
+    row("log capture at or above `writer \\| cat > file` (MB/s over MB/s), bytes identical",
+        lg[Z], {k: lg[k] for k in others}, lg[Z] is not None and lg[Z] >= 1.0 and same[Z],
+        "times", lower=False,
+        note=f", bytes identical: {'yes' if same[Z] else 'NO'}")
+    ld = {k: div(m(("load_busy", k)), m(("load_idle", k))) for k in PEERS}
+    burn = div(m(("load_burn", Z)), m(("load_idle", Z)))
+    row("`status` under log load within 2x of idle (`status p0000`, writer spewing / "
+        "stopped)", ld[Z],
+        {k: ld[k] for k in others}, ld[Z] is not None and ld[Z] <= 2.0, "times",
+        note=(f" ({BURNERS} CPU burners, no log work: {fmt(burn, 'times')})"
+              if burn is not None else ""))
+    out = ["| goal | zagent | best peer | threshold | ahead of every peer measured | "
+           "goal met |",
+           "| --- | ---: | ---: | --- | --- | --- |"]
     for r in rows:
         out.append("| " + " | ".join(r) + " |")
     return "\n".join(out)
@@ -1090,6 +1648,53 @@ def top_syscalls(res, kind, k=6):
     per = pers[len(pers) // 2] if len(pers) % 2 else pers[0]
     items = sorted(per.items(), key=lambda kv: -kv[1])[:k]
     return ", ".join(f"{name} {calls}" for name, calls in items) or "none"
+
+
+def required_keys(scenario, kind, cfg, strace):
+    """The result keys a scenario must have filled for a peer that ran it."""
+    s6 = kind == "s6"
+    if scenario == "control":
+        return [("status1", n, kind) for n in cfg["ctl_ns"]] + \
+            ([] if s6 else [("status_all", n, kind) for n in cfg["ctl_ns"]])
+    if scenario == "crash":
+        return [("crash", kind), ("rss", 1, kind)]
+    if scenario == "idle":
+        return [("idle_sched", kind), ("idle_ticks", kind), ("pss", cfg["idle_n"], kind)] + \
+            ([("idle_sys", kind)] if strace else [])
+    if scenario == "mass":
+        return [(key, n, kind) for n in cfg["mass_ns"]
+                for key in ("first", "spawned", "stop", "pss") + (() if s6 else ("running",))]
+    if scenario == "memory":
+        return [(key, n, kind) for n in cfg["mem_ns"] for key in ("rss", "pss")]
+    if scenario == "logs":
+        return [("logs_mbps", kind)]
+    if scenario == "load":
+        return [("load_idle", kind), ("load_burn", kind), ("load_busy", kind)]
+    return []
+
+
+def check_results(res, cfg, ran, kinds, strace):
+    """What went wrong, one line each: a scenario without samples for a peer that ran, a log
+    byte check that failed, programs left alive after their supervisor exited."""
+    problems = []
+    for scenario in ran:
+        for kind in kinds + (["cat", "direct"] if scenario == "logs" else []):
+            for key in required_keys(scenario, kind, cfg, strace) if kind in kinds else \
+                    [("logs_mbps", kind)]:
+                v = res.get(key, [])
+                if not v or any(x is None for x in v):
+                    problems.append(f"{scenario}: no samples for {kind} ({key})")
+    for kind in kinds + ["cat", "direct"]:
+        v = res.get(("logs_ok", kind), [])
+        if v and not all(v):
+            problems.append(f"logs: {kind}'s log differs from the writer's bytes in "
+                            f"{v.count(False)} of {len(v)} trials")
+    for kind in kinds:
+        left = sum(res.get(("leftovers", kind), []))
+        if left:
+            problems.append(f"{kind}: {left} process(es) still alive after the supervisor "
+                            f"exited (killed by the harness)")
+    return problems
 
 
 # --------------------------------------------------------------------------------------
@@ -1127,121 +1732,61 @@ def build_prog(tmp):
             f"`{sleep} 1000000` (no C compiler found)")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true",
-                    help="tiny N, 3 trials, 2 s idle; prints the table, writes nothing")
-    ap.add_argument("--zagent", default=os.path.join(REPO, "build/agent/zagent"))
-    ap.add_argument("--zctl", default=os.path.join(REPO, "build/ctl/zctl"))
-    ap.add_argument("--supervisord", default="/usr/bin/supervisord")
-    ap.add_argument("--supervisorctl", default="/usr/bin/supervisorctl")
-    ap.add_argument("--only", help="run only these scenarios (comma list: control, crash, "
-                    "idle, mass, memory, logs, load); prints the table, writes nothing")
-    ap.add_argument("--output", default=os.path.join(REPO, "docs/benchmarks.md"))
-    args = ap.parse_args()
+def executable(path):
+    return bool(path) and os.path.isfile(path) and os.access(path, os.X_OK)
 
-    if not (os.path.isfile(args.supervisord) and os.access(args.supervisord, os.X_OK)):
-        die(f"supervisord not found at {args.supervisord}.\n"
-            f"Install the peers with:  scripts/install-deps.sh --bench\n"
-            f"(Debian package `supervisor`, 4.2.5 on Debian 12), or pass --supervisord PATH.")
-    if not (os.path.isfile(args.zagent) and os.access(args.zagent, os.X_OK)):
+
+def find_peers(args):
+    """[Peer] for zagent and every installed peer; dies where the mode needs a missing one."""
+    if not executable(args.zagent):
         die(f"zagent not found at {args.zagent}; build it with `make build` "
             f"(or cmake --build build --target zagent), or pass --zagent PATH.")
     args.zagent = os.path.abspath(args.zagent)
-    if build_type(args.zagent) not in ("Release", "RelWithDebInfo", "MinSizeRel"):
-        print(f"! {args.zagent} is a {build_type(args.zagent)} build: its numbers are not "
-              f"zagent's (make bench builds RelWithDebInfo)", file=sys.stderr)
-    strace = shutil.which("strace")
-    if not strace:
-        print("! strace missing (scripts/install-deps.sh --bench): idle syscalls not counted",
+    peers = [Peer("zagent", args.zagent, ctl=[os.path.abspath(args.zctl)])]
+    if executable(args.supervisord) and executable(args.supervisorctl):
+        peers.append(Peer("supervisord", args.supervisord, ctl=[args.supervisorctl]))
+    elif args.quick:
+        print(f"! supervisord not installed ({INSTALL_HINT}): supervisord skipped",
               file=sys.stderr)
-
-    if args.quick:
-        cfg = dict(crash_rounds=1, crash_kills=3, mem_ns=[1, 20], mem_trials=1, idle_n=20,
-                   idle_secs=2.0, idle_rounds=1, mass_ns=[20], mass_trials=1, ctl_ns=[1],
-                   ctl_runs=5, ctl_all_runs=2, logs_n=32 << 20, logs_trials=1, load_runs=5)
     else:
-        cfg = dict(crash_rounds=5, crash_kills=5, mem_ns=[1, 100, 1000], mem_trials=3,
-                   idle_n=100, idle_secs=10.0, idle_rounds=2, mass_ns=[200, 1000],
-                   mass_trials=3, ctl_ns=[1, 1000], ctl_runs=40, ctl_all_runs=5,
-                   logs_n=1 << 30, logs_trials=5, load_runs=30)
+        die(f"supervisord not found at {args.supervisord} (or supervisorctl at "
+            f"{args.supervisorctl}).\n"
+            f"Install the peers with:  {INSTALL_HINT}\n"
+            f"(Debian package `supervisor`, 4.2.5 on Debian 12), or pass --supervisord PATH "
+            f"--supervisorctl PATH.")
+    tools = {t: os.path.join(args.s6_bindir, t) for t in S6_TOOLS}
+    missing = [t for t, p in tools.items() if not executable(p)]
+    if not missing:
+        peers.append(Peer("s6", tools["s6-svscan"], tools=tools))
+    elif args.quick:
+        print(f"! s6 not installed ({INSTALL_HINT}): s6 skipped", file=sys.stderr)
+    else:
+        print(f"! s6 not installed ({INSTALL_HINT}; missing in {args.s6_bindir}: "
+              f"{', '.join(missing)}): s6 skipped, its column reads n/a", file=sys.stderr)
+    return peers
 
-    agents = [("zagent", args.zagent), ("supervisord", args.supervisord)]
-    res = {}
-    tmp = tempfile.mkdtemp(prefix="zb-bin-", dir="/tmp")
-    t_begin = time.monotonic()
-    try:
-        prog, prog_desc = build_prog(tmp)
-        runner = build_runner(tmp)
-        wexe = build_c(tmp, "writer", WRITER_C)
-        writer = (wexe, os.path.realpath(wexe)) if wexe else None
-        info = machine(args, prog_desc)
-        only = set(args.only.split(",")) if args.only else None
-        known = {"control", "crash", "idle", "mass", "memory", "logs", "load"}
-        if only and only - known:
-            die(f"unknown scenario(s) for --only: {', '.join(sorted(only - known))} "
-                f"(known: {', '.join(sorted(known))})")
-        wanted = lambda name: only is None or name in only  # noqa: E731
-        ctls = {"zagent": [os.path.abspath(args.zctl)],
-                "supervisord": [args.supervisorctl]}
-        if (wanted("logs") or wanted("load")) and not writer:
-            print("! no C compiler: the logs and load scenarios are skipped", file=sys.stderr)
-        if wanted("control"):
-            print("control latency ...", file=sys.stderr)
-            scenario_control(agents, ctls, prog, cfg["ctl_ns"], cfg["ctl_runs"],
-                             cfg["ctl_all_runs"], runner, res)
-        if wanted("crash"):
-            print("crash recovery ...", file=sys.stderr)
-            scenario_crash(agents, prog, cfg["crash_rounds"], cfg["crash_kills"], res)
-        if wanted("idle"):
-            print("idle cost ...", file=sys.stderr)
-            scenario_idle(agents, prog, cfg["idle_n"], cfg["idle_secs"], cfg["idle_rounds"],
-                          res, strace)
-        if wanted("mass"):
-            print("mass start ...", file=sys.stderr)
-            scenario_mass(agents, prog, cfg["mass_ns"], cfg["mass_trials"], res)
-        # Memory: N=1 comes from the crash sessions (before the first kill), N=idle_n from
-        # the idle sessions, the mass-start N from mass start; any other N gets its own.
-        missing = [n for n in cfg["mem_ns"] if ("rss", n, "zagent") not in res]
-        if missing and wanted("memory"):
-            print("memory ...", file=sys.stderr)
-            scenario_memory(agents, prog, missing, cfg["mem_trials"], res)
-        if wanted("logs") and writer:
-            print("log capture throughput ...", file=sys.stderr)
-            cfg["logs_n"] = scenario_logs(agents, ctls, prog, writer, cfg["logs_n"],
-                                          cfg["logs_trials"], res)
-        if wanted("load") and writer:
-            print("control latency under log load ...", file=sys.stderr)
-            scenario_load(agents, ctls, prog, writer, cfg["load_runs"], runner, res)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    elapsed = time.monotonic() - t_begin
 
-    table = build_table(res, cfg)
-    left_z = sum(res.get(("leftovers", "zagent"), []))
-    left_s = sum(res.get(("leftovers", "supervisord"), []))
-    crash_z = ", ".join(f"{v * 1000:.2f}" for v in res.get(("crash", "zagent"), []))
-    crash_s = ", ".join(f"{v * 1000:.2f}" for v in res.get(("crash", "supervisord"), []))
-    print(table)
-    print(f"\nidle syscalls, zagent: {top_syscalls(res, 'zagent')}")
-    print(f"idle syscalls, supervisord: {top_syscalls(res, 'supervisord')}")
-    print(f"crash recovery samples (ms), zagent: {crash_z}")
-    print(f"crash recovery samples (ms), supervisord: {crash_s}")
-    print(f"log capture baselines (MB/s = 10^6 bytes/s): {logs_baselines(res)}")
-    print(f"leftover programs after agent exit: zagent {left_z}, supervisord {left_s}")
-    print(f"total {elapsed:.0f} s")
-    if args.quick or args.only:
-        return 0
-
+def markdown(args, cfg, res, info, elapsed, table, goals, peers):
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    kinds = [p.kind for p in peers]
+    cmd = "python3 bench/run.py" + (" --quick" if args.quick else "") + \
+        (f" --only {args.only}" if args.only else "")
+    left = {k: sum(res.get(("leftovers", k), [])) for k in PEERS}
+    crash = {k: ", ".join(f"{v * 1000:.2f}" for v in res.get(("crash", k), [])) or "n/a"
+             for k in PEERS}
+    trunc = ", ".join(f"{k} {sum(res.get(('load_truncated', k), []))}" for k in kinds)
     md = [
-        "# Benchmarks: zagent and supervisord side by side",
+        "# Benchmarks: zagent, supervisord and s6 side by side",
         "",
-        f"Generated by `python3 bench/run.py` (`make bench`) on {when}, in {elapsed:.0f} s. "
-        "Both agents ran in the same run, alternating (zagent first on even rounds, "
-        "supervisord first on odd ones), on the same generated config. The machine is "
-        "shared, so absolute times are noisy: read the ratio (zagent / supervisord medians; "
-        "below 1 means zagent is smaller or faster). bench/README.md explains each measure.",
+        f"Generated by `{cmd}`" + (" (`make bench`)" if cmd == "python3 bench/run.py" else "")
+        + f" on {when}, in {elapsed:.0f} s. The peers ran in the same run, one at a time, "
+        "in turn (the order rotates each round, so each goes first as often), on the same "
+        "programs: zagent and supervisord on the same generated config, s6 on a generated "
+        "scan directory. The machine is shared, so absolute times are noisy: read the "
+        "ratios (zagent / peer medians; below 1 means zagent is smaller or faster). "
+        "bench/README.md explains each measure, and what of s6's is not comparable."
+        + (f" **{args.jobs} scenarios ran at once (`--jobs {args.jobs}`): these numbers "
+           f"check the harness, they are no measurement.**" if args.jobs > 1 else ""),
         "",
         "## Machine",
         "",
@@ -1251,82 +1796,287 @@ def main():
     md += [f"| {k} | {v} |" for k, v in info]
     md += [
         "",
+        "## Goals",
+        "",
+        "zagent's goals, from the results below: zagent's value, the best peer's value on "
+        "the same measure, whether zagent's value meets the goal's threshold, whether "
+        "zagent is ahead of every peer measured (`yes`; `level`: tied with one, behind "
+        "none; `no`: behind one), and the goal as a whole: met when the threshold is met "
+        "and zagent is behind no peer.",
+        "",
+        goals,
+        "",
         "## Results",
         "",
         table,
         "",
-        "Medians unless marked p90. `samples z/s`: how many samples each median was taken "
-        "from. A ratio of `—` means both are 0. In the log-capture MB/s rows a higher "
-        "number is faster, so there a ratio above 1 means zagent is faster.",
+        "Medians unless marked p90. `samples z/sd/s6`: how many samples each median was "
+        "taken from (zagent / supervisord / s6). A ratio of `—` means both are 0. In the "
+        "log-capture MB/s rows a higher number is faster, so there a ratio above 1 means "
+        "zagent is faster. `n/a` in the s6 column: the measure does not apply to s6 (no "
+        "command reports every service; no startsecs, so no RUNNING state) or s6 was not "
+        "installed. For s6, \"agent RSS/PSS\" is the sum over s6-svscan and every "
+        "s6-supervise process (one per program; a sum of RSS counts the shared pages once "
+        "per process, PSS is the comparable number), and the idle rows count the same "
+        "processes; s6's programs have no logger, zagent's and supervisord's each have "
+        "stdout/stderr log files. s6's crash recovery is s6-supervise 2.11's fixed 1 s wait "
+        "before each respawn.",
         "",
         "## Setup",
         "",
-        f"- Config: one `[program:pNNNN]` section per program, `autostart=true`, "
-        f"`autorestart=true`, `startsecs=0` (crash recovery) or `startsecs=1` (all else); "
-        f"`stdout_logfile` and `stderr_logfile` are explicit files, one pair per program, in "
-        f"both agents (each reads the child's pipes and writes the files itself). "
-        f"`[supervisord] minfds=8192, minprocs=4096, logfile_maxbytes=0, "
-        f"loglevel=info`. minfds is 8192, not 4096: supervisord holds about five descriptors "
-        f"per program (three pipes, two log files), over 4096 at 1000 programs.",
-        f"- Agents started as `AGENT -n -c bench.conf`, stdout to a file; stopped with SIGTERM.",
-        f"- Control latency: `zctl -c bench.conf status p0000` against `supervisorctl -c "
-        f"bench.conf status p0000` (and `status` for all), both agents loaded with N programs "
-        f"at once, {cfg['ctl_runs']} runs each ({cfg['ctl_all_runs']} for `status`), "
-        f"alternating one run at a time; each run is timed by a small C runner (fork, exec, "
-        f"wait; output to /dev/null), so Python's own overhead is not counted.",
-        f"- Crash recovery: {cfg['crash_rounds']} rounds x {cfg['crash_kills']} kills per agent "
-        f"= {cfg['crash_rounds'] * cfg['crash_kills']} trials each.",
-        f"- Memory (smaps_rollup, 0.5 s after the last program went RUNNING): at 1 program "
-        f"the crash-recovery sessions before the first kill; at {cfg['idle_n']} the idle "
-        f"sessions; at {max(cfg['mass_ns'])} the mass-start sessions.",
-        f"- Idle: {cfg['idle_rounds']} sessions per agent; CPU over {cfg['idle_secs']:g} s "
-        f"untraced, then syscalls over the next {cfg['idle_secs']:g} s under strace.",
-        f"- Mass start: {cfg['mass_trials']} sessions per agent and N.",
-        f"- Log capture: a C writer built by the harness writes {cfg['logs_n']} bytes "
-        f"({cfg['logs_n'] / 2**20:g} MiB) of 100-byte text lines to stdout in 64 KiB "
+        f"- Config (zagent, supervisord): one `[program:pNNNN]` section per program, "
+        f"`autostart=true`, `autorestart=true`, "
+        + ("`startsecs=0` (crash recovery) or `startsecs=1` (all else)" if cfg["startsecs"]
+           else "`startsecs=0` (all scenarios: `--quick`)") +
+        f"; `stdout_logfile` and `stderr_logfile` "
+        f"are explicit files, one pair per program, in both agents (each reads the child's "
+        f"pipes and writes the files itself). `[supervisord] minfds=8192, minprocs=4096, "
+        f"logfile_maxbytes=0, loglevel=info`. minfds is 8192, not 4096: supervisord holds "
+        f"about five descriptors per program (three pipes, two log files), over 4096 at 1000 "
+        f"programs.",
+        "- Scan directory (s6): one service directory per program whose `run` is a symlink "
+        "to the program (s6-supervise execs it directly, no shell), no `log/` (the "
+        "programs' output goes to s6-svscan's stdout, a file), `s6-svscan SCANDIR` (with "
+        "`-c N` above 500 services).",
+        "- Agents started as `AGENT -n -c bench.conf`, s6 as `s6-svscan SCANDIR`, stdout to "
+        "a file; stopped with SIGTERM (s6-svscan 2.11: bring every service down, let the "
+        "loggers drain, wait for the whole tree, exit 0).",
+        f"- Control latency: `zctl -c bench.conf status p0000`, `supervisorctl -c bench.conf "
+        f"status p0000` and `s6-svstat SCANDIR/p0000` (and `status` for all programs, "
+        f"zagent and supervisord only), every peer loaded with N programs at once, "
+        f"{cfg['ctl_runs']} runs each ({cfg['ctl_all_runs']} for `status`), one run of "
+        f"each in turn; each run is timed by a small C runner (fork, exec, wait; output to "
+        f"/dev/null), so Python's own overhead is not counted. `s6-svstat` reads the "
+        f"service's `supervise/status` file and talks to no process.",
+        f"- Crash recovery: {cfg['crash_rounds']} rounds x {cfg['crash_kills']} kills per "
+        f"peer = {cfg['crash_rounds'] * cfg['crash_kills']} trials each; every program has "
+        f"lived at least {CRASH_MIN_AGE:g} s when it is killed (s6-supervise's 1-second "
+        f"respawn throttle).",
+        f"- Memory (smaps_rollup, {cfg['settle']:g} s after the last program went RUNNING, "
+        f"s6: spawned): at 1 program the crash-recovery sessions before the first kill; at "
+        f"{cfg['idle_n']} the idle sessions; at {max(cfg['mass_ns'])} the mass-start "
+        f"sessions.",
+        f"- Idle: {cfg['idle_rounds']} sessions per peer; CPU over {cfg['idle_secs']:g} s "
+        f"untraced, then syscalls over the next {cfg['idle_secs']:g} s under "
+        f"`strace -f -c -p PID...` (s6: every s6-svscan and s6-supervise pid).",
+        f"- Mass start: {cfg['mass_trials']} sessions per peer and N.",
+        f"- Log capture: a C writer built by the harness writes {res.get('logs_n', 0)} bytes "
+        f"({res.get('logs_n', 0) / 2**20:g} MiB) of 100-byte text lines to stdout in 64 KiB "
         f"`write()` calls, as fast as it can, after writing its CLOCK_MONOTONIC start time "
-        f"to a side file. Each agent runs it as `[program:writer]` (`autostart=false`, "
-        f"`startsecs=0`, `autorestart=false`, `stdout_logfile_maxbytes=10MB`, enough "
-        f"`stdout_logfile_backups` that nothing is dropped), started with `CTL start writer`; "
-        f"the time runs from the writer's start to the first poll (every 3 ms) at which the "
-        f"log file and its `.N` backups hold every byte. Then `writer.log.K ... writer.log.1, "
-        f"writer.log` (oldest first) is compared by sha256 with the expected bytes "
-        f"(regenerated in Python), and files not ending in `\\n` are counted (a line split "
-        f"between two files). Baselines, no agent: `sh -c 'writer | cat > file'` and "
-        f"`sh -c 'writer > file'`, timed from the writer's start to the end of the pipeline: "
-        f"{logs_baselines(res)}. MB/s = 10^6 bytes per second (median over the trials of "
-        f"bytes / seconds); {cfg['logs_trials']} trials per agent and baseline, alternating; "
-        f"the files are removed after each trial.",
-        f"- Control latency under log load: one agent at a time, with `p0000` (the pause() "
-        f"program, RUNNING) and a `[program:writer]` that writes forever "
-        f"(`stdout_logfile_maxbytes=10MB`, `stdout_logfile_backups=1`). "
-        f"`CTL -c bench.conf status p0000` runs {cfg['load_runs']} times with the writer "
-        f"stopped, then the writer is started with `CTL start writer` and, once its log has "
-        f"grown by 1 MiB, {cfg['load_runs']} more runs; each run is timed by the same C "
-        f"runner; the writer's pace is its write() bytes (`/proc/PID/io` wchar) over those "
-        f"runs, per second (a writer blocked on a full pipe shows the agent's pace). The "
-        f"writer is stopped with `CTL stop writer` before the agent. Should an "
-        f"agent not rotate, the harness cuts the log to 0 bytes past {LOAD_CAP >> 20} MiB "
-        f"(times: zagent {sum(res.get(('load_truncated', 'zagent'), []))}, supervisord "
-        f"{sum(res.get(('load_truncated', 'supervisord'), []))}).",
+        f"to a side file. zagent and supervisord run it as `[program:writer]` "
+        f"(`autostart=false`, `startsecs=0`, `autorestart=false`, "
+        f"`stdout_logfile_maxbytes=10MB`, enough `stdout_logfile_backups` that nothing is "
+        f"dropped), started with `CTL start writer`; s6 runs it as the service `writer` "
+        f"(a `down` file; `log/run` = `s6-log nK s10485760 LOGDIR`, K as many as the "
+        f"backups, no timestamps), started with `s6-svc -o` (once: `-u` would respawn it). "
+        f"The time runs from the writer's start to the first poll (every 3 ms) at which the "
+        f"log files hold every byte. Then the files, oldest first (`writer.log.K ... "
+        f"writer.log.1, writer.log`; s6: `@<tai64n>.s` by name, then `current`), are "
+        f"compared by sha256 with the expected bytes (regenerated in Python), and files not "
+        f"ending in `\\n` are counted (a line split between two files). Baselines, no "
+        f"supervisor: `sh -c 'writer | cat > file'` and `sh -c 'writer > file'`, timed from "
+        f"the writer's start to the end of the pipeline: {logs_baselines(res)}. MB/s = 10^6 "
+        f"bytes per second (median over the trials of bytes / seconds); "
+        f"{cfg['logs_trials']} trials per peer and baseline, in turn; the files are removed "
+        f"after each trial.",
+        f"- Control latency under log load: one peer at a time, with `p0000` (the pause() "
+        f"program, RUNNING) and a writer that writes forever (zagent, supervisord: "
+        f"`stdout_logfile_maxbytes=10MB`, `stdout_logfile_backups=1`; s6: `s6-log n1 "
+        f"s10485760`). The status command runs {cfg['load_runs']} times with the writer "
+        f"stopped, {cfg['load_runs']} times while {BURNERS} CPU burners (C busy loops "
+        f"started by the harness, killed by pid after) spin and no writer runs (the "
+        f"machine's floor: no supervisor work), then the writer is started (`CTL start "
+        f"writer`, `s6-svc -o`) and, once its log has grown by 1 MiB, {cfg['load_runs']} "
+        f"more runs; each run is timed by the same C runner; the writer's pace is its "
+        f"write() bytes (`/proc/PID/io` wchar) over those runs, per second (a writer blocked "
+        f"on a full pipe shows the agent's pace). The writer is stopped (`CTL stop writer`, "
+        f"`s6-svc -d`) before the supervisor. Should a peer not rotate, the harness cuts "
+        f"the log to 0 bytes past {LOAD_CAP >> 20} MiB (times: {trunc}).",
         "",
-        "Idle syscalls (one session, by count): ",
-        "",
-        f"- zagent: {top_syscalls(res, 'zagent')}",
-        f"- supervisord: {top_syscalls(res, 'supervisord')}",
-        "",
-        "Crash recovery samples, ms:",
-        "",
-        f"- zagent: {crash_z}",
-        f"- supervisord: {crash_s}",
-        "",
-        f"Programs still alive after their agent exited (killed by the harness): zagent "
-        f"{left_z}, supervisord {left_s}.",
+        "Idle syscalls (one session, by count):",
         "",
     ]
-    with open(args.output, "w") as f:
-        f.write("\n".join(md))
-    print(f"wrote {args.output}")
+    md += [f"- {k}: {top_syscalls(res, k)}" for k in PEERS]
+    md += ["", "Crash recovery samples, ms:", ""]
+    md += [f"- {k}: {crash[k]}" for k in PEERS]
+    md += [
+        "",
+        "Processes still alive after their supervisor exited (killed by the harness): "
+        + ", ".join(f"{k} {left[k]}" for k in kinds) + ".",
+        "",
+    ]
+    return "\n".join(md)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="tiny N, one sample of each, 0.25 s idle, 3 scenarios at once; "
+                         "skips peers that are not installed; prints the tables, writes "
+                         "nothing unless --output")
+    ap.add_argument("--zagent", default=os.path.join(REPO, "build/agent/zagent"))
+    ap.add_argument("--zctl", default=os.path.join(REPO, "build/ctl/zctl"))
+    ap.add_argument("--supervisord", default="/usr/bin/supervisord")
+    ap.add_argument("--supervisorctl", default="/usr/bin/supervisorctl")
+    ap.add_argument("--s6-bindir", default="/usr/bin",
+                    help="directory of s6-svscan, s6-supervise, s6-svstat, s6-svc, s6-svok, "
+                         "s6-log (default /usr/bin)")
+    ap.add_argument("--only", help="run only these scenarios (comma list: control, crash, "
+                    "idle, mass, memory, logs, load); prints the tables, writes nothing "
+                    "unless --output")
+    ap.add_argument("--jobs", type=int, help="scenarios run at once (default 1; --quick: "
+                    "3, which makes its numbers no measurement)")
+    ap.add_argument("--output", help="write the markdown there (default: docs/benchmarks.md "
+                    "in full mode; --quick and --only write nothing unless given)")
+    args = ap.parse_args()
+    if args.jobs is None:
+        args.jobs = 3 if args.quick else 1
+    elif args.jobs > 1 and not args.quick:
+        print(f"! --jobs {args.jobs}: scenarios run at once, the numbers are no measurement",
+              file=sys.stderr)
+    if args.output is None and not (args.quick or args.only):
+        args.output = os.path.join(REPO, "docs/benchmarks.md")
+
+    peers = find_peers(args)
+    kinds = [p.kind for p in peers]
+    if build_type(args.zagent) not in ("Release", "RelWithDebInfo", "MinSizeRel"):
+        print(f"! {args.zagent} is a {build_type(args.zagent)} build: its numbers are not "
+              f"zagent's (make bench builds RelWithDebInfo)", file=sys.stderr)
+    strace = shutil.which("strace")
+    if not strace:
+        print(f"! strace missing ({INSTALL_HINT}): idle syscalls not counted",
+              file=sys.stderr)
+
+    if args.quick:
+        # Every code path once per peer, not a measurement: startsecs=0 (no 1 s wait for
+        # RUNNING), one sample of each, N small; memory at 1 and idle_n comes from the
+        # crash and idle sessions, at 3 from its own. 24 MiB of logs still rotates twice.
+        cfg = dict(crash_rounds=1, crash_kills=1, mem_ns=[1, 3, 5], mem_trials=1, idle_n=5,
+                   idle_secs=0.25, idle_rounds=1, mass_ns=[10], mass_trials=1, ctl_ns=[1],
+                   ctl_runs=2, ctl_all_runs=1, logs_n=24 << 20, logs_trials=1, load_runs=2,
+                   startsecs=0, settle=0.1)
+    else:
+        cfg = dict(crash_rounds=5, crash_kills=5, mem_ns=[1, 100, 1000], mem_trials=3,
+                   idle_n=100, idle_secs=10.0, idle_rounds=2, mass_ns=[200, 1000],
+                   mass_trials=3, ctl_ns=[1, 1000], ctl_runs=40, ctl_all_runs=5,
+                   logs_n=1 << 30, logs_trials=5, load_runs=30, startsecs=1, settle=0.5)
+    idle_settle = 1.0 if cfg["startsecs"] else cfg["settle"]
+
+    only = set(args.only.split(",")) if args.only else None
+    known = {"control", "crash", "idle", "mass", "memory", "logs", "load"}
+    if only and only - known:
+        die(f"unknown scenario(s) for --only: {', '.join(sorted(only - known))} "
+            f"(known: {', '.join(sorted(known))})")
+
+    def wanted(name):
+        return only is None or name in only
+
+    res = {}
+    ran = []
+    problems = []
+    tmp = tempfile.mkdtemp(prefix="zb-bin-", dir="/tmp")
+    t_begin = time.monotonic()
+
+    def run(name, title, fn, a):
+        print(f"{title} ...", file=sys.stderr)
+        ran.append(name)
+        t0 = time.monotonic()
+        try:
+            fn(*a)
+        except Exception as e:  # noqa: BLE001 - reported, the other scenarios still run
+            traceback.print_exc()
+            problems.append(f"{name}: {type(e).__name__}: {e}")
+        print(f"  {name}: {time.monotonic() - t0:.1f} s", file=sys.stderr)
+
+    try:
+        prog, prog_desc = build_prog(tmp)
+        runner = build_runner(tmp)
+        wexe = build_c(tmp, "writer", WRITER_C)
+        writer = (wexe, os.path.realpath(wexe)) if wexe else None
+        burn = build_c(tmp, "burn", BURN_C)
+        info = machine(args, prog_desc, peers)
+        if (wanted("logs") or wanted("load")) and not writer:
+            print("! no C compiler: the logs and load scenarios are skipped", file=sys.stderr)
+        tasks = []  # (name, title, function, arguments), in the order of a sequential run
+        if wanted("control"):
+            tasks.append(("control", "control latency", scenario_control,
+                          (peers, prog, cfg["ctl_ns"], cfg["ctl_runs"], cfg["ctl_all_runs"],
+                           runner, cfg["startsecs"], res)))
+        if wanted("crash"):
+            tasks.append(("crash", "crash recovery", scenario_crash,
+                          (peers, prog, cfg["crash_rounds"], cfg["crash_kills"], cfg["settle"],
+                           res)))
+        if wanted("idle"):
+            tasks.append(("idle", "idle cost", scenario_idle,
+                          (peers, prog, cfg["idle_n"], cfg["idle_secs"], cfg["idle_rounds"],
+                           cfg["startsecs"], idle_settle, res, strace)))
+        if wanted("mass"):
+            tasks.append(("mass", "mass start", scenario_mass,
+                          (peers, prog, cfg["mass_ns"], cfg["mass_trials"], cfg["startsecs"],
+                           cfg["settle"], res)))
+        # Memory: N=1 comes from the crash sessions (before the first kill), N=idle_n from
+        # the idle sessions, the mass-start N from mass start; any other N gets its own.
+        covered = ({1} if wanted("crash") else set()) | \
+            ({cfg["idle_n"]} if wanted("idle") else set()) | \
+            (set(cfg["mass_ns"]) if wanted("mass") else set())
+        mem_own = [n for n in cfg["mem_ns"] if n not in covered]
+        if wanted("memory"):
+            if mem_own:
+                tasks.append(("memory", "memory", scenario_memory,
+                              (peers, prog, mem_own, cfg["mem_trials"], cfg["startsecs"],
+                               cfg["settle"], res)))
+            else:
+                ran.append("memory")
+        if wanted("logs") and writer:
+            tasks.append(("logs", "log capture throughput", scenario_logs,
+                          (peers, prog, writer, cfg["logs_n"], cfg["logs_trials"], res)))
+        if wanted("load") and writer:
+            tasks.append(("load", "control latency under log load", scenario_load,
+                          (peers, prog, writer, burn, cfg["load_runs"], runner,
+                           cfg["startsecs"], cfg["settle"], res)))
+        if args.jobs > 1 and len(tasks) > 1:
+            # Several scenarios at once (--quick): a check of the harness, not a measurement.
+            # supervisord alone needs 3-5 s per session (its 1 s ticks to start, reach
+            # RUNNING and stop), so a sequential quick run cannot be short. Longest first.
+            order = ("load", "crash", "idle", "memory", "control", "mass", "logs")
+            tasks.sort(key=lambda t: order.index(t[0]))
+            with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+                for f in [pool.submit(run, *t) for t in tasks]:
+                    f.result()
+        else:
+            for t in tasks:
+                run(*t)
+        cfg["logs_n"] = res.get("logs_n", cfg["logs_n"])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    elapsed = time.monotonic() - t_begin
+
+    table = build_table(res, cfg)
+    goals = goals_table(res, cfg)
+    print(table)
+    print("\nGoals:\n")
+    print(goals)
+    print()
+    for k in kinds:
+        print(f"idle syscalls, {k}: {top_syscalls(res, k)}")
+    for k in kinds:
+        print(f"crash recovery samples (ms), {k}: "
+              f"{', '.join(f'{v * 1000:.2f}' for v in res.get(('crash', k), []))}")
+    print(f"log capture baselines (MB/s = 10^6 bytes/s): {logs_baselines(res)}")
+    print("leftover processes after their supervisor exited: " +
+          ", ".join(f"{k} {sum(res.get(('leftovers', k), []))}" for k in kinds))
+    print(f"peers: {', '.join(kinds)}; total {elapsed:.0f} s")
+
+    problems += check_results(res, cfg, ran, kinds, strace)
+    if args.output:
+        with open(args.output, "w") as f:
+            f.write(markdown(args, cfg, res, info, elapsed, table, goals, peers))
+        print(f"wrote {args.output}")
+    if problems:
+        print("\nFAILED:", file=sys.stderr)
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+        return 1
     return 0
 
 
