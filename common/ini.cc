@@ -185,21 +185,23 @@ class IniReader {
     }
   }
 
-  Result<void> read(std::string_view text) {
-    const std::string normalized = normalize_newlines(text);
-    const std::string_view all = normalized;
-    int lineno = 0;
-    for (std::size_t pos = 0; pos < all.size();) {
-      std::size_t end = all.find('\n', pos);
-      end = end == std::string_view::npos ? all.size() : end + 1;
-      const std::string_view line = all.substr(pos, end - pos);
-      pos = end;
-      ++lineno;
-      if (auto r = read_line(line, lineno); !r) {
-        return r;
+  Result<void> read(const std::vector<IniChunk>& chunks) {
+    for (const IniChunk& chunk : chunks) {
+      const std::string normalized = normalize_newlines(chunk.text);
+      const std::string_view all = normalized;
+      int lineno = chunk.first_line - 1;
+      for (std::size_t pos = 0; pos < all.size();) {
+        std::size_t end = all.find('\n', pos);
+        end = end == std::string_view::npos ? all.size() : end + 1;
+        const std::string_view line = all.substr(pos, end - pos);
+        pos = end;
+        ++lineno;
+        if (auto r = read_line(line, lineno); !r) {
+          return r;
+        }
       }
+      finish_option();
     }
-    finish_option();
     if (!errors_.empty()) {
       return fail(std::move(errors_), ErrorCode::Config);
     }
@@ -358,7 +360,12 @@ void IniDocument::replace_here(std::string_view here) {
 }
 
 Result<void> parse_ini(std::string_view text, std::string_view file, IniDocument& doc) {
-  return IniReader(file, doc).read(text);
+  return IniReader(file, doc).read({IniChunk{1, text}});
+}
+
+Result<void> parse_ini_chunks(const std::vector<IniChunk>& chunks, std::string_view file,
+                              IniDocument& doc) {
+  return IniReader(file, doc).read(chunks);
 }
 
 }  // namespace zagent

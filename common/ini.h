@@ -47,4 +47,16 @@ struct IniDocument {
 /// On error `doc` may hold part of the file.
 Result<void> parse_ini(std::string_view text, std::string_view file, IniDocument& doc);
 
+/// A piece of a file's text: whole lines, the first of them line `first_line` (1-based).
+struct IniChunk {
+  int first_line = 1;
+  std::string_view text;
+};
+
+/// As parse_ini(), for a file of which only these pieces are read (in order, apart): each
+/// piece ends the value being read, as the section header that follows it in the file does.
+/// Line numbers in errors and in `doc` are the file's.
+Result<void> parse_ini_chunks(const std::vector<IniChunk>& chunks, std::string_view file,
+                              IniDocument& doc);
+
 }  // namespace zagent

@@ -30,31 +30,41 @@ std::string normalize_path(std::string_view path, std::string_view cwd, std::str
 
 }  // namespace
 
-std::string supervisorctl_sections(std::string_view text) {
-  std::string out;
-  out.reserve(1024);
-  bool keep = true;  // text before the first header belongs to no section: parse_ini reports it
+std::vector<IniChunk> supervisorctl_sections(std::string_view text) {
+  std::vector<IniChunk> out;
+  // Text before the first header belongs to no section: it is kept, parse_ini reports it.
+  bool keep = true;
+  std::size_t start = 0;  // of the piece being kept
+  int start_line = 1;
+  int lineno = 0;
+  const auto close_piece = [&](std::size_t end) {
+    if (end > start) {
+      out.push_back(IniChunk{start_line, text.substr(start, end - start)});
+    }
+  };
   std::size_t pos = 0;
   while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
+    const std::size_t end = text.find('\n', pos);
     const std::size_t next = end == std::string_view::npos ? text.size() : end + 1;
-    const std::string_view line = text.substr(pos, next - pos);
-    if (!line.empty() && line.front() == '[') {
+    ++lineno;
+    if (text[pos] == '[') {
+      const std::string_view line = text.substr(pos, next - pos);
       const auto close = line.find(']');
       const std::string_view name =
           close == std::string_view::npos ? std::string_view() : line.substr(1, close - 1);
-      keep = name == "supervisorctl" || name == "DEFAULT";
-      if (keep) {
-        out.append(line);
-      } else if (line.back() == '\n') {
-        out.push_back('\n');  // not even the header: a thousand empty sections cost time too
+      const bool wanted = name == "supervisorctl" || name == "DEFAULT";
+      if (wanted && !keep) {
+        start = pos;
+        start_line = lineno;
+      } else if (!wanted && keep) {
+        close_piece(pos);
       }
-    } else if (keep) {
-      out.append(line);
-    } else if (line.back() == '\n') {
-      out.push_back('\n');
+      keep = wanted;
     }
     pos = next;
+  }
+  if (keep) {
+    close_piece(text.size());
   }
   return out;
 }

@@ -44,11 +44,12 @@ struct CtlSettings {
 Result<CtlSettings> settings_from_config(const IniDocument& doc, std::string_view here,
                                          std::string_view cwd, const EnvironmentList& env);
 
-/// Only what zctl reads from a config file: the text with every section other than
-/// [supervisorctl] and [DEFAULT] replaced by empty lines (line numbers stay), so that a
-/// config with a thousand programs costs no more to read than a small one. A section header
-/// is a line that starts with `[` in column 0, as in configparser.
-std::string supervisorctl_sections(std::string_view text);
+/// Only what zctl reads from a config file, for parse_ini_chunks(): the text before the first
+/// section and the [supervisorctl] and [DEFAULT] sections, each with its first line number
+/// (views into `text`), so that a config with a thousand programs costs little more to read
+/// than a small one. A section header is a line that starts with `[` in column 0, as in
+/// configparser.
+std::vector<IniChunk> supervisorctl_sections(std::string_view text);
 
 /// Command-line values win over the config (`-s` is used verbatim).
 CtlSettings apply_args(CtlSettings settings, const CtlArgs& args);

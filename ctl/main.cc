@@ -9,7 +9,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -84,14 +83,21 @@ int run(int argc, char** argv) {
   }
   zagent::ctl::CtlSettings settings;
   if (path) {
-    std::ifstream in(*path, std::ios::binary);
+    std::ifstream in(*path, std::ios::binary | std::ios::ate);
     if (!in) {
       return usage_error(argv0, "could not find config file " + *path);
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
+    std::string text;
+    if (const auto size = in.tellg(); size > 0) {
+      text.resize(static_cast<std::size_t>(size));
+      in.seekg(0);
+      in.read(text.data(), size);
+      text.resize(static_cast<std::size_t>(in.gcount()));
+    }
     zagent::IniDocument doc;
-    if (auto ok = zagent::parse_ini(zagent::ctl::supervisorctl_sections(ss.str()), *path, doc); !ok) {
+    if (auto ok =
+            zagent::parse_ini_chunks(zagent::ctl::supervisorctl_sections(text), *path, doc);
+        !ok) {
       return usage_error(argv0, ok.error().message);
     }
     const std::string cwd = std::filesystem::current_path().string();

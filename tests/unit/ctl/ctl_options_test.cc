@@ -110,9 +110,36 @@ TEST(SupervisorctlSections, KeepsOnlyWhatZctlReadsAndTheLineNumbers) {
   const std::string text =
       "; top\n[program:a]\ncommand=x\n  more\n[supervisorctl]\nserverurl=unix:///s\n"
       "[DEFAULT]\nk=v\n[program:b]\ncommand=y";
-  EXPECT_EQ(zagent::ctl::supervisorctl_sections(text),
-            "; top\n\n\n\n[supervisorctl]\nserverurl=unix:///s\n"
-            "[DEFAULT]\nk=v\n\n");
+  const auto chunks = zagent::ctl::supervisorctl_sections(text);
+  ASSERT_EQ(chunks.size(), 2u);
+  EXPECT_EQ(chunks[0].first_line, 1);
+  EXPECT_EQ(chunks[0].text, "; top\n");
+  EXPECT_EQ(chunks[1].first_line, 5);
+  EXPECT_EQ(chunks[1].text, "[supervisorctl]\nserverurl=unix:///s\n[DEFAULT]\nk=v\n");
+}
+
+TEST(SupervisorctlSections, ErrorsNameTheFilesLineAndAPieceEndsItsValue) {
+  // Line 6 has no '=': reported as line 6 although lines 1-3 are not read. The blank line 4
+  // and the skipped section after `prompt` do not extend its value.
+  const std::string text =
+      "[program:a]\ncommand=x\n  more\n[supervisorctl]\n\nbad line\nprompt=p\n"
+      "[program:b]\n  continued\n[supervisorctl]\nhistory_file=/h\n";
+  const auto chunks = zagent::ctl::supervisorctl_sections(text);
+  ASSERT_EQ(chunks.size(), 2u);
+  EXPECT_EQ(chunks[0].first_line, 4);
+  EXPECT_EQ(chunks[1].first_line, 10);
+  zagent::IniDocument doc;
+  const auto r = zagent::parse_ini_chunks(chunks, "/etc/z.conf", doc);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("[line  6]: 'bad line\\n'"), std::string::npos)
+      << r.error().message;
+  const zagent::IniSection* ctl = doc.find("supervisorctl");
+  ASSERT_NE(ctl, nullptr);
+  ASSERT_NE(ctl->find("prompt"), nullptr);
+  EXPECT_EQ(ctl->find("prompt")->value, "p");
+  EXPECT_EQ(ctl->find("prompt")->line, 7);
+  ASSERT_NE(ctl->find("history_file"), nullptr);
+  EXPECT_EQ(ctl->find("history_file")->line, 11);
 }
 
 TEST(SupervisorctlSections, TheSettingsReadFromTheFilteredTextAreTheSame) {
@@ -122,8 +149,8 @@ TEST(SupervisorctlSections, TheSettingsReadFromTheFilteredTextAreTheSame) {
   zagent::IniDocument full;
   zagent::IniDocument filtered;
   ASSERT_TRUE(zagent::parse_ini(text, "/etc/z.conf", full));
-  ASSERT_TRUE(
-      zagent::parse_ini(zagent::ctl::supervisorctl_sections(text), "/etc/z.conf", filtered));
+  ASSERT_TRUE(zagent::parse_ini_chunks(zagent::ctl::supervisorctl_sections(text), "/etc/z.conf",
+                                       filtered));
   auto a = zagent::ctl::settings_from_config(full, "/etc", "/", {});
   auto b = zagent::ctl::settings_from_config(filtered, "/etc", "/", {});
   ASSERT_TRUE(a && b);
