@@ -20,6 +20,7 @@ import glob
 import hashlib
 import os
 import platform
+import select
 import shlex
 import shutil
 import signal
@@ -1089,6 +1090,30 @@ def ctl_run(ctl, conf, *words, timeout=60):
     return r.returncode, (r.stdout + r.stderr).strip()
 
 
+def wait_writer_exit(s, n, deadline):
+    """Finds the writer among the session's processes (polling every ms, for 0.2 s at most:
+    it is there when `CTL start` returns, unless it is done already), then blocks until it
+    exits or `deadline` passes. A writer already gone (its n bytes logged) is not waited for."""
+    find_end = min(deadline, time.monotonic() + 0.2)
+    while not s.extra_seen and time.monotonic() < find_end:
+        s.note_extra()
+        if not s.extra_seen:
+            if sum(s.log_sizes().values()) >= n:
+                return
+            time.sleep(0.001)
+    for pid in list(s.extra_seen):
+        try:
+            fd = os.pidfd_open(pid)
+        except OSError:
+            continue  # already reaped
+        try:
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            poller.poll(max(0.0, deadline - time.monotonic()) * 1000)
+        finally:
+            os.close(fd)
+
+
 def logs_agent_trial(peer, prog, writer, n, backups, sha, res):
     """One peer session: start the writer (`CTL start writer`, `s6-svc -o`), poll the log
     files' sizes until they hold n bytes; returns (seconds from the writer's start stamp,
@@ -1100,8 +1125,11 @@ def logs_agent_trial(peer, prog, writer, n, backups, sha, res):
         # `start` may report an error if the writer is already done when the agent checks
         # (startsecs=0): the bytes decide, the output is shown only if they do not come.
         rc, out = s.writer_start()
-        s.note_extra()
         deadline = time.monotonic() + LOGS_DEADLINE
+        # Sleep on the writer's exit (a pidfd), then poll the sizes: polling all along would
+        # take CPU from the writer and the peer on a 2-core machine, which the baselines
+        # (timed by waiting for the pipeline) are not charged.
+        wait_writer_exit(s, n, deadline)
         while True:
             sizes = s.log_sizes()
             now = time.monotonic()
@@ -1870,7 +1898,9 @@ def markdown(args, cfg, res, info, elapsed, table, goals, peers):
         f"(a `down` file; `log/run` = `s6-log nK s10485760 LOGDIR`, K as many as the "
         f"backups, no timestamps), started with `s6-svc -o` (once: `-u` would respawn it). "
         f"The time runs from the writer's start to the first poll (every 3 ms) at which the "
-        f"log files hold every byte. Then the files, oldest first (`writer.log.K ... "
+        f"log files hold every byte; the harness sleeps on the writer's exit (a pidfd) "
+        f"before it starts polling, so that it takes no CPU from the writer and the peer "
+        f"(the baselines are timed by waiting for the pipeline). Then the files, oldest first (`writer.log.K ... "
         f"writer.log.1, writer.log`; s6: `@<tai64n>.s` by name, then `current`), are "
         f"compared by sha256 with the expected bytes (regenerated in Python), and files not "
         f"ending in `\\n` are counted (a line split between two files). Baselines, no "
