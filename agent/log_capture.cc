@@ -197,20 +197,19 @@ void LogCapture::read_turn(std::uint64_t child_id, int which) {
   if (!ch.pipe) {
     return;
   }
-  const int fd = ch.pipe->native_handle();
   std::size_t total = 0;
   for (;;) {
-    const ssize_t n = ::read(fd, buffer(), kReadSize);
+    const ssize_t n = read_some(child, ch);
     if (n > 0) {
       const auto got = static_cast<std::size_t>(n);
       if (!ch.grown && ch.capacity > 0 && got >= static_cast<std::size_t>(ch.capacity)) {
         // The pipe was full: the program writes faster than one pipe's worth per turn.
         ch.grown = true;
-        if (const int size = ::fcntl(fd, F_SETPIPE_SZ, kBigPipe); size > 0) {
+        if (const int size = ::fcntl(ch.pipe->native_handle(), F_SETPIPE_SZ, kBigPipe);
+            size > 0) {
           ch.capacity = size;
         }
       }
-      consume(child, ch, std::string_view(buffer_.get(), got));
       total += got;
       if (got < kReadSize) {
         // A pipe read returns all it holds: it is empty now.
@@ -221,9 +220,6 @@ void LogCapture::read_turn(std::uint64_t child_id, int which) {
         schedule(child, ch, false);  // more may be there: come back after the others
         return;
       }
-      continue;
-    }
-    if (n < 0 && errno == EINTR) {
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -250,13 +246,9 @@ void LogCapture::drain(pid_t pid) {
   for (Channel& ch : child.channels) {
     std::size_t total = 0;
     while (ch.pipe && total < kDrainLimit) {
-      const ssize_t n = ::read(ch.pipe->native_handle(), buffer(), kReadSize);
+      const ssize_t n = read_some(child, ch);
       if (n > 0) {
-        consume(child, ch, std::string_view(buffer_.get(), static_cast<std::size_t>(n)));
         total += static_cast<std::size_t>(n);
-        continue;
-      }
-      if (n < 0 && errno == EINTR) {
         continue;
       }
       if (n == 0) {
@@ -266,6 +258,17 @@ void LogCapture::drain(pid_t pid) {
     }
   }
   erase_if_done(id);
+}
+
+ssize_t LogCapture::read_some(Child& child, Channel& channel) {
+  ssize_t n;
+  do {
+    n = ::read(channel.pipe->native_handle(), buffer(), kReadSize);
+  } while (n < 0 && errno == EINTR);
+  if (n > 0) {
+    consume(child, channel, std::string_view(buffer_.get(), static_cast<std::size_t>(n)));
+  }
+  return n;
 }
 
 void LogCapture::consume(Child& child, Channel& channel, std::string_view data) {

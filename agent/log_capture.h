@@ -78,6 +78,9 @@ class LogCapture {
   std::shared_ptr<RotatingLog> log_for(const OutputLog& target, const std::string& label);
   void schedule(Child& child, Channel& channel, bool wait_first);
   void read_turn(std::uint64_t child_id, int which);
+  /// One read() of the channel's pipe (EINTR retried), its bytes passed to consume();
+  /// returns what read() returned, errno kept when it is -1.
+  ssize_t read_some(Child& child, Channel& channel);
   void consume(Child& child, Channel& channel, std::string_view data);
   void close_channel(Child& child, Channel& channel);
   void erase_if_done(std::uint64_t child_id);

@@ -70,7 +70,8 @@ int above_stdio(int fd) {
 
 // Everything the child needs, prepared before the clone: the child shares the agent's memory
 // (CLONE_VM, see spawn()) until it execs, so it may only make async-signal-safe calls, must
-// not allocate, and must change no memory but its own stack. Calls that glibc wraps with
+// not allocate, and must change no memory but its own stack (and errno, which the agent reads
+// only when the clone itself failed). Calls that glibc wraps with
 // process-wide bookkeeping (setuid() and friends signal every thread of the process) are made
 // as raw system calls.
 struct ChildPlan {

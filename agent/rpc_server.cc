@@ -191,7 +191,6 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
   }
 
   bool closed() const { return closed_; }
-  bool following() const { return !follows_.empty(); }
 
   /// Data was written to the log at `path`: push it to this client's follows of it.
   void publish(const std::string& path, std::string_view data) {

@@ -24,7 +24,6 @@ struct OutputLog {
 
 /// Everything needed to start one child. Built by the supervisor from a ProcessConfig.
 struct SpawnSpec {
-  std::string group;    ///< group name (with `name`: which process the output belongs to)
   std::string name;     ///< process name, for messages
   std::string command;  ///< the config's command line, split and resolved at spawn time
   /// The full environment of the child, already layered (agent env, SUPERVISOR_*,

@@ -311,7 +311,6 @@ void Supervisor::spawn(ProcessEntry& entry) {
     spec.umask = static_cast<mode_t>(*entry.config.umask);
   }
   spec.user = entry.config.user;
-  spec.group = entry.config.group;
   spec.stdout_log = {entry.stdout_path, entry.config.stdout_log.maxbytes,
                      entry.config.stdout_log.backups};
   spec.stderr_log = {entry.stderr_path, entry.config.stderr_log.maxbytes,

@@ -84,7 +84,6 @@ TEST_F(SupervisorTest, SpawnSpecCarriesConfigAndLayeredEnvironment) {
   EXPECT_EQ(spec.command, "/bin/web --port 7860");
   EXPECT_EQ(spec.directory, "/srv");
   EXPECT_EQ(spec.umask, 002u);
-  EXPECT_EQ(spec.group, "web");
   EXPECT_EQ(spec.stdout_log.path, "/var/log/app/web.log");
   EXPECT_EQ(spec.stdout_log.maxbytes, kDefaultChildLogMaxBytes);
   EXPECT_EQ(spec.stdout_log.backups, 10);
