@@ -278,7 +278,62 @@ def write_script(path, line):
     os.chmod(path, 0o755)
 
 
-class Session:
+class SupervisorProcess:
+    """What every peer's session shares: the supervisor runs in the foreground as a child of
+    the harness, its output in OUT_NAME in the session's temp dir; it is stopped with SIGTERM
+    (SIGKILL past STOP_DEADLINE) and the dir removed. Subclasses set OUT_NAME and label()."""
+
+    OUT_NAME = "agent.out"
+
+    def label(self):
+        return self.kind
+
+    def _spawn(self, argv):
+        self.t_start = time.monotonic()
+        self.out = open(os.path.join(self.dir, self.OUT_NAME), "wb")
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT,
+            cwd=self.dir, start_new_session=True)
+        self.pid = self.proc.pid
+
+    def check_alive(self):
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"{self.label()} exited early (rc {self.proc.returncode}); "
+                               f"see {self.dir}/{self.OUT_NAME}:\n{self.agent_output()}")
+
+    def agent_output(self):
+        try:
+            with open(os.path.join(self.dir, self.OUT_NAME), errors="replace") as f:
+                return f.read()[-2000:]
+        except OSError:
+            return ""
+
+    def _terminate(self):
+        """SIGTERM, wait for exit (SIGKILL after STOP_DEADLINE); returns seconds to exit, or
+        None when it had exited already or had to be killed."""
+        t0 = time.monotonic()
+        took = None
+        if self.proc.poll() is None:
+            os.kill(self.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_DEADLINE)
+                took = time.monotonic() - t0
+            except subprocess.TimeoutExpired:
+                print(f"  ! {self.label()} did not exit {STOP_DEADLINE}s after SIGTERM; "
+                      f"SIGKILL pid {self.pid}", file=sys.stderr)
+                os.kill(self.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.out.close()
+        return took
+
+    def cleanup(self):
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Session(SupervisorProcess):
     def __init__(self, peer, prog, n, startsecs, scenario, writer=None):
         self.kind = peer.kind
         self.binary = peer.binary
@@ -347,13 +402,7 @@ class Session:
                 f.write("\n" + self.extra_conf.replace("{dir}", d))
 
     def start(self):
-        self.t_start = time.monotonic()
-        self.out = open(os.path.join(self.dir, "agent.out"), "wb")
-        self.proc = subprocess.Popen(
-            [self.binary, "-n", "-c", self.conf],
-            stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT,
-            cwd=self.dir, start_new_session=True)
-        self.pid = self.proc.pid
+        self._spawn([self.binary, "-n", "-c", self.conf])
 
     # -- the interface the scenarios use ---------------------------------------------
 
@@ -446,18 +495,6 @@ class Session:
                 raise RuntimeError(f"{self.kind}: {path} not accepting within {deadline}s")
             time.sleep(0.01)
 
-    def check_alive(self):
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"{self.kind} exited early (rc {self.proc.returncode}); "
-                               f"see {self.dir}/agent.out:\n{self.agent_output()}")
-
-    def agent_output(self):
-        try:
-            with open(os.path.join(self.dir, "agent.out"), errors="replace") as f:
-                return f.read()[-2000:]
-        except OSError:
-            return ""
-
     def wait_all(self, deadline=START_DEADLINE, poll=0.002):
         """Waits until all N programs run the program and N `success:` lines are logged.
 
@@ -493,19 +530,7 @@ class Session:
             return None
         self.running_children()  # record the current pids for the leftover check
         self.note_extra()
-        t0 = time.monotonic()
-        took = None
-        if self.proc.poll() is None:
-            os.kill(self.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(STOP_DEADLINE)
-                took = time.monotonic() - t0
-            except subprocess.TimeoutExpired:
-                print(f"  ! {self.kind} did not exit {STOP_DEADLINE}s after SIGTERM; "
-                      f"SIGKILL pid {self.pid}", file=sys.stderr)
-                os.kill(self.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.out.close()
+        took = self._terminate()
         self.leftovers += kill_left(self.seen, (self.prog_real,))
         self.leftovers += kill_left(self.extra_seen, self.extra_reals)
         if self.leftovers:
@@ -513,12 +538,6 @@ class Session:
                   f"exited; killed them by pid", file=sys.stderr)
         self.proc = None
         return took
-
-    def cleanup(self):
-        try:
-            self.stop()
-        finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def kill_left(pids, reals):
@@ -551,12 +570,17 @@ def s6_log_sizes(d):
     return out
 
 
-class S6Session:
+class S6Session(SupervisorProcess):
     """s6: SCANDIR with one service dir per program (`run` is a symlink to the program, so
     s6-supervise execs it directly, no shell), `s6-svscan SCANDIR` in the foreground.
 
     The writer (if any) is SCANDIR/writer: a `down` file (not started with the scan), `run`
     = `exec writer N STAMP`, and a `log/` subservice running `s6-log nK s10485760 LOGDIR`."""
+
+    OUT_NAME = "s6.out"
+
+    def label(self):
+        return "s6-svscan"
 
     def __init__(self, peer, prog, n, scenario, writer=None):
         self.kind = peer.kind
@@ -607,14 +631,9 @@ class S6Session:
                          f"s{LOG_MAXBYTES} {shlex.quote(self.logdir)}")
 
     def start(self):
-        self.t_start = time.monotonic()
-        self.out = open(os.path.join(self.dir, "s6.out"), "wb")
         count = len(self.names) + (1 if self.writer else 0)
         argv = [self.binary] + (["-c", str(count)] if count > S6_DEFAULT_MAX else [])
-        self.proc = subprocess.Popen(
-            argv + [self.scan], stdin=subprocess.DEVNULL, stdout=self.out,
-            stderr=subprocess.STDOUT, cwd=self.dir, start_new_session=True)
-        self.pid = self.proc.pid
+        self._spawn(argv + [self.scan])
 
     # -- the interface the scenarios use ---------------------------------------------
 
@@ -720,18 +739,6 @@ class S6Session:
                 elif e and os.path.basename(e) == "s6-log":
                     self.loggers.add(k)
 
-    def check_alive(self):
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"s6-svscan exited early (rc {self.proc.returncode}); "
-                               f"see {self.dir}/s6.out:\n{self.agent_output()}")
-
-    def agent_output(self):
-        try:
-            with open(os.path.join(self.dir, "s6.out"), errors="replace") as f:
-                return f.read()[-2000:]
-        except OSError:
-            return ""
-
     def wait_all(self, deadline=START_DEADLINE, poll=0.002):
         """Waits until all N programs run (one child of each s6-supervise has exec'd it).
         s6 has no startsecs: returns (t_spawned, None), seconds since start()."""
@@ -768,19 +775,7 @@ class S6Session:
             return None
         self.running_children()
         self.note_extra()
-        t0 = time.monotonic()
-        took = None
-        if self.proc.poll() is None:
-            os.kill(self.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(STOP_DEADLINE)
-                took = time.monotonic() - t0
-            except subprocess.TimeoutExpired:
-                print(f"  ! s6-svscan did not exit {STOP_DEADLINE}s after SIGTERM; "
-                      f"SIGKILL pid {self.pid}", file=sys.stderr)
-                os.kill(self.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.out.close()
+        took = self._terminate()
         strays = []
         for pid in sorted(self.sups | self.loggers):
             if pid_alive(pid) and os.path.basename(exe_of(pid) or "") in ("s6-supervise",
@@ -806,12 +801,6 @@ class S6Session:
                   file=sys.stderr)
         self.proc = None
         return took
-
-    def cleanup(self):
-        try:
-            self.stop()
-        finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------
