@@ -21,11 +21,10 @@ namespace asio = boost::asio;
 
 namespace {
 
-/// Bytes asked for per read(), and read from one pipe before the loop serves others (the
-/// control socket among them): copying this much in and out takes about 0.1 ms, so a
+/// Bytes asked for per read(): one read is a pipe's turn before the loop serves others (the
+/// control socket among them). Copying this much in and out takes about 0.1 ms, so a
 /// request waits at most that long behind a program that spews.
 constexpr std::size_t kReadSize = std::size_t{256} << 10;
-constexpr std::size_t kTurnBudget = kReadSize;
 /// drain() reads at most this much (a grandchild may keep a pipe busy forever).
 constexpr std::size_t kDrainLimit = std::size_t{16} << 20;
 /// A pipe that was found full is grown to this (the writer then blocks less often). Only
@@ -197,39 +196,28 @@ void LogCapture::read_turn(std::uint64_t child_id, int which) {
   if (!ch.pipe) {
     return;
   }
-  std::size_t total = 0;
-  for (;;) {
-    const ssize_t n = read_some(child, ch);
-    if (n > 0) {
-      const auto got = static_cast<std::size_t>(n);
-      if (!ch.grown && ch.capacity > 0 && got >= static_cast<std::size_t>(ch.capacity)) {
-        // The pipe was full: the program writes faster than one pipe's worth per turn.
-        ch.grown = true;
-        if (const int size = ::fcntl(ch.pipe->native_handle(), F_SETPIPE_SZ, kBigPipe);
-            size > 0) {
-          ch.capacity = size;
-        }
+  const ssize_t n = read_some(child, ch);
+  if (n > 0) {
+    const auto got = static_cast<std::size_t>(n);
+    if (!ch.grown && ch.capacity > 0 && got >= static_cast<std::size_t>(ch.capacity)) {
+      // The pipe was full: the program writes faster than one pipe's worth per turn.
+      ch.grown = true;
+      if (const int size = ::fcntl(ch.pipe->native_handle(), F_SETPIPE_SZ, kBigPipe);
+          size > 0) {
+        ch.capacity = size;
       }
-      total += got;
-      if (got < kReadSize) {
-        // A pipe read returns all it holds: it is empty now.
-        schedule(child, ch, true);
-        return;
-      }
-      if (total >= kTurnBudget) {
-        schedule(child, ch, false);  // more may be there: come back after the others
-        return;
-      }
-      continue;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      schedule(child, ch, true);
-      return;
-    }
-    close_channel(child, ch);  // EOF: every writer is gone (or a read error)
-    erase_if_done(child_id);
+    // A read that did not fill the buffer took all the pipe held: wait for the next write.
+    // A full one may have left more: come back after the others.
+    schedule(child, ch, got < kReadSize);
     return;
   }
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    schedule(child, ch, true);
+    return;
+  }
+  close_channel(child, ch);  // EOF: every writer is gone (or a read error)
+  erase_if_done(child_id);
 }
 
 void LogCapture::drain(pid_t pid) {
