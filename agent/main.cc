@@ -10,11 +10,12 @@
 
 #include <fmt/format.h>
 
-#include "agent/cli.h"
-#include "agent/config.h"
-#include "agent/config_host.h"
-#include "agent/config_json.h"
-#include "agent/daemon.h"
+#include "agent/config/config.h"
+#include "agent/config/config_host.h"
+#include "agent/config/config_json.h"
+#include "agent/daemon/cli.h"
+#include "agent/daemon/daemon.h"
+#include "agent/os/system_config_host.h"
 #include "common/config_search.h"
 
 namespace {

@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   g++ make cmake pkg-config
-  libboost1.81-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+  libboost1.81-dev libcli11-dev nlohmann-json3-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev
 )
 # Extra tools by purpose: `--bench` adds the peers measured side by side; `--fuzz` adds clang

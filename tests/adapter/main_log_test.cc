@@ -1,6 +1,6 @@
 // MainLog against real files in a TempDir: append, rotation, reopen, clear, startup notes,
 // write failures. Record times come from a FakeClock; TZ is set to UTC for exact texts.
-#include "agent/main_log.h"
+#include "agent/logs/main_log.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // PosixSpawner against the real OS: the helper programs in tests/helpers are forked and
 // exec'd; their stdout and stderr pipes are handed to the test, which drains them as it waits. Every test kills and reaps what it started
 // (ChildGuard), even when an assertion fails; waits poll a condition up to a deadline.
-#include "agent/posix_spawner.h"
+#include "agent/os/posix_spawner.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

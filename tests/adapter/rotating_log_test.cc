@@ -1,7 +1,7 @@
 // RotatingLog against real files in a TempDir: create/append, rotation names and counts,
 // truncation, byte-exact capture across rotations, reopen, clear, and failures (a missing
 // directory, a file-size limit, a blocked rename) with their error() and listener calls.
-#include "agent/rotating_log.h"
+#include "agent/logs/rotating_log.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

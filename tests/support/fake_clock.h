@@ -3,7 +3,7 @@
 
 #include <chrono>
 
-#include "agent/clock.h"
+#include "agent/process/clock.h"
 
 namespace zagent::test {
 

@@ -10,7 +10,7 @@
 #include <set>
 #include <string>
 
-#include "agent/config_host.h"
+#include "agent/config/config_host.h"
 
 namespace zagent::test {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/log_sink.h"
+#include "agent/process/log_sink.h"
 
 namespace zagent::test {
 

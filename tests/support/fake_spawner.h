@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/spawner.h"
+#include "agent/process/spawner.h"
 
 namespace zagent::test {
 

@@ -1,0 +1,196 @@
+// The agent's immutable view of a supervisord-format config: what loading an INI document
+// produces after defaults, expansion and checks (spec/config.md). Uses only common/ and the
+// ConfigHost port; never starts or signals anything.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/config/config_host.h"
+#include "common/datatypes.h"
+#include "common/error.h"
+
+namespace zagent {
+
+/// DESIGN.md: the child log caps default to 10MB (supervisord: 50MB).
+inline constexpr std::int64_t kDefaultChildLogMaxBytes = 10 * 1024 * 1024;
+inline constexpr std::int64_t kDefaultMainLogMaxBytes = 50 * 1024 * 1024;
+
+struct UserSpec {
+  std::string name;  ///< as resolved from the passwd database
+  uid_t uid = 0;
+  gid_t gid = 0;  ///< primary group
+
+  friend bool operator==(const UserSpec&, const UserSpec&) = default;
+};
+
+/// One output channel (stdout or stderr) of a process.
+struct LogChannelConfig {
+  LogTarget logfile;  ///< Auto, None or Path; a deprecated `syslog` value becomes None+syslog
+  std::int64_t maxbytes = kDefaultChildLogMaxBytes;
+  std::int64_t backups = 10;
+  std::int64_t capture_maxbytes = 0;
+  bool events_enabled = false;
+  bool syslog = false;
+
+  friend bool operator==(const LogChannelConfig&, const LogChannelConfig&) = default;
+};
+
+/// One process: a [program:x] section yields numprocs of these.
+struct ProcessConfig {
+  std::string name;          ///< expanded process_name
+  std::string group;         ///< owning group's name
+  std::string program_name;  ///< the part after "program:"
+  std::int64_t process_num = 0;
+  std::int64_t numprocs = 1;
+  std::string command;  ///< expanded, not yet split (split at spawn time, as supervisord)
+  std::optional<std::string> directory;
+  std::optional<std::int64_t> umask;
+  std::int64_t priority = 999;
+  bool autostart = true;
+  AutoRestart autorestart = AutoRestart::Unexpected;
+  std::int64_t startsecs = 1;
+  std::int64_t startretries = 3;
+  std::vector<int> exitcodes{0};
+  int stopsignal = 15;
+  std::int64_t stopwaitsecs = 10;
+  bool stopasgroup = false;
+  bool killasgroup = false;
+  std::optional<UserSpec> user;
+  bool redirect_stderr = false;
+  LogChannelConfig stdout_log;
+  LogChannelConfig stderr_log;
+  EnvironmentList environment;  ///< the program's own environment= pairs
+  std::optional<std::string> serverurl;  ///< nullopt = AUTO (the agent's own URL)
+
+  // zagent extensions (docs/config.md); their defaults keep supervisord's behaviour exactly.
+  /// Wait before autorestarting a process that exited from RUNNING; 0 = at once.
+  std::chrono::milliseconds restart_delay{0};
+  /// Above restart_delay: each consecutive autorestart doubles the delay up to this cap; the
+  /// sequence starts over after a run that lasted at least this long. 0 = no growth.
+  std::chrono::milliseconds restart_delay_max{0};
+  /// More autorestarts than this within crashloop_window_secs -> FATAL; 0 = no limit.
+  std::int64_t crashloop_max_restarts = 0;
+  std::int64_t crashloop_window_secs = 60;  ///< seconds; at least 1
+
+  friend bool operator==(const ProcessConfig&, const ProcessConfig&) = default;
+};
+
+/// A process group: one [program:x] (homogeneous) or one [group:g].
+struct GroupConfig {
+  std::string name;
+  std::int64_t priority = 999;
+  bool from_group_section = false;  ///< true for [group:g]
+  std::vector<ProcessConfig> processes;
+
+  friend bool operator==(const GroupConfig&, const GroupConfig&) = default;
+};
+
+struct SupervisordConfig {
+  std::string logfile;  ///< absolute path, or "syslog"
+  std::int64_t logfile_maxbytes = kDefaultMainLogMaxBytes;
+  std::int64_t logfile_backups = 10;
+  LogLevel loglevel = LogLevel::Info;
+  std::string pidfile;  ///< absolute path
+  std::int64_t umask = 022;
+  bool nodaemon = false;
+  bool silent = false;
+  std::int64_t minfds = 1024;
+  std::int64_t minprocs = 200;
+  bool nocleanup = false;
+  std::string childlogdir;
+  std::optional<std::string> user;  ///< name or uid as written; checked when dropping privileges
+  std::optional<std::string> directory;
+  bool strip_ansi = false;
+  EnvironmentList environment;
+  std::string identifier = "supervisor";
+};
+
+struct UnixHttpServerConfig {
+  std::string file;  ///< absolute socket path
+  std::int64_t chmod = 0700;
+  std::optional<uid_t> chown_uid;  ///< nullopt: no chown= at all
+  std::optional<gid_t> chown_gid;  ///< nullopt: group left as created (chown=user alone)
+  std::string username;
+  std::string password;  ///< plain text, or {SHA} + hex digest
+};
+
+struct InetHttpServerConfig {
+  InetAddress address;
+  std::string username;
+  std::string password;
+};
+
+/// A parse-time message that the agent logs once its main log is open (spec/states.md §6).
+struct ConfigNote {
+  LogLevel level = LogLevel::Info;
+  std::string text;
+};
+
+struct AgentConfig {
+  std::string config_file;  ///< as given (-c or found by the search)
+  std::string here;         ///< absolute directory of config_file
+  SupervisordConfig supervisord;
+  std::optional<UnixHttpServerConfig> unix_http_server;
+  std::optional<InetHttpServerConfig> inet_http_server;
+  std::vector<std::string> rpcinterfaces;  ///< names of [rpcinterface:x] sections
+  std::vector<GroupConfig> groups;         ///< sorted by (priority, name)
+  std::vector<std::string> included_files;  ///< absolute, in reading order
+  std::vector<ConfigNote> notes;            ///< warnings and infos, in the order found
+
+  /// The process with this (group, name), or nullptr.
+  const ProcessConfig* find_process(std::string_view group, std::string_view name) const;
+  std::size_t process_count() const;
+};
+
+/// One problem found while loading, with the place it was found.
+struct ConfigError {
+  std::string message;  ///< supervisord's text without any section/file suffix
+  std::string section;  ///< set where supervisord adds ` in section '<s>' (file: '<f>')`
+  std::string file;     ///< file of the offending line (empty if none)
+  int line = 0;         ///< 1-based, 0 if the error has no single line
+
+  /// Exactly what supervisord would print after `Error: ` (and what CANT_REREAD carries).
+  std::string supervisord_text() const;
+  /// supervisord's text with the line added to its file suffix:
+  /// `<msg> in section 'program:a' (file: 'F', line 4)`, or `<msg> (file: 'F', line 7)`.
+  std::string render() const;
+};
+
+/// Values given on the agent's command line; each overrides the config key of the same name.
+struct ConfigOverrides {
+  std::optional<bool> nodaemon;
+  std::optional<bool> silent;
+  std::optional<std::string> user;
+  std::optional<std::int64_t> umask;
+  std::optional<std::string> directory;
+  std::optional<std::string> logfile;
+  std::optional<std::int64_t> logfile_maxbytes;
+  std::optional<std::int64_t> logfile_backups;
+  std::optional<LogLevel> loglevel;
+  std::optional<std::string> pidfile;
+  std::optional<std::string> identifier;
+  std::optional<std::string> childlogdir;
+  std::optional<bool> nocleanup;
+  std::optional<std::int64_t> minfds;
+  std::optional<bool> strip_ansi;
+  std::optional<std::int64_t> minprocs;
+};
+
+/// Everything loading found: a config when there were no errors, and every error otherwise.
+struct ConfigLoad {
+  std::optional<AgentConfig> config;
+  std::vector<ConfigError> errors;
+};
+
+/// Reads `path` (as given by the user), its includes, and builds the AgentConfig. All errors
+/// are collected (not only the first). Never throws; never touches anything but `host`.
+ConfigLoad load_config(const std::string& path, const ConfigOverrides& overrides,
+                       ConfigHost& host);
+
+}  // namespace zagent

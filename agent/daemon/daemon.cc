@@ -1,0 +1,716 @@
+#include "agent/daemon/daemon.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <regex>
+
+#include <fmt/format.h>
+
+#include "agent/config/config.h"
+#include "agent/config/config_host.h"
+#include "agent/logs/log_capture.h"
+#include "agent/logs/main_log.h"
+#include "agent/os/posix_spawner.h"
+#include "agent/os/system_config_host.h"
+#include "agent/os/system_file_probe.h"
+#include "agent/process/supervisor.h"
+#include "agent/rpc/methods.h"
+#include "agent/rpc/server.h"
+#include "common/config_search.h"
+#include "common/pystr.h"
+
+namespace zagent {
+namespace {
+
+namespace asio = boost::asio;
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+int usage_error(const std::string& argv0, const std::string& message) {
+  fmt::print(stderr, "Error: {}\nFor help, use {} -h\n", message, argv0);
+  return kExitUsage;
+}
+
+// --- the control socket file ----------------------------------------------------------------
+
+/// True if something accepts connections on the Unix socket at `path`.
+bool socket_answers(const std::string& path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return false;
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+/// Binds and listens on the configured socket, refusing to start over a live agent and
+/// removing a stale file (spec/config.md §5.2). Returns the listening fd.
+Result<int> open_control_socket(const UnixHttpServerConfig& server) {
+  const std::string& path = server.file;
+  if (path.size() >= sizeof(sockaddr_un::sun_path)) {
+    return fail("Cannot open an HTTP server: socket path too long: " + path);
+  }
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (socket_answers(path)) {
+      return fail(
+          "Another program is already listening on a port that one of our HTTP servers is "
+          "configured to use.  Shut this program down first before starting supervisord.");
+    }
+    fmt::print(stderr, "Unlinking stale socket {}\n", path);
+    ::unlink(path.c_str());
+  }
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    return errno_error("socket", errno);
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  // The socket is never world-writable, even for a moment: bind under a tight umask.
+  const mode_t old_umask = ::umask(0077);
+  const int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  const int bind_errno = errno;
+  ::umask(old_umask);
+  if (rc != 0) {
+    ::close(fd);
+    // supervisord compat: its message names the errno symbolically.
+    return fail(fmt::format("Cannot open an HTTP server: socket.error reported errno.{} ({})",
+                            bind_errno == ENOENT ? "ENOENT" : std::strerror(bind_errno),
+                            bind_errno));
+  }
+  ::chmod(path.c_str(), static_cast<mode_t>(server.chmod));
+  if (server.chown_uid) {
+    if (::chown(path.c_str(), *server.chown_uid,
+                server.chown_gid ? *server.chown_gid : static_cast<gid_t>(-1)) != 0) {
+      const int err = errno;
+      ::close(fd);
+      ::unlink(path.c_str());
+      return errno_error("chown " + path, err);
+    }
+  }
+  if (::listen(fd, 64) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return errno_error("listen " + path, err);
+  }
+  return fd;
+}
+
+// --- AUTO child logs ------------------------------------------------------------------------
+
+std::string random_suffix(std::mt19937_64& rng) {
+  static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789_";
+  std::uniform_int_distribution<size_t> pick(0, sizeof(kChars) - 2);
+  std::string s;
+  for (int i = 0; i < 8; ++i) {
+    s.push_back(kChars[pick(rng)]);
+  }
+  return s;
+}
+
+std::string regex_escape(const std::string& s) {
+  static const std::regex kSpecial(R"([.^$|()\[\]{}*+?\\])");
+  return std::regex_replace(s, kSpecial, R"(\$&)");
+}
+
+/// supervisord compat: at start (unless nocleanup) AUTO logs of an earlier run are deleted:
+/// files in childlogdir matching `.+?---<identifier>-\S+\.log\.{0,1}\d{0,4}`.
+void clean_auto_logs(const SupervisordConfig& sd) {
+  const std::regex pattern(".+?---" + regex_escape(sd.identifier) + R"(-\S+\.log\.{0,1}\d{0,4})");
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(sd.childlogdir, ec)) {
+    if (std::regex_match(e.path().filename().string(), pattern)) {
+      std::filesystem::remove(e.path(), ec);
+    }
+  }
+}
+
+/// Creates the AUTO log files (empty, mode 0600) as supervisord does when a group becomes
+/// active: `<name>-<channel>---<identifier>-<8 random chars>.log` in childlogdir.
+LogPaths create_auto_logs(const SupervisordConfig& sd, const std::vector<GroupConfig>& groups) {
+  LogPaths paths;
+  std::mt19937_64 rng(std::random_device{}());
+  for (const auto& g : groups) {
+    for (const auto& p : g.processes) {
+      for (const auto& [channel, log] :
+           {std::pair<std::string, const LogChannelConfig*>{"stdout", &p.stdout_log},
+            {"stderr", &p.stderr_log}}) {
+        if (log->logfile.kind != LogTargetKind::Auto) {
+          continue;
+        }
+        for (int attempt = 0; attempt < 10; ++attempt) {
+          const std::string path = sd.childlogdir + "/" + p.name + "-" + channel + "---" +
+                                   sd.identifier + "-" + random_suffix(rng) + ".log";
+          const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+          if (fd >= 0) {
+            ::close(fd);
+            paths[{g.name, p.name, channel}] = path;
+            break;
+          }
+        }
+      }
+    }
+  }
+  return paths;
+}
+
+// --- process-wide setup ---------------------------------------------------------------------
+
+/// Raises a soft limit to at least `wanted`; returns a message for the log, or an error.
+Result<std::string> raise_limit(int resource, const char* name, const char* key,
+                                std::int64_t wanted) {
+  rlimit lim{};
+  if (::getrlimit(resource, &lim) != 0 || wanted <= 0 ||
+      lim.rlim_cur == RLIM_INFINITY || static_cast<std::int64_t>(lim.rlim_cur) >= wanted) {
+    return std::string();
+  }
+  if (lim.rlim_max != RLIM_INFINITY && static_cast<std::int64_t>(lim.rlim_max) < wanted) {
+    return fail(fmt::format(
+        "The minimum number of {} required to run this process is {} as per the \"{}\" "
+        "command-line argument or config file setting. The current environment will only "
+        "allow {}.  Either raise the limit in your environment or lower the {} setting.",
+        name, wanted, key, lim.rlim_max, key));
+  }
+  lim.rlim_cur = static_cast<rlim_t>(wanted);
+  if (::setrlimit(resource, &lim) != 0) {
+    return errno_error(std::string("setrlimit ") + name, errno);
+  }
+  return fmt::format("Increased {} limit to {}",
+                     resource == RLIMIT_NOFILE ? "RLIMIT_NOFILE" : "RLIMIT_NPROC", wanted);
+}
+
+/// Drops privileges to [supervisord] user= when running as root (supervisord's rules).
+Result<std::string> drop_privileges(const SupervisordConfig& sd, ConfigHost& host) {
+  if (!sd.user) {
+    return std::string();
+  }
+  std::optional<UserInfo> user;
+  if (auto uid = py_int(*sd.user)) {
+    user = host.user_by_uid(static_cast<uid_t>(*uid));
+  } else {
+    user = host.user_by_name(*sd.user);
+  }
+  if (!user) {
+    return fail("Can't find username " + py_repr(*sd.user));
+  }
+  if (::getuid() != 0) {
+    if (user->uid == ::getuid()) {
+      return std::string();
+    }
+    return fail("Can't drop privilege as nonroot user");
+  }
+  if (::initgroups(user->name.c_str(), user->gid) != 0 || ::setgid(user->gid) != 0 ||
+      ::setuid(user->uid) != 0) {
+    return errno_error("Could not set user id of process to " + std::to_string(user->uid),
+                       errno);
+  }
+  return fmt::format("Set uid to user {} succeeded", user->uid);
+}
+
+/// supervisord compat: fork, the parent exits 0, the child becomes a session leader with its
+/// standard streams on /dev/null, in `directory` with `umask`.
+Result<void> daemonize(const SupervisordConfig& sd, LogSink& log) {
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    return errno_error("fork", errno);
+  }
+  if (pid > 0) {
+    ::_exit(0);
+  }
+  ::setsid();
+  if (sd.directory) {
+    if (::chdir(sd.directory->c_str()) != 0) {
+      log.log(LogLevel::Critical,
+              fmt::format("can't chdir into {}: {}", py_repr(*sd.directory), std::strerror(errno)));
+    } else {
+      log.log(LogLevel::Info, fmt::format("set current directory: {}", py_repr(*sd.directory)));
+    }
+  }
+  const int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull >= 0) {
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    ::close(devnull);
+  }
+  ::umask(static_cast<mode_t>(sd.umask));
+  log.log(LogLevel::Info, "daemonizing the supervisord process");
+  return {};
+}
+
+/// The signals the loop handles. They are blocked from startup until the loop's handlers
+/// exist, so that an early SIGTERM is handled (after startup) instead of killing the agent.
+sigset_t handled_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (const int signo : {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR2}) {
+    sigaddset(&set, signo);
+  }
+  return set;
+}
+
+// --- one life of the agent (start .. shutdown or reload) --------------------------------------
+
+enum class LifeEnd { Shutdown, Reload };
+
+/// What a life's control plane needs from the agent (AgentControl), with the real OS.
+class LifeControl;
+
+class AgentLife {
+ public:
+  AgentLife(const AgentConfig& config, MainLog& log, Clock& clock, EnvironmentList env,
+            const std::string& config_path, const ConfigOverrides& overrides, ConfigHost& host,
+            int socket_fd, AccessPolicy policy);
+  ~AgentLife();
+
+  LifeEnd run() {
+    wait_signal();
+    // The handlers exist now: let the signals in (pending ones are delivered at once).
+    const sigset_t handled = handled_signals();
+    ::sigprocmask(SIG_UNBLOCK, &handled, nullptr);
+    if (server_) {
+      server_->start();
+    }
+    supervisor_.start();
+    reap();  // a child may have exited before the signal handler was in place
+    rearm_timer();
+    if (!done()) {
+      io_.run();
+    }
+    // Between two lives (reload) no handler exists: hold the signals until the next one.
+    ::sigprocmask(SIG_BLOCK, &handled, nullptr);
+    return end_;
+  }
+
+  // ---- for LifeControl ----
+  SupervisorState state() const {
+    if (!supervisor_.shutting_down()) {
+      return SupervisorState::Running;
+    }
+    return end_ == LifeEnd::Reload ? SupervisorState::Restarting : SupervisorState::Shutdown;
+  }
+  void request_end(LifeEnd end) {
+    asio::post(io_, [this, end]() {
+      if (supervisor_.shutting_down()) {
+        return;
+      }
+      end_ = end;
+      supervisor_.begin_shutdown();
+      after_event();
+    });
+  }
+  ConfigLoad reread() { return load_config(config_path_, overrides_, host_); }
+  LogPaths auto_logs(const GroupConfig& group) { return create_auto_logs(supervisord_, {group}); }
+  MainLog& main_log() { return log_; }
+  LogCapture& capture() { return capture_; }
+  RpcServer* server() { return server_.get(); }
+  asio::io_context& io() { return io_; }
+
+ private:
+  static LogPaths prepare_logs(const AgentConfig& config) {
+    if (!config.supervisord.nocleanup) {
+      clean_auto_logs(config.supervisord);
+    }
+    return create_auto_logs(config.supervisord, config.groups);
+  }
+
+  void wait_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+      if (ec) {
+        return;
+      }
+      on_signal(signo);
+      if (!done()) {
+        wait_signal();
+      }
+    });
+  }
+
+  void on_signal(int signo) {
+    switch (signo) {
+      case SIGCHLD:
+        reap();
+        break;
+      case SIGTERM:
+      case SIGINT:
+      case SIGQUIT:
+        log_.log(LogLevel::Warn,
+                 fmt::format("received {} indicating exit request", signal_name(signo)));
+        supervisor_.begin_shutdown();
+        break;
+      case SIGHUP:
+        if (supervisor_.shutting_down()) {
+          log_.log(LogLevel::Warn,
+                   "ignored SIGHUP indicating restart request (shutdown in progress)");
+        } else {
+          log_.log(LogLevel::Warn, "received SIGHUP indicating restart request");
+          end_ = LifeEnd::Reload;
+          supervisor_.begin_shutdown();
+        }
+        break;
+      case SIGUSR2:
+        // supervisord compat: both lines go to the file being closed.
+        log_.log(LogLevel::Info, "received SIGUSR2 indicating log reopen request");
+        log_.log(LogLevel::Info, "supervisord logreopen");
+        (void)log_.reopen();
+        capture_.reopen_all();
+        break;
+      default:
+        break;
+    }
+    after_event();
+  }
+
+  /// After an RPC call: only when it touched a process (a status query must not cost a pass
+  /// over every process).
+ public:
+  void after_call() {
+    if (supervisor_.take_changed() || supervisor_.shutting_down()) {
+      after_event();
+    }
+  }
+
+  /// After anything that may have changed a deadline or ended the life.
+  void after_event() {
+    rearm_timer();
+    if (done()) {
+      finish();
+    }
+  }
+
+
+ private:
+  /// The life is over: answer what is queued on the control socket, then leave the loop.
+  void finish() {
+    if (finishing_) {
+      return;
+    }
+    finishing_ = true;
+    timer_.cancel();
+    if (server_) {
+      server_->drain(std::chrono::milliseconds(500), [this]() { io_.stop(); });
+    } else {
+      io_.stop();
+    }
+  }
+
+  /// waitpid until nothing is left: one SIGCHLD may stand for several exits.
+  void reap() {
+    for (;;) {
+      int status = 0;
+      const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) {
+        break;
+      }
+      // What the child wrote before it died goes to its log before its exit is handled.
+      capture_.drain(pid);
+      if (!supervisor_.on_child_exit(pid, status)) {
+        // A descendant reparented to us (we are a child subreaper) or a stray child.
+        log_.log(LogLevel::Info,
+                 fmt::format("reaped unknown pid {} ({})", pid,
+                             describe_exit(exit_info_from_wait_status(status, {}, {}))));
+      }
+    }
+  }
+
+  void rearm_timer() {
+    if (finishing_) {
+      return;
+    }
+    const auto next = supervisor_.next_wakeup();
+    if (!next) {
+      timer_.cancel();  // nothing is due: no wake-up at all
+      return;
+    }
+    timer_.expires_at(*next);
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) {
+        return;  // cancelled or re-armed
+      }
+      supervisor_.tick();
+      after_event();
+    });
+  }
+
+  bool done() const { return supervisor_.shutdown_complete(); }
+
+  MainLog& log_;                // the main log (outlives reloads)
+  std::string config_path_;     // for reloadConfig
+  ConfigOverrides overrides_;   // command-line values, applied again on reloadConfig
+  ConfigHost& host_;            // users, environment, files for reloadConfig
+  SupervisordConfig supervisord_;  // this life's [supervisord] (AUTO log names)
+  asio::io_context io_;         // the one event loop
+  LogCapture capture_;          // children's output pipes -> their logs
+  PosixSpawner spawner_;        // fork/exec and kill
+  Supervisor supervisor_;       // the process table
+  asio::signal_set signals_;    // CHLD, TERM, INT, QUIT, HUP (reload), USR2 (reopen logs)
+  asio::steady_timer timer_;    // armed at the earliest deadline only
+  LifeEnd end_ = LifeEnd::Shutdown;
+  bool finishing_ = false;      // finish() ran: draining the control socket
+  std::unique_ptr<LifeControl> control_;  // AgentControl for the methods
+  std::unique_ptr<RpcMethods> methods_;   // the method table
+  std::unique_ptr<RpcServer> server_;     // the control socket (null without one)
+};
+
+class LifeControl final : public AgentControl {
+ public:
+  explicit LifeControl(AgentLife& life) : life_(life) {}
+
+  SupervisorState state() const override { return life_.state(); }
+  void request_shutdown() override { life_.request_end(LifeEnd::Shutdown); }
+  void request_restart() override { life_.request_end(LifeEnd::Reload); }
+  ConfigLoad reread_config() override { return life_.reread(); }
+  LogPaths create_auto_logs(const GroupConfig& group) override { return life_.auto_logs(group); }
+  std::string main_log_path() const override {
+    const std::string& p = life_.main_log().path();
+    return p == kSyslogTarget ? std::string() : p;
+  }
+  Result<void> clear_main_log() override {
+    auto cleared = life_.main_log().clear();
+    if (cleared && life_.server() != nullptr) {
+      life_.server()->publish_reset(life_.main_log().path());
+    }
+    return cleared;
+  }
+  const FileProbe& file_probe() const override { return probe_; }
+  std::optional<std::string> agent_path() const override {
+    const char* p = std::getenv("PATH");
+    return p != nullptr ? std::optional<std::string>(p) : std::nullopt;
+  }
+  pid_t agent_pid() const override { return ::getpid(); }
+  void post(std::function<void()> work) override { asio::post(life_.io(), std::move(work)); }
+  void changed() override { life_.after_call(); }
+
+  Result<std::int64_t> file_size(const std::string& path) override {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) {
+      return errno_error("stat " + path, errno);
+    }
+    return static_cast<std::int64_t>(st.st_size);
+  }
+  Result<std::string> read_file(const std::string& path, std::int64_t offset,
+                                std::int64_t length) override {
+    return read_file_range(path, offset, length);
+  }
+  Result<void> clear_log(const std::string& path) override {
+    return life_.capture().clear(path);
+  }
+  std::optional<std::string> log_error(const std::string& path) const override {
+    if (auto error = life_.capture().error_of(path)) {
+      return error->message;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  AgentLife& life_;
+  SystemFileProbe probe_;
+};
+
+AgentLife::AgentLife(const AgentConfig& config, MainLog& log, Clock& clock, EnvironmentList env,
+                     const std::string& config_path, const ConfigOverrides& overrides,
+                     ConfigHost& host, int socket_fd, AccessPolicy policy)
+    : log_(log),
+      config_path_(config_path),
+      overrides_(overrides),
+      host_(host),
+      supervisord_(config.supervisord),
+      capture_(io_, log, config.supervisord.strip_ansi),
+      spawner_([this](const SpawnSpec& spec, pid_t pid, int stdout_fd, int stderr_fd) {
+        capture_.attach(spec, pid, stdout_fd, stderr_fd);
+      }),
+      supervisor_(config, prepare_logs(config), std::move(env), spawner_, clock, log),
+      signals_(io_, SIGCHLD, SIGTERM, SIGINT),
+      timer_(io_) {
+  for (const int signo : {SIGQUIT, SIGHUP, SIGUSR2}) {
+    signals_.add(signo);
+  }
+  control_ = std::make_unique<LifeControl>(*this);
+  methods_ = std::make_unique<RpcMethods>(supervisor_, *control_, clock, config);
+  if (socket_fd >= 0) {
+    server_ = std::make_unique<RpcServer>(io_, socket_fd, *methods_, std::move(policy),
+                                          [this]() { return control_->main_log_path(); });
+    // tail -f and maintail -f: data is pushed as it is written, never polled.
+    capture_.set_listeners(
+        [this](const std::string& path, std::string_view data) { server_->publish(path, data); },
+        [this](const std::string& path) { server_->publish_reset(path); });
+    log_.set_listener([this](std::string_view record) {
+      server_->publish(log_.path(), record);
+    });
+  }
+}
+
+AgentLife::~AgentLife() {
+  log_.set_listener({});
+  capture_.set_listeners({}, {});
+  server_.reset();
+  methods_.reset();
+}
+
+bool write_pidfile(const std::string& path) {
+  std::ofstream out(path, std::ios::trunc);
+  out << ::getpid() << "\n";
+  return static_cast<bool>(out);
+}
+
+}  // namespace
+
+int run_daemon(const std::string& config_path, const AgentCli& cli, const std::string& argv0) {
+  const sigset_t handled = handled_signals();
+  ::sigprocmask(SIG_BLOCK, &handled, nullptr);
+  // A log write past a file size limit must fail with EFBIG (reported, output dropped), and
+  // one to a pipe nobody reads with EPIPE, instead of killing the agent. Children get the
+  // default dispositions back before exec.
+  ::signal(SIGXFSZ, SIG_IGN);
+  ::signal(SIGPIPE, SIG_IGN);
+  SystemClock clock;
+  SystemConfigHost host;
+  const EnvironmentList agent_env = host.environment();
+  std::unique_ptr<MainLog> log;
+  bool daemonized = false;
+
+  for (bool first_life = true;; first_life = false) {
+    auto load = load_config(config_path, cli.overrides, host);
+    if (!load.config) {
+      for (const auto& e : load.errors) {
+        fmt::print(stderr, "Error: {}\n", e.render());
+      }
+      fmt::print(stderr, "For help, use {} -h\n", argv0);
+      return kExitUsage;
+    }
+    const AgentConfig config = std::move(*load.config);
+    const auto& sd = config.supervisord;
+
+    std::vector<ConfigNote> notes;
+    if (::getuid() == 0 && !sd.user) {
+      notes.push_back({LogLevel::Critical,
+                       "Supervisor is running as root.  Privileges were not dropped because no "
+                       "user is specified in the config file.  If you intend to run as root, you "
+                       "can set user=root in the config file to avoid this message."});
+    }
+    if (first_life) {
+      if (auto dropped = drop_privileges(sd, host); !dropped) {
+        return usage_error(argv0, dropped.error().message);
+      } else if (!dropped->empty()) {
+        notes.push_back({LogLevel::Info, *dropped});
+      }
+      for (const auto& [resource, name, key, wanted] :
+           {std::tuple{RLIMIT_NOFILE, "file descriptors", "minfds", sd.minfds},
+            std::tuple{RLIMIT_NPROC, "available processes", "minprocs", sd.minprocs}}) {
+        auto raised = raise_limit(resource, name, key, wanted);
+        if (!raised) {
+          return usage_error(argv0, raised.error().message);
+        }
+        if (!raised->empty()) {
+          notes.push_back({LogLevel::Info, *raised});
+        }
+      }
+    }
+    notes.insert(notes.end(), config.notes.begin(), config.notes.end());
+
+    MainLogOptions log_options;
+    log_options.path = sd.logfile;
+    log_options.maxbytes = sd.logfile_maxbytes;
+    log_options.backups = sd.logfile_backups;
+    log_options.level = sd.loglevel;
+    log_options.also_stdout = sd.nodaemon && !sd.silent && !daemonized;
+    if (log) {
+      log.reset();  // reload: reopened (appended), with this life's settings
+    }
+    auto opened = MainLog::open(log_options, clock, std::move(notes));
+    if (!opened) {
+      return usage_error(argv0, opened.error().message);
+    }
+    log = std::move(*opened);
+
+    for (const auto& name : config.rpcinterfaces) {
+      log->log(LogLevel::Info, fmt::format("RPC interface '{}' initialized", name));
+    }
+    // Without [unix_http_server] the agent still serves, on the per-user default socket.
+    UnixHttpServerConfig server;
+    if (config.unix_http_server) {
+      server = *config.unix_http_server;
+    } else {
+      const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+      server.file = default_socket_path(::getuid(), xdg != nullptr ? xdg : "");
+    }
+    int socket_fd = -1;
+    {
+      auto fd = open_control_socket(server);
+      if (!fd) {
+        return usage_error(argv0, fd.error().message);
+      }
+      socket_fd = *fd;
+      if (config.unix_http_server && server.username.empty()) {
+        log->log(LogLevel::Critical,
+                 "Server 'unix_http_server' running without any HTTP authentication checking");
+      }
+    }
+    AccessPolicy policy;
+    policy.uids = {0, ::geteuid()};
+    if (server.chown_uid) {
+      policy.uids.insert(*server.chown_uid);
+    }
+    policy.gid = server.chown_gid;
+    policy.username = server.username;
+    policy.password = server.password;
+
+    if (!sd.nodaemon && !daemonized) {
+      if (auto d = daemonize(sd, *log); !d) {
+        log->log(LogLevel::Critical, d.error().message);
+        return kExitRuntime;
+      }
+      daemonized = true;
+    }
+    // Descendants that escape their process group are reparented to us, not to init, so
+    // that they can be reaped and found.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    if (!write_pidfile(sd.pidfile)) {
+      log->log(LogLevel::Critical, "could not write pidfile " + sd.pidfile);
+    }
+    log->log(LogLevel::Info, fmt::format("supervisord started with pid {}", ::getpid()));
+
+    LifeEnd end;
+    {
+      // The control socket stays bound (so a second agent is refused) while this life runs.
+      AgentLife life(config, *log, clock, agent_env, config_path, cli.overrides, host, socket_fd,
+                     std::move(policy));
+      end = life.run();
+    }
+    if (socket_fd >= 0) {
+      ::close(socket_fd);
+      ::unlink(server.file.c_str());
+    }
+    ::unlink(sd.pidfile.c_str());
+    if (end == LifeEnd::Shutdown) {
+      return kExitOk;
+    }
+  }
+}
+
+}  // namespace zagent

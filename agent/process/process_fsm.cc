@@ -1,0 +1,809 @@
+#include "agent/process/process_fsm.h"
+
+#include <fmt/format.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <csignal>
+#include <stdexcept>
+#include <utility>
+
+namespace zagent {
+
+namespace {
+
+using std::chrono::seconds;
+
+// supervisord compares with strict `>` in several places (`now - laststart > startsecs`,
+// `now > delay`, `now > laststopreport + 2`). A deadline is the first instant at which the
+// rule holds, so strict thresholds are stored one clock tick late.
+SteadyTime just_after(SteadyTime t) { return t + SteadyTime::duration(1); }
+
+constexpr seconds kStopReportInterval{2};
+
+// ---- rules, each a small pure decision ----
+
+// supervisord compat: Subprocess.finish(), `now - laststart < startsecs` -> exited too quickly.
+// Decided from the reap time, not from a loop pass (spec/states.md §3, "Race").
+bool exited_too_quickly(const ProcessConfig& config, SteadyTime last_start, SteadyTime now) {
+  return now - last_start < seconds(config.startsecs);
+}
+
+// supervisord compat: transition(), STARTING -> RUNNING once `now - laststart > startsecs`.
+bool stayed_up_long_enough(const ProcessConfig& config, SteadyTime last_start, SteadyTime now) {
+  return now - last_start > seconds(config.startsecs);
+}
+
+// supervisord compat: `es in exitcodes`; a signal death is es == -1, never in the list.
+bool exit_was_expected(const ProcessConfig& config, int exit_code) {
+  return std::find(config.exitcodes.begin(), config.exitcodes.end(), exit_code) !=
+         config.exitcodes.end();
+}
+
+// supervisord compat: change_state(BACKOFF) sets `delay = now + backoff` after incrementing.
+seconds next_backoff_delay(int backoff) { return seconds(backoff); }
+
+// supervisord compat: transition(), BACKOFF -> FATAL once `backoff > startretries`.
+bool retries_exhausted(const ProcessConfig& config, int backoff) {
+  return backoff > config.startretries;
+}
+
+// supervisord compat: transition(), EXITED -> STARTING (autorestart matrix, states.md §2.2).
+// It looks at `exitstatus`, which is -1 after a signal, so a signal death is "unexpected".
+bool should_autorestart(const ProcessConfig& config, int exit_status) {
+  switch (config.autorestart) {
+    case AutoRestart::Never:
+      return false;
+    case AutoRestart::Always:
+      return true;
+    case AutoRestart::Unexpected:
+      return !exit_was_expected(config, exit_status);
+  }
+  return false;
+}
+
+// zagent extension (restart_delay_max): a run at least this long starts the delay sequence
+// over, so a service that crashes once a day is not punished for last week's crash loop.
+bool run_outlived_backoff(const ProcessConfig& config, SteadyTime last_start, SteadyTime now) {
+  return now - last_start >= config.restart_delay_max;
+}
+
+// zagent extension (crashloop_window_secs): the autorestarts still inside the window at `now`.
+std::vector<SteadyTime> restarts_in_window(const ProcessConfig& config,
+                                           std::vector<SteadyTime> restarts, SteadyTime now) {
+  std::erase_if(restarts,
+                [&](SteadyTime at) { return now - at >= seconds(config.crashloop_window_secs); });
+  return restarts;
+}
+
+// zagent extension (crashloop_max_restarts): one more autorestart would exceed the limit.
+bool crash_loop_reached(const ProcessConfig& config, std::size_t restarts_in_window) {
+  return config.crashloop_max_restarts > 0 &&
+         static_cast<std::int64_t>(restarts_in_window) >= config.crashloop_max_restarts;
+}
+
+std::string crash_loop_reason(const ProcessConfig& config) {
+  return fmt::format("crash loop: {} restarts within {} seconds", config.crashloop_max_restarts,
+                     config.crashloop_window_secs);
+}
+
+// Enough doublings to pass any cap (kMaxSeconds in config.cc is below 2^50 ms); keeps the
+// counter from growing without end while the delay sits at its cap.
+constexpr int kMaxConsecutiveRestarts = 64;
+
+// supervisord compat: kill() uses stopasgroup for the first signal and killasgroup once the
+// process is already STOPPING (the SIGKILL).
+bool signal_to_group(const ProcessConfig& config, ProcessState state) {
+  return state == ProcessState::Stopping ? config.killasgroup : config.stopasgroup;
+}
+
+FsmError refuse(Fault fault, std::string detail) {
+  return FsmError{fault, std::move(detail), false};
+}
+
+FsmError not_expected(const ProcessConfig& config, ProcessState state, EventKind kind) {
+  return FsmError{Fault::Failed,
+                  fmt::format("internal: event {} is not expected for '{}' in state {}",
+                              event_kind_name(kind), config.name, state_name(state)),
+                  true};
+}
+
+// The machinery of one step: the next record and the actions, built up by the helpers that
+// mirror supervisord's Subprocess methods. Only used inside step().
+class Machine {
+ public:
+  Machine(const ProcessConfig& config, const ProcessRecord& record, Now now)
+      : config_(config), next_(record), now_(now) {}
+
+  Step finish() && { return Step{std::move(next_), std::move(actions_)}; }
+
+  ProcessRecord& record() { return next_; }
+  const ProcessConfig& config() const { return config_; }
+  Now now() const { return now_; }
+
+  void log(LogLevel level, std::string text) {
+    actions_.emplace_back(LogLine{level, std::move(text)});
+  }
+
+  // supervisord compat: change_state(); a change to the same state emits nothing.
+  void change_state(ProcessState to, bool expected = true) {
+    const ProcessState from = next_.state;
+    if (from == to) {
+      return;
+    }
+    next_.state = to;
+    actions_.emplace_back(StateChanged{from, to, expected});
+  }
+
+  // supervisord compat: spawn(), from STOPPED/EXITED/FATAL/BACKOFF. Resets the per-run flags,
+  // sets laststart and goes STARTING; the pid arrives with SpawnSucceeded.
+  void spawn() {
+    next_.killing = false;
+    next_.sigkill_sent = false;
+    next_.spawn_error.clear();
+    next_.exit_status.reset();
+    next_.administrative_stop = false;
+    next_.last_start = now_.steady;
+    next_.last_start_wall = now_.wall;
+    next_.deadline.reset();
+    next_.next_stop_report.reset();
+    next_.pid = 0;
+    change_state(ProcessState::Starting);
+    actions_.emplace_back(SpawnChild{});
+  }
+
+  // supervisord compat: _spawn_as_parent() logs `spawned:`; the startsecs deadline follows.
+  void spawned(pid_t pid) {
+    next_.pid = pid;
+    next_.spawn_error.clear();
+    log(LogLevel::Info, fmt::format("spawned: '{}' with pid {}", config_.name, pid));
+    if (config_.startsecs == 0) {
+      // supervisord compat: with startsecs=0 the process is RUNNING on the first loop pass
+      // after the spawn; we do not wait for a pass.
+      enter_running();
+      return;
+    }
+    next_.deadline = just_after(*next_.last_start + seconds(config_.startsecs));
+  }
+
+  // supervisord compat: transition(), STARTING -> RUNNING with the `success:` line.
+  void enter_running() {
+    next_.deadline.reset();
+    next_.backoff = 0;
+    change_state(ProcessState::Running);
+    log(LogLevel::Info,
+        fmt::format("success: {} entered RUNNING state, process has stayed up for > than {} "
+                    "seconds (startsecs)",
+                    config_.name, config_.startsecs));
+  }
+
+  // supervisord compat: change_state(BACKOFF) increments backoff and sets the retry delay;
+  // the next transition() pass gives up when backoff > startretries (we do it at once).
+  void enter_backoff() {
+    next_.backoff += 1;
+    next_.deadline = just_after(now_.steady + next_backoff_delay(next_.backoff));
+    change_state(ProcessState::Backoff);
+    if (retries_exhausted(config_, next_.backoff)) {
+      give_up(/*log_line=*/true);
+    } else if (next_.shutting_down) {
+      // supervisord compat: during shutdown nothing is respawned and stop_all() moves a
+      // BACKOFF process to FATAL without a log line when its group's turn comes; we do not
+      // wait for the turn.
+      give_up(/*log_line=*/false);
+    }
+  }
+
+  // zagent extension: an operator start (or autostart) begins a fresh restart history, so a
+  // start from FATAL after a crash loop gets the whole budget again.
+  void forget_restart_history() {
+    next_.consecutive_restarts = 0;
+    next_.recent_restarts.clear();
+  }
+
+  // EXITED -> STARTING for an autorestart. supervisord compat: at once (transition()); the
+  // zagent extensions may instead give up (crash loop) or wait (restart_delay).
+  void autorestart() {
+    const SteadyTime now = now_.steady;
+    if (config_.crashloop_max_restarts > 0) {
+      next_.recent_restarts = restarts_in_window(config_, std::move(next_.recent_restarts), now);
+      if (crash_loop_reached(config_, next_.recent_restarts.size())) {
+        give_up_crash_loop();
+        return;
+      }
+      next_.recent_restarts.push_back(now);
+    }
+    if (config_.restart_delay.count() == 0) {
+      spawn();
+      return;
+    }
+    if (run_outlived_backoff(config_, *next_.last_start, now)) {
+      next_.consecutive_restarts = 0;
+    }
+    next_.consecutive_restarts = std::min(next_.consecutive_restarts + 1, kMaxConsecutiveRestarts);
+    // The state stays EXITED (a stopped state) until DeadlineReached spawns.
+    next_.deadline = now + restart_delay_for(config_, next_.consecutive_restarts);
+  }
+
+  // zagent extension: like give_up(), with the crash-loop reason as spawnerr (the FATAL
+  // description) and in supervisord's `gave up:` line.
+  void give_up_crash_loop() {
+    const std::string reason = crash_loop_reason(config_);
+    next_.deadline.reset();
+    next_.backoff = 0;
+    forget_restart_history();
+    next_.spawn_error = reason;
+    change_state(ProcessState::Fatal);
+    log(LogLevel::Info, fmt::format("gave up: {} entered FATAL state, {}", config_.name, reason));
+  }
+
+  // zagent extension: a stop or shutdown drops a delayed restart that has not happened yet.
+  bool cancel_pending_restart() {
+    if (next_.state != ProcessState::Exited || !next_.deadline) {
+      return false;
+    }
+    next_.deadline.reset();
+    return true;
+  }
+
+  // supervisord compat: give_up() (delay and backoff reset) -> FATAL; transition() logs
+  // `gave up:`, stop_all() during shutdown does not.
+  void give_up(bool log_line) {
+    next_.deadline.reset();
+    next_.backoff = 0;
+    change_state(ProcessState::Fatal);
+    if (log_line) {
+      log(LogLevel::Info,
+          fmt::format("gave up: {} entered FATAL state, too many start retries too quickly",
+                      config_.name));
+    }
+  }
+
+  // supervisord compat: kill() for a process with a pid (STARTING/RUNNING/STOPPING).
+  void kill(int signo) {
+    const bool to_group = signal_to_group(config_, next_.state);
+    log(LogLevel::Debug,
+        fmt::format("killing {} (pid {}) {}with signal {}", config_.name, next_.pid,
+                    to_group ? "process group " : "", signal_name(signo)));
+    next_.killing = true;
+    next_.deadline = now_.steady + seconds(config_.stopwaitsecs);
+    change_state(ProcessState::Stopping);
+    actions_.emplace_back(SendSignal{next_.pid, signo, to_group});
+  }
+
+  // supervisord compat: stop() = administrative stop + kill(stopsignal); the stop RPC's
+  // waiter then calls stop_report() (first line at once, then every > 2 s).
+  void stop(bool report_progress) {
+    next_.administrative_stop = true;
+    kill(config_.stopsignal);
+    next_.next_stop_report.reset();
+    if (report_progress) {
+      stop_report();
+    }
+  }
+
+  void stop_report() {
+    log(LogLevel::Info, fmt::format("waiting for {} to stop", config_.name));
+    next_.next_stop_report = just_after(now_.steady + kStopReportInterval);
+  }
+
+  // supervisord compat: signal(); always to the pid, never to the group.
+  void send_signal(int signo) {
+    log(LogLevel::Debug,
+        fmt::format("sending {} (pid {}) sig {}", config_.name, next_.pid, signal_name(signo)));
+    actions_.emplace_back(SendSignal{next_.pid, signo, false});
+  }
+
+  // supervisord compat: kill()/signal() with an error other than ESRCH -> UNKNOWN.
+  void signal_failed(const SignalFailed& failure) {
+    if (failure.during_stop) {
+      log(LogLevel::Critical, fmt::format("unknown problem killing {} ({}):{}", config_.name,
+                                          next_.pid, failure.reason));
+      next_.killing = false;
+      next_.deadline.reset();
+      next_.next_stop_report.reset();
+    } else {
+      log(LogLevel::Critical, fmt::format("unknown problem sending sig {} ({}):{}", config_.name,
+                                          next_.pid, failure.reason));
+    }
+    change_state(ProcessState::Unknown);
+  }
+
+  void record_exit(const ExitInfo& exit) {
+    next_.last_stop_wall = now_.wall;
+    next_.last_exit = exit;
+    next_.pid = 0;
+  }
+
+  // supervisord compat: finish() with `killing` set: STOPPING -> STOPPED, any exit status.
+  void finish_stopping(const ExitInfo& exit) {
+    record_exit(exit);
+    next_.killing = false;
+    next_.deadline.reset();
+    next_.next_stop_report.reset();
+    next_.exit_status = exit.exit_code;
+    change_state(ProcessState::Stopped);
+    log(exit_was_expected(config_, exit.exit_code) ? LogLevel::Info : LogLevel::Warn,
+        fmt::format("stopped: {} ({})", config_.name, describe_exit(exit)));
+  }
+
+  // supervisord compat: finish() for a STARTING process.
+  void finish_starting(const ExitInfo& exit) {
+    if (exited_too_quickly(config_, *next_.last_start, now_.steady)) {
+      // supervisord compat: exited before startsecs -> BACKOFF, whatever the exit status;
+      // exitstatus is cleared and the line always says "not expected".
+      record_exit(exit);
+      next_.exit_status.reset();
+      next_.spawn_error = "Exited too quickly (process log may have details)";
+      log(LogLevel::Warn,
+          fmt::format("exited: {} ({}; not expected)", config_.name, describe_exit(exit)));
+      enter_backoff();
+      return;
+    }
+    // The startsecs deadline has passed but DeadlineReached has not been handled yet.
+    // supervisord compat: its loop runs transition() (the `success:` line) before reap(),
+    // so the process is RUNNING first and then exits as a RUNNING process.
+    enter_running();
+    finish_running(exit);
+  }
+
+  // supervisord compat: finish() for a RUNNING process: -> EXITED, then transition()'s
+  // autorestart (no delay, no backoff unless configured) unless the agent is shutting down.
+  void finish_running(const ExitInfo& exit) {
+    record_exit(exit);
+    next_.deadline.reset();
+    next_.backoff = 0;
+    next_.exit_status = exit.exit_code;
+    const bool expected = exit_was_expected(config_, exit.exit_code);
+    if (expected) {
+      log(LogLevel::Info,
+          fmt::format("exited: {} ({}; expected)", config_.name, describe_exit(exit)));
+    } else {
+      next_.spawn_error = fmt::format("Bad exit code {}", exit.exit_code);
+      log(LogLevel::Warn,
+          fmt::format("exited: {} ({}; not expected)", config_.name, describe_exit(exit)));
+    }
+    change_state(ProcessState::Exited, expected);
+    if (!next_.shutting_down && should_autorestart(config_, exit.exit_code)) {
+      autorestart();
+    }
+  }
+
+ private:
+  const ProcessConfig& config_;
+  ProcessRecord next_;
+  Now now_;
+  std::vector<Action> actions_;
+};
+
+FsmError kill_without_pid(const ProcessConfig& config) {
+  // supervisord compat: kill() without a pid returns this message; the RPC says FAILED.
+  return refuse(Fault::Failed, fmt::format("attempted to kill {} with sig {} but it wasn't running",
+                                           config.name, signal_name(config.stopsignal)));
+}
+
+FsmError signal_without_pid(const ProcessConfig& config, int signo) {
+  // supervisord compat: signal() without a pid returns this message; the RPC says FAILED.
+  return refuse(Fault::Failed, fmt::format("attempted to send {} sig {} but it wasn't running",
+                                           config.name, signal_name(signo)));
+}
+
+FsmError not_running(const ProcessConfig& config) { return refuse(Fault::NotRunning, config.name); }
+
+FsmError already_started(const ProcessConfig& config) {
+  return refuse(Fault::AlreadyStarted, config.name);
+}
+
+FsmError shutting_down(const ProcessConfig& config) {
+  // supervisord compat: every supervisor.* RPC fails with SHUTDOWN_STATE during shutdown.
+  return refuse(Fault::ShutdownState, config.name);
+}
+
+// STOPPED, EXITED and FATAL: no child; `start` spawns, `stop`/`signal` say NOT_RUNNING.
+FsmResult<Step> step_without_child(Machine& m, const Event& event) {
+  const ProcessConfig& config = m.config();
+  const ProcessState state = m.record().state;
+  const EventKind kind = event_kind(event);
+  switch (kind) {
+    case EventKind::StartRequested:
+      if (m.record().shutting_down) {
+        return shutting_down(config);
+      }
+      // supervisord compat: startProcess -> spawn() from STOPPED, EXITED or FATAL. A pending
+      // delayed restart is overtaken: the process starts at once.
+      m.forget_restart_history();
+      m.spawn();
+      return std::move(m).finish();
+    case EventKind::StopRequested:
+      if (m.cancel_pending_restart()) {
+        // zagent extension: the process is as good as started (like BACKOFF), so a stop is
+        // accepted, cancels the restart and leaves it STOPPED, never to be autorestarted.
+        m.record().administrative_stop = true;
+        m.log(LogLevel::Debug, fmt::format("cancelled the delayed restart of {}", config.name));
+        m.change_state(ProcessState::Stopped);
+        return std::move(m).finish();
+      }
+      // supervisord compat: stopProcess, state not in RUNNING_STATES -> NOT_RUNNING.
+      return not_running(config);
+    case EventKind::SignalRequested:
+      // supervisord compat: signalProcess, state not in SIGNALLABLE_STATES -> NOT_RUNNING.
+      return not_running(config);
+    case EventKind::DeadlineReached: {
+      // supervisord restarts EXITED at the exit itself; only a restart_delay is timed here.
+      const ProcessRecord& rec = m.record();
+      if (state == ProcessState::Exited && !rec.shutting_down && rec.deadline &&
+          m.now().steady >= *rec.deadline) {
+        m.spawn();
+      }
+      return std::move(m).finish();
+    }
+    case EventKind::ShutdownBegun:
+      // supervisord compat: nothing is respawned during shutdown; a delayed restart is dropped.
+      m.record().shutting_down = true;
+      m.cancel_pending_restart();
+      return std::move(m).finish();
+    case EventKind::SpawnSucceeded:
+    case EventKind::SpawnFailed:
+    case EventKind::ChildExited:
+    case EventKind::SignalFailed:
+      return not_expected(config, state, kind);
+  }
+  return not_expected(config, state, kind);
+}
+
+FsmResult<Step> step_starting(Machine& m, const Event& event) {
+  const ProcessConfig& config = m.config();
+  ProcessRecord& rec = m.record();
+  const EventKind kind = event_kind(event);
+  const bool has_child = rec.pid != 0;
+  switch (kind) {
+    case EventKind::StartRequested:
+      // supervisord compat: STARTING is in RUNNING_STATES -> ALREADY_STARTED.
+      return already_started(config);
+    case EventKind::StopRequested:
+      if (!has_child) {
+        return kill_without_pid(config);
+      }
+      // supervisord compat: stop_all()/stopProcess, STARTING -> STOPPING.
+      m.stop(std::get<StopRequested>(event).report_progress);
+      return std::move(m).finish();
+    case EventKind::SpawnSucceeded:
+      if (has_child) {
+        return not_expected(config, rec.state, kind);
+      }
+      m.spawned(std::get<SpawnSucceeded>(event).pid);
+      return std::move(m).finish();
+    case EventKind::SpawnFailed:
+      if (has_child) {
+        return not_expected(config, rec.state, kind);
+      }
+      // supervisord compat: record_spawnerr() logs `spawnerr:`, then STARTING -> BACKOFF.
+      rec.spawn_error = std::get<SpawnFailed>(event).message;
+      m.log(LogLevel::Info, "spawnerr: " + rec.spawn_error);
+      m.enter_backoff();
+      return std::move(m).finish();
+    case EventKind::ChildExited:
+      if (!has_child) {
+        return not_expected(config, rec.state, kind);
+      }
+      m.finish_starting(std::get<ChildExited>(event).exit);
+      return std::move(m).finish();
+    case EventKind::DeadlineReached:
+      if (has_child && stayed_up_long_enough(config, *rec.last_start, m.now().steady)) {
+        m.enter_running();
+      }
+      return std::move(m).finish();
+    case EventKind::ShutdownBegun:
+      // The child is stopped by StopRequested when its group's turn comes.
+      rec.shutting_down = true;
+      return std::move(m).finish();
+    case EventKind::SignalRequested:
+      if (!has_child) {
+        return signal_without_pid(config, std::get<SignalRequested>(event).signo);
+      }
+      m.send_signal(std::get<SignalRequested>(event).signo);
+      return std::move(m).finish();
+    case EventKind::SignalFailed:
+      if (!has_child) {
+        return not_expected(config, rec.state, kind);
+      }
+      m.signal_failed(std::get<SignalFailed>(event));
+      return std::move(m).finish();
+  }
+  return not_expected(config, rec.state, kind);
+}
+
+FsmResult<Step> step_running(Machine& m, const Event& event) {
+  const ProcessConfig& config = m.config();
+  ProcessRecord& rec = m.record();
+  const EventKind kind = event_kind(event);
+  switch (kind) {
+    case EventKind::StartRequested:
+      return already_started(config);
+    case EventKind::StopRequested:
+      // supervisord compat: stopProcess, RUNNING -> STOPPING.
+      m.stop(std::get<StopRequested>(event).report_progress);
+      return std::move(m).finish();
+    case EventKind::ChildExited:
+      m.finish_running(std::get<ChildExited>(event).exit);
+      return std::move(m).finish();
+    case EventKind::DeadlineReached:
+      return std::move(m).finish();
+    case EventKind::ShutdownBegun:
+      rec.shutting_down = true;
+      return std::move(m).finish();
+    case EventKind::SignalRequested:
+      m.send_signal(std::get<SignalRequested>(event).signo);
+      return std::move(m).finish();
+    case EventKind::SignalFailed:
+      m.signal_failed(std::get<SignalFailed>(event));
+      return std::move(m).finish();
+    case EventKind::SpawnSucceeded:
+    case EventKind::SpawnFailed:
+      return not_expected(config, rec.state, kind);
+  }
+  return not_expected(config, rec.state, kind);
+}
+
+FsmResult<Step> step_backoff(Machine& m, const Event& event) {
+  const ProcessConfig& config = m.config();
+  ProcessRecord& rec = m.record();
+  const EventKind kind = event_kind(event);
+  switch (kind) {
+    case EventKind::StartRequested:
+      // supervisord compat: BACKOFF is in RUNNING_STATES -> ALREADY_STARTED.
+      return already_started(config);
+    case EventKind::StopRequested:
+      // supervisord compat: kill() in BACKOFF -> STOPPED at once, no signal. backoff is not
+      // reset (supervisord keeps counting if the process is started again).
+      rec.administrative_stop = true;
+      rec.deadline.reset();
+      m.log(LogLevel::Debug,
+            fmt::format("Attempted to kill {}, which is in BACKOFF state.", config.name));
+      m.change_state(ProcessState::Stopped);
+      return std::move(m).finish();
+    case EventKind::DeadlineReached:
+      if (retries_exhausted(config, rec.backoff)) {
+        // Not reachable through step() (BACKOFF gives up on entry); kept for records built
+        // elsewhere.
+        m.give_up(/*log_line=*/true);
+      } else if (!rec.shutting_down && rec.deadline && m.now().steady >= *rec.deadline) {
+        // supervisord compat: transition(), BACKOFF -> STARTING when `now > delay` and
+        // backoff <= startretries.
+        m.spawn();
+      }
+      return std::move(m).finish();
+    case EventKind::ShutdownBegun:
+      // supervisord compat: stop_all() -> give_up() without the `gave up:` line.
+      rec.shutting_down = true;
+      m.give_up(/*log_line=*/false);
+      return std::move(m).finish();
+    case EventKind::SignalRequested:
+      // supervisord compat: BACKOFF is not signallable -> NOT_RUNNING.
+      return not_running(config);
+    case EventKind::SpawnSucceeded:
+    case EventKind::SpawnFailed:
+    case EventKind::ChildExited:
+    case EventKind::SignalFailed:
+      return not_expected(config, rec.state, kind);
+  }
+  return not_expected(config, rec.state, kind);
+}
+
+FsmResult<Step> step_stopping(Machine& m, const Event& event) {
+  const ProcessConfig& config = m.config();
+  ProcessRecord& rec = m.record();
+  const EventKind kind = event_kind(event);
+  switch (kind) {
+    case EventKind::StartRequested:
+      // supervisord compat: STOPPING is not in RUNNING_STATES, so startProcess calls spawn(),
+      // which finds a pid, warns and does nothing (the RPC then reports
+      // ABNORMAL_TERMINATION because the state is not STARTING/RUNNING).
+      m.log(LogLevel::Warn, fmt::format("process '{}' already running", config.name));
+      return std::move(m).finish();
+    case EventKind::StopRequested:
+      // supervisord compat: stopProcess, STOPPING is not in RUNNING_STATES -> NOT_RUNNING.
+      return not_running(config);
+    case EventKind::ChildExited:
+      m.finish_stopping(std::get<ChildExited>(event).exit);
+      return std::move(m).finish();
+    case EventKind::DeadlineReached: {
+      const SteadyTime now = m.now().steady;
+      if (rec.killing && rec.deadline && now >= *rec.deadline) {
+        // supervisord compat: transition(), STOPPING past stopwaitsecs -> SIGKILL (to the
+        // group with killasgroup), with a new stopwaitsecs deadline; repeated forever.
+        m.log(LogLevel::Warn, fmt::format("killing '{}' ({}) with SIGKILL", config.name, rec.pid));
+        rec.sigkill_sent = true;
+        m.kill(SIGKILL);
+      }
+      if (rec.next_stop_report && now >= *rec.next_stop_report) {
+        // supervisord compat: stop_report(), at most every 2 s while a stop RPC waits.
+        m.stop_report();
+      }
+      return std::move(m).finish();
+    }
+    case EventKind::ShutdownBegun:
+      rec.shutting_down = true;
+      return std::move(m).finish();
+    case EventKind::SignalRequested:
+      // supervisord compat: STOPPING is signallable.
+      m.send_signal(std::get<SignalRequested>(event).signo);
+      return std::move(m).finish();
+    case EventKind::SignalFailed:
+      m.signal_failed(std::get<SignalFailed>(event));
+      return std::move(m).finish();
+    case EventKind::SpawnSucceeded:
+    case EventKind::SpawnFailed:
+      return not_expected(config, rec.state, kind);
+  }
+  return not_expected(config, rec.state, kind);
+}
+
+FsmResult<Step> step_unknown(Machine& m, const Event& event) {
+  const ProcessConfig& config = m.config();
+  ProcessRecord& rec = m.record();
+  const EventKind kind = event_kind(event);
+  switch (kind) {
+    case EventKind::StartRequested:
+      // supervisord compat: startProcess refuses UNKNOWN with this FAILED message.
+      return refuse(Fault::Failed, fmt::format("{} is in an unknown process state", config.name));
+    case EventKind::StopRequested:
+    case EventKind::SignalRequested:
+      // supervisord compat: UNKNOWN is neither running nor signallable -> NOT_RUNNING.
+      return not_running(config);
+    case EventKind::ChildExited: {
+      if (rec.pid == 0) {
+        return not_expected(config, rec.state, kind);
+      }
+      // supervisord asserts (and dies) here. We note the exit and stay UNKNOWN, which is
+      // still a "stopped" state, so shutdown and remove are not blocked.
+      const ExitInfo& exit = std::get<ChildExited>(event).exit;
+      m.record_exit(exit);
+      rec.exit_status = exit.exit_code;
+      m.log(LogLevel::Warn,
+            fmt::format("exited: {} ({}; {})", config.name, describe_exit(exit),
+                        exit_was_expected(config, exit.exit_code) ? "expected" : "not expected"));
+      return std::move(m).finish();
+    }
+    case EventKind::DeadlineReached:
+      return std::move(m).finish();
+    case EventKind::ShutdownBegun:
+      rec.shutting_down = true;
+      return std::move(m).finish();
+    case EventKind::SpawnSucceeded:
+    case EventKind::SpawnFailed:
+    case EventKind::SignalFailed:
+      return not_expected(config, rec.state, kind);
+  }
+  return not_expected(config, rec.state, kind);
+}
+
+}  // namespace
+
+ExitInfo exit_info_from_wait_status(int status, WallTime at, std::chrono::milliseconds uptime) {
+  ExitInfo info;
+  info.wait_status = status;
+  info.at = at;
+  info.uptime = uptime;
+  if (WIFEXITED(status)) {
+    info.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    // supervisord compat: decode_wait_status() gives es = -1 after a signal.
+    info.exit_code = -1;
+    info.signal = WTERMSIG(status);
+    info.core_dumped = WCOREDUMP(status);
+  } else {
+    info.exit_code = -1;
+  }
+  return info;
+}
+
+std::string describe_exit(const ExitInfo& exit) {
+  if (exit.signal) {
+    return fmt::format("terminated by {}{}", signal_name(*exit.signal),
+                       exit.core_dumped ? " (core dumped)" : "");
+  }
+  if (exit.exit_code >= 0) {
+    return fmt::format("exit status {}", exit.exit_code);
+  }
+  return fmt::format("unknown termination cause 0x{:04x}", exit.wait_status);
+}
+
+std::optional<SteadyTime> next_wakeup(const ProcessRecord& record) {
+  if (record.deadline && record.next_stop_report) {
+    return std::min(*record.deadline, *record.next_stop_report);
+  }
+  return record.deadline ? record.deadline : record.next_stop_report;
+}
+
+std::chrono::milliseconds restart_delay_for(const ProcessConfig& config, int n) {
+  // Geometric growth up to a cap, as systemd's RestartSteps=/RestartMaxDelaySec= and pm2's
+  // exp_backoff_restart_delay (x1.5) do; doubling is the plain choice.
+  std::chrono::milliseconds delay = config.restart_delay;
+  for (int i = 1; i < n && delay.count() > 0 && delay < config.restart_delay_max; ++i) {
+    delay = std::min(delay * 2, config.restart_delay_max);
+  }
+  return delay;
+}
+
+bool wants_autostart(const ProcessConfig& config, const ProcessRecord& record) {
+  // supervisord compat: transition(), STOPPED and never started (`not laststart`) with
+  // autostart; a process the operator stopped is never auto-started again.
+  return config.autostart && record.state == ProcessState::Stopped && !record.last_start &&
+         !record.shutting_down;
+}
+
+EventKind event_kind(const Event& event) {
+  static_assert(std::variant_size_v<Event> == 9, "keep EventKind in step with Event");
+  static_assert(std::is_same_v<std::variant_alternative_t<8, Event>, SignalFailed>);
+  return static_cast<EventKind>(event.index());
+}
+
+std::string_view event_kind_name(EventKind kind) {
+  switch (kind) {
+    case EventKind::StartRequested:
+      return "StartRequested";
+    case EventKind::StopRequested:
+      return "StopRequested";
+    case EventKind::SpawnSucceeded:
+      return "SpawnSucceeded";
+    case EventKind::SpawnFailed:
+      return "SpawnFailed";
+    case EventKind::ChildExited:
+      return "ChildExited";
+    case EventKind::DeadlineReached:
+      return "DeadlineReached";
+    case EventKind::ShutdownBegun:
+      return "ShutdownBegun";
+    case EventKind::SignalRequested:
+      return "SignalRequested";
+    case EventKind::SignalFailed:
+      return "SignalFailed";
+  }
+  return "?";
+}
+
+std::string describe_action(const Action& action) {
+  struct Describe {
+    std::string operator()(const SpawnChild&) const { return "spawn"; }
+    std::string operator()(const SendSignal& s) const {
+      return fmt::format("signal {} {} {}", s.to_group ? "group" : "pid", s.pid,
+                         signal_name(s.signo));
+    }
+    std::string operator()(const LogLine& l) const {
+      return fmt::format("log {} {}", log_level_tag(l.level), l.text);
+    }
+    std::string operator()(const StateChanged& c) const {
+      return fmt::format("state {} -> {}{}", state_name(c.from), state_name(c.to),
+                         c.expected ? "" : " (not expected)");
+    }
+  };
+  return std::visit(Describe{}, action);
+}
+
+void throw_exception_from_error(const FsmError& e, const boost::source_location& /*loc*/) {
+  throw std::runtime_error(std::string(fault_name(e.fault)) + ": " + e.detail);
+}
+
+FsmResult<Step> step(const ProcessConfig& config, const ProcessRecord& record, const Event& event,
+                     Now now) {
+  Machine m(config, record, now);
+  switch (record.state) {
+    case ProcessState::Stopped:
+    case ProcessState::Exited:
+    case ProcessState::Fatal:
+      return step_without_child(m, event);
+    case ProcessState::Starting:
+      return step_starting(m, event);
+    case ProcessState::Running:
+      return step_running(m, event);
+    case ProcessState::Backoff:
+      return step_backoff(m, event);
+    case ProcessState::Stopping:
+      return step_stopping(m, event);
+    case ProcessState::Unknown:
+      return step_unknown(m, event);
+  }
+  return not_expected(config, record.state, event_kind(event));
+}
+
+}  // namespace zagent

@@ -1,0 +1,547 @@
+#include "agent/process/supervisor.h"
+
+#include <algorithm>
+#include <tuple>
+#include <csignal>
+#include <chrono>
+#include <utility>
+
+namespace zagent {
+namespace {
+
+// supervisord compat: `waiting for A, B to die` is repeated at most every 3 s.
+constexpr std::chrono::seconds kDieReportInterval{3};
+
+// The entry (const or not, following `groups`) for group:name, or nullptr.
+template <typename Groups>
+auto find_entry(Groups& groups, const std::string& group, const std::string& name)
+    -> decltype(&groups.front().processes.front()) {
+  for (auto& g : groups) {
+    if (g.name != group) {
+      continue;
+    }
+    for (auto& p : g.processes) {
+      if (p.config.name == name) {
+        return &p;
+      }
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::vector<std::string> child_environment(const EnvironmentList& agent_env,
+                                           const EnvironmentList& supervisord_env,
+                                           const ProcessConfig& process,
+                                           const std::string& server_url) {
+  EnvironmentList env = agent_env;
+  set_environment_value(env, "SUPERVISOR_ENABLED", "1");
+  const std::string url = process.serverurl.value_or(server_url);
+  if (!url.empty()) {
+    set_environment_value(env, "SUPERVISOR_SERVER_URL", url);
+  }
+  set_environment_value(env, "SUPERVISOR_PROCESS_NAME", process.name);
+  set_environment_value(env, "SUPERVISOR_GROUP_NAME", process.group);
+  for (const auto& [k, v] : supervisord_env) {
+    set_environment_value(env, k, v);
+  }
+  for (const auto& [k, v] : process.environment) {
+    set_environment_value(env, k, v);
+  }
+  std::vector<std::string> out;
+  out.reserve(env.size());
+  for (const auto& [k, v] : env) {
+    out.push_back(k + "=" + v);
+  }
+  return out;
+}
+
+std::string agent_server_url(const AgentConfig& config) {
+  if (config.unix_http_server) {
+    return "unix://" + config.unix_http_server->file;
+  }
+  if (config.inet_http_server) {
+    const auto& a = config.inet_http_server->address;
+    return "http://" + (a.host.empty() ? std::string("localhost") : a.host) + ":" +
+           std::to_string(a.port);
+  }
+  return "";
+}
+
+Supervisor::Supervisor(const AgentConfig& config, const LogPaths& log_paths,
+                       EnvironmentList agent_env, Spawner& spawner, Clock& clock, LogSink& log)
+    : supervisord_(config.supervisord),
+      server_url_(agent_server_url(config)),
+      agent_env_(std::move(agent_env)),
+      spawner_(spawner),
+      clock_(clock),
+      log_(log) {
+  for (const auto& g : config.groups) {
+    groups_.push_back(make_group(g, log_paths));
+  }
+}
+
+ProcessEntry Supervisor::make_entry(const GroupConfig& group, const ProcessConfig& process,
+                                    const LogPaths& log_paths) const {
+  ProcessEntry entry;
+  entry.config = process;
+  const auto path_of = [&](const std::string& channel, const LogChannelConfig& c) {
+    auto it = log_paths.find({group.name, process.name, channel});
+    if (it != log_paths.end()) {
+      return it->second;
+    }
+    return c.logfile.kind == LogTargetKind::Path ? c.logfile.path : std::string();
+  };
+  entry.stdout_path = path_of("stdout", process.stdout_log);
+  entry.stderr_path = path_of("stderr", process.stderr_log);
+  return entry;
+}
+
+GroupEntry Supervisor::make_group(const GroupConfig& group, const LogPaths& log_paths) const {
+  GroupEntry out;
+  out.name = group.name;
+  out.priority = group.priority;
+  out.from_group_section = group.from_group_section;
+  for (const auto& p : group.processes) {
+    out.processes.push_back(make_entry(group, p, log_paths));
+  }
+  return out;
+}
+
+Now Supervisor::now() const { return Now{clock_.steady_now(), clock_.wall_now()}; }
+
+void Supervisor::start() {
+  // supervisord compat: one pass in ascending group priority, no waiting between groups.
+  for (auto& group : groups_) {
+    autostart(group);
+  }
+}
+
+void Supervisor::autostart(GroupEntry& group) {
+  for (auto& entry : group.processes) {
+    if (!shutting_down_ && wants_autostart(entry.config, entry.record)) {
+      deliver(entry, StartRequested{});
+    }
+  }
+}
+
+void Supervisor::reindex() {
+  changed_ = true;
+  by_pid_.clear();
+  for (auto& group : groups_) {
+    for (auto& entry : group.processes) {
+      if (entry.record.pid != 0) {
+        by_pid_[entry.record.pid] = &entry;
+      }
+    }
+  }
+}
+
+bool Supervisor::add_group(const GroupConfig& group, const LogPaths& log_paths) {
+  if (find_group(group.name) != nullptr) {
+    return false;
+  }
+  const auto pos = std::find_if(groups_.begin(), groups_.end(), [&](const GroupEntry& g) {
+    return std::tie(g.priority, g.name) > std::tie(group.priority, group.name);
+  });
+  const auto index = pos - groups_.begin();
+  groups_.insert(pos, make_group(group, log_paths));
+  reindex();
+  autostart(groups_[static_cast<std::size_t>(index)]);
+  return true;
+}
+
+bool Supervisor::remove_group(const std::string& name) {
+  const auto it = std::find_if(groups_.begin(), groups_.end(),
+                               [&](const GroupEntry& g) { return g.name == name; });
+  if (it == groups_.end()) {
+    return false;
+  }
+  for (const auto& entry : it->processes) {
+    if (!is_stopped_state(entry.record.state)) {
+      return false;
+    }
+  }
+  groups_.erase(it);
+  reindex();
+  return true;
+}
+
+bool Supervisor::update_group(const GroupConfig& group, const LogPaths& log_paths) {
+  const auto it = std::find_if(groups_.begin(), groups_.end(),
+                               [&](const GroupEntry& g) { return g.name == group.name; });
+  if (it == groups_.end()) {
+    return false;
+  }
+  // Only stopped processes may be replaced or dropped.
+  for (const auto& entry : it->processes) {
+    const ProcessConfig* wanted = nullptr;
+    for (const auto& p : group.processes) {
+      if (p.name == entry.config.name) {
+        wanted = &p;
+      }
+    }
+    if ((wanted == nullptr || !(*wanted == entry.config)) &&
+        !is_stopped_state(entry.record.state)) {
+      return false;
+    }
+  }
+  GroupEntry next;
+  next.name = group.name;
+  next.priority = group.priority;
+  next.from_group_section = group.from_group_section;
+  for (const auto& p : group.processes) {
+    auto same = std::find_if(it->processes.begin(), it->processes.end(),
+                             [&](const ProcessEntry& e) { return e.config == p; });
+    if (same != it->processes.end()) {
+      next.processes.push_back(std::move(*same));  // unchanged: keeps its pid and state
+    } else {
+      next.processes.push_back(make_entry(group, p, log_paths));
+    }
+  }
+  groups_.erase(it);
+  const auto pos = std::find_if(groups_.begin(), groups_.end(), [&](const GroupEntry& g) {
+    return std::tie(g.priority, g.name) > std::tie(group.priority, group.name);
+  });
+  const auto index = pos - groups_.begin();
+  groups_.insert(pos, std::move(next));
+  reindex();
+  autostart(groups_[static_cast<std::size_t>(index)]);
+  return true;
+}
+
+std::optional<GroupConfig> Supervisor::group_config(const std::string& name) const {
+  const GroupEntry* group = find_group(name);
+  if (group == nullptr) {
+    return std::nullopt;
+  }
+  GroupConfig out;
+  out.name = group->name;
+  out.priority = group->priority;
+  out.from_group_section = group->from_group_section;
+  for (const auto& entry : group->processes) {
+    out.processes.push_back(entry.config);
+  }
+  return out;
+}
+
+const GroupEntry* Supervisor::find_group(const std::string& name) const {
+  for (const auto& g : groups_) {
+    if (g.name == name) {
+      return &g;
+    }
+  }
+  return nullptr;
+}
+
+FsmResult<void> Supervisor::signal_process(const std::string& group, const std::string& name,
+                                           int signo) {
+  ProcessEntry* entry = find_entry(groups_, group, name);
+  if (entry == nullptr) {
+    return FsmError{Fault::BadName, group + ":" + name, false};
+  }
+  signal_request_ = true;
+  signal_error_.reset();
+  auto result = deliver(*entry, SignalRequested{signo});
+  signal_request_ = false;
+  if (result && signal_error_) {
+    // supervisord compat: signalProcess reports a failed kill() as FAILED: <message>.
+    return FsmError{Fault::Failed, *signal_error_, false};
+  }
+  return result;
+}
+
+FsmResult<void> Supervisor::deliver(ProcessEntry& entry, const Event& event) {
+  changed_ = true;
+  auto result = step(entry.config, entry.record, event, now());
+  if (!result) {
+    if (result.error().internal) {
+      log_.log(LogLevel::Error, "internal: " + entry.config.name + ": " +
+                                    std::string(event_kind_name(event_kind(event))) +
+                                    " refused in state " +
+                                    std::string(state_name(entry.record.state)) + ": " +
+                                    result.error().detail);
+    }
+    return result.error();
+  }
+  const pid_t old_pid = entry.record.pid;
+  entry.record = std::move(result->next);
+  if (old_pid != 0 && entry.record.pid != old_pid) {
+    by_pid_.erase(old_pid);
+  }
+  for (const auto& action : result->actions) {
+    perform(entry, action);
+  }
+  return {};
+}
+
+void Supervisor::perform(ProcessEntry& entry, const Action& action) {
+  if (const auto* line = std::get_if<LogLine>(&action)) {
+    log_.log(line->level, line->text);
+  } else if (std::holds_alternative<SpawnChild>(action)) {
+    spawn(entry);
+  } else if (const auto* sig = std::get_if<SendSignal>(&action)) {
+    if (entry.record.state == ProcessState::Stopping) {
+      remember_descendants(entry, sig->pid);
+    }
+    auto sent = spawner_.send_signal(sig->pid, sig->signo, sig->to_group);
+    if (!sent) {
+      if (signal_request_) {
+        signal_error_ = sent.error().message;
+      }
+      deliver(entry, SignalFailed{sent.error().message, !signal_request_});
+    }
+  }
+  else if (const auto* changed = std::get_if<StateChanged>(&action)) {
+    if (observer_) {
+      observer_(entry, *changed);
+    }
+  }
+}
+
+void Supervisor::spawn(ProcessEntry& entry) {
+  SpawnSpec spec;
+  spec.name = entry.config.name;
+  spec.command = entry.config.command;
+  spec.environment =
+      child_environment(agent_env_, supervisord_.environment, entry.config, server_url_);
+  spec.directory = entry.config.directory;
+  if (entry.config.umask) {
+    spec.umask = static_cast<mode_t>(*entry.config.umask);
+  }
+  spec.user = entry.config.user;
+  spec.stdout_log = {entry.stdout_path, entry.config.stdout_log.maxbytes,
+                     entry.config.stdout_log.backups};
+  spec.stderr_log = {entry.stderr_path, entry.config.stderr_log.maxbytes,
+                     entry.config.stderr_log.backups};
+  spec.redirect_stderr = entry.config.redirect_stderr;
+  spec.parent_death_signal = entry.config.stopsignal;
+  auto pid = spawner_.spawn(spec);
+  if (!pid) {
+    deliver(entry, SpawnFailed{pid.error().message});
+    return;
+  }
+  by_pid_[*pid] = &entry;
+  deliver(entry, SpawnSucceeded{*pid});
+}
+
+void Supervisor::remember_descendants(ProcessEntry& entry, pid_t pid) {
+  for (const ProcessId& d : spawner_.descendants(pid)) {
+    if (std::find(entry.stop_descendants.begin(), entry.stop_descendants.end(), d) ==
+        entry.stop_descendants.end()) {
+      entry.stop_descendants.push_back(d);
+    }
+  }
+}
+
+void Supervisor::kill_leftovers(ProcessEntry& entry) {
+  if (entry.stop_descendants.empty()) {
+    return;
+  }
+  std::string killed;
+  for (const ProcessId& d : entry.stop_descendants) {
+    if (spawner_.signal_if_alive(d, SIGKILL)) {
+      killed += (killed.empty() ? "" : ", ") + std::to_string(d.pid);
+    }
+  }
+  entry.stop_descendants.clear();
+  if (!killed.empty()) {
+    // Descendants that left the process group (setsid) are out of reach of stopasgroup and
+    // killasgroup; after the stop they would keep ports and GPU memory.
+    log_.log(LogLevel::Warn, "killing leftover descendants of " + entry.config.name +
+                                 " with SIGKILL: " + killed);
+  }
+}
+
+bool Supervisor::on_child_exit(pid_t pid, int wait_status) {
+  auto it = by_pid_.find(pid);
+  if (it == by_pid_.end()) {
+    return false;
+  }
+  ProcessEntry& entry = *it->second;
+  by_pid_.erase(it);
+  const Now n = now();
+  std::chrono::milliseconds uptime{0};
+  if (entry.record.last_start) {
+    uptime =
+        std::chrono::duration_cast<std::chrono::milliseconds>(n.steady - *entry.record.last_start);
+  }
+  deliver(entry, ChildExited{exit_info_from_wait_status(wait_status, n.wall, uptime)});
+  kill_leftovers(entry);
+  if (shutting_down_) {
+    advance_shutdown();
+  }
+  return true;
+}
+
+void Supervisor::tick() {
+  const SteadyTime t = clock_.steady_now();
+  for (auto& group : groups_) {
+    for (auto& entry : group.processes) {
+      const auto wake = zagent::next_wakeup(entry.record);
+      if (wake && *wake <= t) {
+        deliver(entry, DeadlineReached{});
+      }
+    }
+  }
+  if (shutting_down_) {
+    advance_shutdown();
+    if (next_die_report_ && *next_die_report_ <= t) {
+      report_dying();
+    }
+  }
+}
+
+std::optional<SteadyTime> Supervisor::next_wakeup() const {
+  std::optional<SteadyTime> earliest;
+  const auto consider = [&earliest](std::optional<SteadyTime> t) {
+    if (t && (!earliest || *t < *earliest)) {
+      earliest = t;
+    }
+  };
+  for (const auto& group : groups_) {
+    for (const auto& entry : group.processes) {
+      consider(zagent::next_wakeup(entry.record));
+    }
+  }
+  if (shutting_down_ && !shutdown_complete()) {
+    consider(next_die_report_);
+  }
+  return earliest;
+}
+
+bool Supervisor::shutdown_complete() const {
+  // Nothing restarts during a shutdown, so once the cursor has passed every group, every
+  // process is in a stopped state.
+  return shutting_down_ && shutdown_cursor_ == shutdown_order_.size();
+}
+
+void Supervisor::report_dying() {
+  std::string names;
+  for (const auto& group : groups_) {
+    for (const auto& entry : group.processes) {
+      if (!is_stopped_state(entry.record.state)) {
+        names += (names.empty() ? "" : ", ") + entry.config.name;
+      }
+    }
+  }
+  if (names.empty()) {
+    next_die_report_.reset();
+    return;
+  }
+  log_.log(LogLevel::Info, "waiting for " + names + " to die");
+  next_die_report_ = clock_.steady_now() + kDieReportInterval;
+}
+
+void Supervisor::begin_shutdown() {
+  if (shutting_down_) {
+    return;
+  }
+  shutting_down_ = true;
+  for (auto& group : groups_) {
+    for (auto& entry : group.processes) {
+      deliver(entry, ShutdownBegun{});
+    }
+    shutdown_order_.push_back(&group);
+  }
+  std::stable_sort(shutdown_order_.begin(), shutdown_order_.end(),
+                   [](const GroupEntry* a, const GroupEntry* b) {
+                     return a->priority != b->priority ? a->priority > b->priority
+                                                       : a->name > b->name;
+                   });
+  report_dying();
+  advance_shutdown();
+}
+
+void Supervisor::advance_shutdown() {
+  // supervisord compat: groups in descending priority, one at a time; the next group is
+  // signalled only once every process of the previous one is stopped. The cursor makes each
+  // exit cost O(size of the current group), not O(all processes).
+  while (shutdown_cursor_ < shutdown_order_.size()) {
+    GroupEntry& group = *shutdown_order_[shutdown_cursor_];
+    // Within a group, descending process priority.
+    std::vector<ProcessEntry*> procs;
+    for (auto& entry : group.processes) {
+      procs.push_back(&entry);
+    }
+    std::stable_sort(procs.begin(), procs.end(), [](const ProcessEntry* a, const ProcessEntry* b) {
+      return a->config.priority > b->config.priority;
+    });
+    bool any_live = false;
+    for (ProcessEntry* entry : procs) {
+      if (is_stopped_state(entry->record.state)) {
+        continue;
+      }
+      any_live = true;
+      if (is_running_state(entry->record.state)) {
+        deliver(*entry, StopRequested{false});
+      }
+    }
+    if (any_live) {
+      return;  // wait for this group before the next
+    }
+    ++shutdown_cursor_;
+  }
+}
+
+const ProcessEntry* Supervisor::find(const std::string& group, const std::string& name) const {
+  return find_entry(groups_, group, name);
+}
+
+FsmResult<void> Supervisor::start_process(const std::string& group, const std::string& name) {
+  ProcessEntry* entry = find_entry(groups_, group, name);
+  if (entry == nullptr) {
+    return FsmError{Fault::BadName, group + ":" + name, false};
+  }
+  if (shutting_down_) {
+    return FsmError{Fault::ShutdownState, "", false};
+  }
+  return deliver(*entry, StartRequested{});
+}
+
+FsmResult<void> Supervisor::stop_process(const std::string& group, const std::string& name) {
+  ProcessEntry* entry = find_entry(groups_, group, name);
+  if (entry == nullptr) {
+    return FsmError{Fault::BadName, group + ":" + name, false};
+  }
+  return deliver(*entry, StopRequested{true});
+}
+
+std::vector<Supervisor::Outcome> Supervisor::start_all() {
+  std::vector<Outcome> out;
+  for (auto& group : groups_) {
+    for (auto& entry : group.processes) {
+      if (is_running_state(entry.record.state)) {
+        continue;  // supervisord compat: already running processes are left out
+      }
+      Outcome o{group.name, entry.config.name, std::nullopt};
+      if (shutting_down_) {
+        o.error = FsmError{Fault::ShutdownState, "", false};
+      } else if (auto r = deliver(entry, StartRequested{}); !r) {
+        o.error = r.error();
+      }
+      out.push_back(std::move(o));
+    }
+  }
+  return out;
+}
+
+std::vector<Supervisor::Outcome> Supervisor::stop_all() {
+  std::vector<Outcome> out;
+  for (auto& group : groups_) {
+    for (auto& entry : group.processes) {
+      if (!is_running_state(entry.record.state)) {
+        continue;
+      }
+      Outcome o{group.name, entry.config.name, std::nullopt};
+      if (auto r = deliver(entry, StopRequested{true}); !r) {
+        o.error = r.error();
+      }
+      out.push_back(std::move(o));
+    }
+  }
+  return out;
+}
+
+}  // namespace zagent

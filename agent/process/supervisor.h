@@ -1,0 +1,172 @@
+// The supervisor: owns the process table, feeds events to the per-process state machine and
+// carries out its actions through the ports (Spawner, Clock, LogSink). No system calls of its
+// own; the daemon connects it to the real OS. Runs on the event-loop thread only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "agent/config/config.h"
+#include "agent/process/clock.h"
+#include "agent/process/log_sink.h"
+#include "agent/process/process_fsm.h"
+#include "agent/process/spawner.h"
+
+namespace zagent {
+
+/// One process under supervision: its config, its state, and where its output goes.
+struct ProcessEntry {
+  ProcessConfig config;
+  ProcessRecord record;
+  std::string stdout_path;  ///< resolved log file ("" = none); AUTO already turned into a path
+  std::string stderr_path;
+  /// Descendants seen when a stop or kill signal went out; whichever is still alive once the
+  /// process is reaped is killed, so a stop leaves no survivor (even after setsid()).
+  std::vector<ProcessId> stop_descendants;
+};
+
+struct GroupEntry {
+  std::string name;
+  std::int64_t priority = 999;
+  bool from_group_section = false;  ///< a [group:x] section (not a homogeneous program)
+  std::vector<ProcessEntry> processes;  ///< in config order
+};
+
+/// The log file a process channel writes to: (group, process, "stdout"/"stderr") -> path.
+/// The daemon creates AUTO files in childlogdir and fills this in; missing = config's path.
+using LogPaths = std::map<std::tuple<std::string, std::string, std::string>, std::string>;
+
+/// The environment of a child, layered as supervisord does (spec/states.md §7): the agent's
+/// environment, then SUPERVISOR_ENABLED/SERVER_URL/PROCESS_NAME/GROUP_NAME, then
+/// [supervisord] environment=, then the program's environment= (later wins).
+std::vector<std::string> child_environment(const EnvironmentList& agent_env,
+                                           const EnvironmentList& supervisord_env,
+                                           const ProcessConfig& process,
+                                           const std::string& server_url);
+
+/// The URL children find in SUPERVISOR_SERVER_URL when their serverurl is AUTO.
+std::string agent_server_url(const AgentConfig& config);
+
+class Supervisor {
+ public:
+  Supervisor(const AgentConfig& config, const LogPaths& log_paths, EnvironmentList agent_env,
+             Spawner& spawner, Clock& clock, LogSink& log);
+
+  /// The autostart pass: every process with autostart=true that never ran is started, groups
+  /// in ascending priority, all in this one call (no waiting for RUNNING).
+  void start();
+
+  /// A child was reaped (called by the daemon's waitpid loop). Returns false if the pid is
+  /// not one of ours (the caller logs `reaped unknown pid`).
+  bool on_child_exit(pid_t pid, int wait_status);
+
+  /// Delivers DeadlineReached to every process whose wake-up time has come, and moves the
+  /// ordered shutdown on. Call when the timer armed at next_wakeup() fires.
+  void tick();
+
+  /// The earliest time tick() has work to do; nullopt = nothing is timed (no wake-up).
+  std::optional<SteadyTime> next_wakeup() const;
+
+  /// Starts the ordered shutdown (spec/states.md §5): BACKOFF -> FATAL, then groups in
+  /// descending priority, one group at a time. Idempotent.
+  void begin_shutdown();
+  bool shutting_down() const { return shutting_down_; }
+  /// True once shutdown was begun and every process is in a stopped state.
+  bool shutdown_complete() const;
+
+  /// Operator start/stop of one process (RPC layer, later): the FSM's verdict.
+  FsmResult<void> start_process(const std::string& group, const std::string& name);
+  FsmResult<void> stop_process(const std::string& group, const std::string& name);
+
+  /// One outcome of start_all()/stop_all(): supervisord's result struct before encoding.
+  struct Outcome {
+    std::string group;
+    std::string name;
+    std::optional<FsmError> error;  ///< nullopt = accepted
+  };
+  /// `start all` (startAllProcesses): every process not in STARTING/RUNNING/BACKOFF is
+  /// started at once, groups in ascending priority, processes in config order.
+  std::vector<Outcome> start_all();
+  /// `stop all` (stopAllProcesses): every process in STARTING/RUNNING/BACKOFF is stopped at
+  /// once, in ascending priority as well (supervisord compat: not reversed).
+  std::vector<Outcome> stop_all();
+
+  /// `signal` RPC for one process: the FSM's verdict (NOT_RUNNING outside STARTING, RUNNING,
+  /// STOPPING; FAILED when kill() fails).
+  FsmResult<void> signal_process(const std::string& group, const std::string& name, int signo);
+
+  /// Called after every state change (the StateChanged action), once the change is complete.
+  /// The observer must not change the process table from inside the call (post the work).
+  using Observer = std::function<void(const ProcessEntry&, const StateChanged&)>;
+  void set_observer(Observer observer) { observer_ = std::move(observer); }
+
+  // ---- the process table changes of reloadConfig/addProcessGroup/update (never during a
+  // shutdown: the callers refuse with SHUTDOWN_STATE first) ----
+
+  /// Adds a group (its processes STOPPED, never started), in (priority, name) order, then
+  /// runs the autostart pass for it. `log_paths` holds its AUTO files. False if a group of
+  /// that name exists already.
+  bool add_group(const GroupConfig& group, const LogPaths& log_paths);
+  /// Removes a group whose processes are all in a stopped state. False if there is no such
+  /// group or one of its processes is not stopped.
+  bool remove_group(const std::string& name);
+  /// Replaces a group's config in place (zagent's update): a process whose config is
+  /// unchanged keeps its entry (state, pid, logs); a changed or new one gets a fresh entry
+  /// with the paths in `log_paths`; a removed one goes. Changed and removed processes must be
+  /// in a stopped state (false otherwise, and nothing changes). Then the autostart pass runs
+  /// for the group.
+  bool update_group(const GroupConfig& group, const LogPaths& log_paths);
+  /// The group's config as active now (for reloadConfig's comparison).
+  std::optional<GroupConfig> group_config(const std::string& name) const;
+
+  /// True if an event was delivered or the table changed since the last call (then the
+  /// caller re-arms its timer); cheap, unlike next_wakeup() with many processes.
+  bool take_changed() { return std::exchange(changed_, false); }
+
+  const std::vector<GroupEntry>& groups() const { return groups_; }
+  const GroupEntry* find_group(const std::string& name) const;
+  const ProcessEntry* find(const std::string& group, const std::string& name) const;
+
+ private:
+  /// Runs one event through the FSM and carries out the actions (spawning feeds its result
+  /// back as a further event).
+  FsmResult<void> deliver(ProcessEntry& entry, const Event& event);
+  void perform(ProcessEntry& entry, const Action& action);
+  void spawn(ProcessEntry& entry);
+  void remember_descendants(ProcessEntry& entry, pid_t pid);
+  void kill_leftovers(ProcessEntry& entry);
+  void advance_shutdown();
+  void report_dying();
+  ProcessEntry make_entry(const GroupConfig& group, const ProcessConfig& process,
+                          const LogPaths& log_paths) const;
+  GroupEntry make_group(const GroupConfig& group, const LogPaths& log_paths) const;
+  void autostart(GroupEntry& group);
+  void reindex();
+  Now now() const;
+
+  SupervisordConfig supervisord_;        // [supervisord] values (environment, identifier)
+  std::string server_url_;               // default SUPERVISOR_SERVER_URL
+  EnvironmentList agent_env_;            // the agent's own environment at startup
+  Spawner& spawner_;                     // forks and signals children
+  Clock& clock_;                         // the only source of time
+  LogSink& log_;                         // the main log
+  std::vector<GroupEntry> groups_;       // ascending (priority, name), as the config
+  std::map<pid_t, ProcessEntry*> by_pid_;  // live children -> their entry (see reindex())
+  Observer observer_;                    // state changes, for RPC waiters
+  bool changed_ = false;                 // see take_changed()
+  bool signal_request_ = false;          // inside signal_process()
+  std::optional<std::string> signal_error_;  // kill() failure seen inside signal_process()
+  bool shutting_down_ = false;           // begin_shutdown() was called
+  std::optional<SteadyTime> next_die_report_;  // next `waiting for ... to die` line
+  std::vector<GroupEntry*> shutdown_order_;    // groups, descending priority (set once)
+  std::size_t shutdown_cursor_ = 0;            // first group in shutdown_order_ not yet down
+};
+
+}  // namespace zagent
