@@ -282,7 +282,7 @@ void Supervisor::perform(ProcessEntry& entry, const Action& action) {
   } else if (std::holds_alternative<SpawnChild>(action)) {
     spawn(entry);
   } else if (const auto* sig = std::get_if<SendSignal>(&action)) {
-    if (entry.record.state == ProcessState::Stopping) {
+    if (entry.record.state == ProcessState::Stopping && stop_takes_the_tree(entry.config)) {
       remember_descendants(entry, sig->pid);
     }
     auto sent = spawner_.send_signal(sig->pid, sig->signo, sig->to_group);
@@ -324,6 +324,12 @@ void Supervisor::spawn(ProcessEntry& entry) {
   }
   by_pid_[*pid] = &entry;
   deliver(entry, SpawnSucceeded{*pid});
+}
+
+bool stop_takes_the_tree(const ProcessConfig& config) {
+  // supervisord compat: without stopasgroup/killasgroup only the program's pid is signalled
+  // and its other descendants outlive the stop (restarting `sshd -D` keeps its sessions).
+  return config.stopasgroup || config.killasgroup;
 }
 
 void Supervisor::remember_descendants(ProcessEntry& entry, pid_t pid) {

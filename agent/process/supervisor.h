@@ -54,6 +54,10 @@ std::vector<std::string> child_environment(const EnvironmentList& agent_env,
 /// The URL children find in SUPERVISOR_SERVER_URL when their serverurl is AUTO.
 std::string agent_server_url(const AgentConfig& config);
 
+/// Whether stopping `config`'s program also kills the descendants that left its process
+/// group (setsid), once the program is gone: only where the config asks for the group.
+bool stop_takes_the_tree(const ProcessConfig& config);
+
 class Supervisor {
  public:
   Supervisor(const AgentConfig& config, const LogPaths& log_paths, EnvironmentList agent_env,

@@ -16,7 +16,9 @@ namespace {
 
 using ::testing::Contains;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using namespace std::chrono_literals;
 
 // Raw wait statuses as waitpid reports them.
@@ -212,8 +214,8 @@ TEST_F(SupervisorTest, StopSendsStopsignalThenSigkillAfterStopwaitsecs) {
   EXPECT_EQ(spawner_.spawned.size(), 1u);  // a manual stop is never undone
 }
 
-TEST_F(SupervisorTest, StopKillsDescendantsThatLeftTheGroup) {
-  make("[program:gen]\ncommand=/bin/gen\n");
+TEST_F(SupervisorTest, StopAsGroupKillsDescendantsThatLeftTheGroup) {
+  make("[program:gen]\ncommand=/bin/gen\nstopasgroup=true\n");
   supervisor_->start();
   run_until_next_wakeup();
   const pid_t p = pid("gen");
@@ -224,6 +226,34 @@ TEST_F(SupervisorTest, StopKillsDescendantsThatLeftTheGroup) {
   EXPECT_EQ(spawner_.signals.back(), (test::FakeSpawner::Signal{5002, SIGKILL, false}));
   EXPECT_EQ(log_.lines.back(), "WARN killing leftover descendants of gen with SIGKILL: 5002");
   EXPECT_TRUE(supervisor_->find("gen", "gen")->stop_descendants.empty());
+}
+
+TEST_F(SupervisorTest, KillAsGroupKillsDescendantsThatLeftTheGroup) {
+  make("[program:gen]\ncommand=/bin/gen\nkillasgroup=true\n");
+  supervisor_->start();
+  run_until_next_wakeup();
+  const pid_t p = pid("gen");
+  spawner_.descendants_of[p] = {{5002, 78}};
+  spawner_.alive = {5002};
+  ASSERT_TRUE(supervisor_->stop_process("gen", "gen"));
+  ASSERT_TRUE(supervisor_->on_child_exit(p, killed_by(SIGTERM)));
+  EXPECT_EQ(spawner_.signals.back(), (test::FakeSpawner::Signal{5002, SIGKILL, false}));
+}
+
+// Issue 12, item 4: a config without stopasgroup/killasgroup keeps supervisord's meaning. Only
+// the program's pid is signalled; its other descendants (sshd's sessions) outlive the stop.
+TEST_F(SupervisorTest, StopWithoutGroupKeysLeavesDescendantsAsSupervisord) {
+  make("[program:gen]\ncommand=/bin/gen\n");
+  supervisor_->start();
+  run_until_next_wakeup();
+  const pid_t p = pid("gen");
+  spawner_.descendants_of[p] = {{5001, 77}, {5002, 78}};
+  spawner_.alive = {5001, 5002};
+  ASSERT_TRUE(supervisor_->stop_process("gen", "gen"));
+  ASSERT_TRUE(supervisor_->on_child_exit(p, killed_by(SIGTERM)));
+  ASSERT_EQ(spawner_.signals.size(), 1u);
+  EXPECT_EQ(spawner_.signals[0], (test::FakeSpawner::Signal{p, SIGTERM, false}));
+  EXPECT_THAT(log_.lines, Not(Contains(HasSubstr("leftover"))));
 }
 
 TEST_F(SupervisorTest, CrashDoesNotTouchDescendants) {
