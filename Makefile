@@ -20,7 +20,7 @@ BUILD_TYPE ?= RelWithDebInfo
 # Configured every time (a no-op when nothing changed), so that a build dir configured
 # otherwise by hand is put back to BUILD_TYPE: benchmarks of a Debug build mean nothing.
 build: deps
-	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) > /dev/null
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DZAGENT_WERROR=ON > /dev/null
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 run: build
@@ -30,7 +30,7 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 sanitize: deps
-	cmake -S . -B $(SAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DZAGENT_SANITIZE=ON
+	cmake -S . -B $(SAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DZAGENT_SANITIZE=ON -DZAGENT_WERROR=ON
 	cmake --build $(SAN_DIR) -j $(JOBS)
 	cd $(SAN_DIR) && ctest --output-on-failure -j $(JOBS)
 
