@@ -28,6 +28,7 @@
 #include "agent/config/config_host.h"
 #include "agent/logs/log_capture.h"
 #include "agent/logs/main_log.h"
+#include "agent/os/child_stdin.h"
 #include "agent/os/posix_spawner.h"
 #include "agent/os/system_config_host.h"
 #include "agent/os/system_file_probe.h"
@@ -163,16 +164,24 @@ LogPaths create_auto_logs(const SupervisordConfig& sd, const std::vector<GroupCo
         if (log->logfile.kind != LogTargetKind::Auto) {
           continue;
         }
+        // A file that cannot be created (no directory, no room, a name too long) keeps its
+        // path all the same: the program runs, and its log reports the failure as any other
+        // log failure does (main log, status description, *_log_error) and is retried with
+        // each output, instead of the program running with no log and nothing said.
+        std::string path;
         for (int attempt = 0; attempt < 10; ++attempt) {
-          const std::string path = sd.childlogdir + "/" + p.name + "-" + channel + "---" +
-                                   sd.identifier + "-" + random_suffix(rng) + ".log";
+          path = sd.childlogdir + "/" + p.name + "-" + channel + "---" + sd.identifier + "-" +
+                 random_suffix(rng) + ".log";
           const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
           if (fd >= 0) {
             ::close(fd);
-            paths[{g.name, p.name, channel}] = path;
             break;
           }
+          if (errno != EEXIST) {
+            break;  // another name would fail the same way
+          }
         }
+        paths[{g.name, p.name, channel}] = path;
       }
     }
   }
@@ -354,6 +363,8 @@ class AgentLife {
   void on_signal(int signo) {
     switch (signo) {
       case SIGCHLD:
+        // supervisord compat: ServerOptions.handle_signal(), a debug line before the reaping.
+        log_.log(LogLevel::Debug, "received SIGCHLD indicating a child quit");
         reap();
         break;
       case SIGTERM:
@@ -429,6 +440,7 @@ class AgentLife {
       }
       // What the child wrote before it died goes to its log before its exit is handled.
       capture_.drain(pid);
+      stdin_.close(pid);
       if (!supervisor_.on_child_exit(pid, status)) {
         // A descendant reparented to us (we are a child subreaper) or a stray child.
         log_.log(LogLevel::Info,
@@ -466,6 +478,7 @@ class AgentLife {
   SupervisordConfig supervisord_;  // this life's [supervisord] (AUTO log names)
   asio::io_context io_;         // the one event loop
   LogCapture capture_;          // children's output pipes -> their logs
+  ChildStdin stdin_;            // children's stdin pipes (sendProcessStdin, fg)
   PosixSpawner spawner_;        // fork/exec and kill
   Supervisor supervisor_;       // the process table
   asio::signal_set signals_;    // CHLD, TERM, INT, QUIT, HUP (reload), USR2 (reopen logs)
@@ -541,8 +554,10 @@ AgentLife::AgentLife(const AgentConfig& config, MainLog& log, Clock& clock, Envi
       host_(host),
       supervisord_(config.supervisord),
       capture_(io_, log, config.supervisord.strip_ansi),
-      spawner_([this](const SpawnSpec& spec, pid_t pid, int stdout_fd, int stderr_fd) {
-        capture_.attach(spec, pid, stdout_fd, stderr_fd);
+      stdin_(io_),
+      spawner_([this](const SpawnSpec& spec, pid_t pid, const PosixSpawner::Pipes& pipes) {
+        capture_.attach(spec, pid, pipes.stdout_fd, pipes.stderr_fd);
+        stdin_.attach(pid, pipes.stdin_fd);
       }),
       supervisor_(config, prepare_logs(config), std::move(env), spawner_, clock, log),
       signals_(io_, SIGCHLD, SIGTERM, SIGINT),

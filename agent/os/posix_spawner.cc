@@ -79,7 +79,7 @@ struct ChildPlan {
   const char* path = nullptr;   // the resolved file to exec
   char* const* argv = nullptr;  // NULL-terminated
   char* const* envp = nullptr;  // NULL-terminated
-  int stdin_fd = -1;            // /dev/null, >= 3
+  int stdin_fd = -1;            // read end of the stdin pipe, >= 3
   int stdout_fd = -1;           // >= 3
   int stderr_fd = -1;           // >= 3; same as stdout_fd with redirect_stderr
   int error_fd = -1;            // write end of the error pipe, close-on-exec, >= 3
@@ -329,7 +329,7 @@ Result<void> create_pipe(const SpawnSpec& spec, FdGuard& read_end, FdGuard& writ
     return fail("unknown error making dispatchers for '" + spec.name + "': " + errno_code(err),
                 ErrorCode::Io);
   }
-  read_end.reset(fds[0]);
+  read_end.reset(above_stdio(fds[0]));
   write_end.reset(above_stdio(fds[1]));
   if (write_end.get() < 0) {
     return fail("too many open files to spawn '" + spec.name + "'", ErrorCode::Io);
@@ -391,10 +391,14 @@ Result<pid_t> PosixSpawner::spawn(const SpawnSpec& spec) {
     return resolved.error();
   }
 
-  FdGuard stdin_fd(above_stdio(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
-  if (stdin_fd.get() < 0) {
-    return errno_error("could not open /dev/null", errno);
+  // supervisord compat: every child gets a stdin pipe whose write end the agent holds open
+  // (sendProcessStdin, fg); a program that reads stdin waits instead of reading end of file.
+  FdGuard stdin_read;
+  FdGuard stdin_write;
+  if (auto r = create_pipe(spec, stdin_read, stdin_write); !r) {
+    return r.error();
   }
+  ::fcntl(stdin_write.get(), F_SETFL, O_NONBLOCK);
   OutputPipe out;
   if (auto r = open_output_pipe(spec, out); !r) {
     return r.error();
@@ -421,7 +425,7 @@ Result<pid_t> PosixSpawner::spawn(const SpawnSpec& spec) {
   plan.path = resolved->path.c_str();
   plan.argv = argv.data();
   plan.envp = envp.data();
-  plan.stdin_fd = stdin_fd.get();
+  plan.stdin_fd = stdin_read.get();
   plan.stdout_fd = out.write_end.get();
   plan.stderr_fd = spec.redirect_stderr ? out.write_end.get() : errs.write_end.get();
   plan.error_fd = write_end.get();
@@ -469,6 +473,7 @@ Result<pid_t> PosixSpawner::spawn(const SpawnSpec& spec) {
   write_end.reset();
   out.write_end.reset();
   errs.write_end.reset();
+  stdin_read.reset();
   std::string reason;
   char buf[512];
   while (true) {
@@ -489,10 +494,12 @@ Result<pid_t> PosixSpawner::spawn(const SpawnSpec& spec) {
   }
   // The output pipes go to the capture either way: a failed child's `supervisor: ...` lines
   // belong in its log, as in supervisord.
-  if (on_output_) {
-    const int stdout_fd = out.read_end.release();
-    const int stderr_fd = errs.read_end.release();
-    on_output_(spec, pid, stdout_fd, stderr_fd);
+  if (on_pipes_) {
+    Pipes pipes;
+    pipes.stdin_fd = reason.empty() ? stdin_write.release() : -1;
+    pipes.stdout_fd = out.read_end.release();
+    pipes.stderr_fd = errs.read_end.release();
+    on_pipes_(spec, pid, pipes);
   }
   if (!reason.empty()) {
     return fail(reason, ErrorCode::Io);

@@ -21,15 +21,21 @@ namespace zagent {
 /// returns the reason, e.g. `couldn't chdir to /nonexist: ENOENT`.
 class PosixSpawner final : public Spawner {
  public:
-  /// Receives the read ends of a child's output pipes (non-blocking, close-on-exec, owned by
-  /// the receiver from then on): `stderr_fd` is -1 with redirect_stderr. Called right after
-  /// the fork, also when the child then failed before exec (its `supervisor: ...` lines are
-  /// in the pipe; the child is already reaped and `pid` is not reported to anyone else).
-  using OutputHandler =
-      std::function<void(const SpawnSpec& spec, pid_t pid, int stdout_fd, int stderr_fd)>;
+  /// The agent's ends of a new child's pipes, non-blocking and close-on-exec, owned by the
+  /// receiver from then on; -1 where there is none.
+  struct Pipes {
+    int stdin_fd = -1;   ///< the write end of the child's stdin (-1 if the child failed)
+    int stdout_fd = -1;  ///< the read end of its stdout
+    int stderr_fd = -1;  ///< the read end of its stderr; -1 with redirect_stderr
+  };
+  /// Receives a child's pipes right after the fork, also when the child then failed before
+  /// exec (its `supervisor: ...` lines are in the output pipe; the child is already reaped
+  /// and `pid` is not reported to anyone else).
+  using PipeHandler = std::function<void(const SpawnSpec& spec, pid_t pid, const Pipes& pipes)>;
 
-  /// Without a handler the read ends are closed at once (the child's writes then fail).
-  explicit PosixSpawner(OutputHandler on_output = {}) : on_output_(std::move(on_output)) {}
+  /// Without a handler the agent's ends are closed at once (the child's writes then fail and
+  /// its stdin reads end of file).
+  explicit PosixSpawner(PipeHandler on_pipes = {}) : on_pipes_(std::move(on_pipes)) {}
 
   Result<pid_t> spawn(const SpawnSpec& spec) override;
   Result<void> send_signal(pid_t pid, int signo, bool to_group) override;
@@ -37,7 +43,7 @@ class PosixSpawner final : public Spawner {
   bool signal_if_alive(const ProcessId& process, int signo) override;
 
  private:
-  OutputHandler on_output_;  // takes the read ends of every spawned child's pipes
+  PipeHandler on_pipes_;  // takes the agent's ends of every spawned child's pipes
 };
 
 /// Parses the pid, ppid and start time out of the text of /proc/PID/stat (the command name in

@@ -52,8 +52,8 @@ class Spawner {
  public:
   virtual ~Spawner() = default;
   /// Splits and resolves the command, then forks and execs. The child leads its own process
-  /// group, has stdin on /dev/null, stdout and stderr on pipes read by the agent (see
-  /// PosixSpawner::OutputHandler), and no other descriptor of the agent. On failure before
+  /// group, has stdin, stdout and stderr on pipes whose other ends the agent holds (see
+  /// PosixSpawner::PipeHandler), and no other descriptor of the agent. On failure before
   /// or at exec, the error message is supervisord's spawnerr text (spec/config.md §6,
   /// spec/states.md §7), e.g. `can't find command 'foo'`; the agent never crashes on it.
   virtual Result<pid_t> spawn(const SpawnSpec& spec) = 0;

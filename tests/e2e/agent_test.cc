@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <regex>
 #include <sstream>
@@ -19,6 +20,7 @@ namespace {
 using e2e::helper;
 using e2e::kZagent;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 /// The suite keeps its name; its agent logs at debug level (more to read when a test fails).
 class AgentFixture : public e2e::AgentFixture {
@@ -250,6 +252,65 @@ TEST_F(AgentFixture, StopLeavesNoSurvivorEvenAfterSetsid) {
   }
   EXPECT_THAT(main_log(), HasSubstr("WARN killing leftover descendants of tree with SIGKILL: "));
   EXPECT_THAT(main_log(), HasSubstr("reaped unknown pid"));  // their exits are reaped by us
+}
+
+// Issue 12, item 4: without stopasgroup/killasgroup a stop signals the program's pid only, as
+// supervisord does: its children, in its group or out of it, outlive the stop (an sshd's
+// sessions, a cron daemon's running jobs).
+TEST_F(AgentFixture, StopWithoutGroupKeysLeavesDescendantsAsSupervisord) {
+  ASSERT_TRUE(start_agent("[program:tree]\ncommand=" + helper("spawn_grandchildren") +
+                          " 1 --setsid\nstartsecs=0\nstdout_logfile=%(here)s/tree.out\n"
+                          "[program:flat]\ncommand=" + helper("spawn_grandchildren") +
+                          " 1\nstartsecs=0\nstdout_logfile=%(here)s/flat.out\n"));
+  std::vector<pid_t> grandchildren;
+  ASSERT_TRUE(wait_until([&] {
+    grandchildren.clear();
+    for (const char* f : {"tree.out", "flat.out"}) {
+      const std::string text = read_file(dir_.file(f));
+      if (!text.empty() && text.back() == '\n') {
+        grandchildren.push_back(std::stoi(text));
+      }
+    }
+    return grandchildren.size() == 2;
+  }));
+  const RunResult stopped = ctl("stop tree flat");
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.out << stopped.err;
+  ASSERT_TRUE(wait_state("tree", "STOPPED"));
+  ASSERT_TRUE(wait_state("flat", "STOPPED"));
+  for (const pid_t g : grandchildren) {
+    EXPECT_TRUE(process_alive(g)) << g;
+    kill(g, SIGKILL);  // the agent, their subreaper, reaps them
+  }
+  EXPECT_TRUE(wait_until([&] {
+    return std::none_of(grandchildren.begin(), grandchildren.end(), process_alive);
+  }));
+  EXPECT_THAT(main_log(), Not(HasSubstr("killing leftover descendants")));
+  stop_agent();
+}
+
+// Issue 12, item 6: at loglevel=debug supervisord logs each SIGCHLD before the exit it
+// reports; scripts watch the main log for that line.
+TEST_F(AgentFixture, DebugLogsEachSigchldBeforeTheExit) {
+  loglevel_ = "debug";
+  ASSERT_TRUE(start_agent("[program:once]\ncommand=" + helper("exit_with") +
+                          " 0\nstartsecs=0\nautorestart=false\n"));
+  ASSERT_TRUE(wait_log("exited: once (exit status 0; expected)"));
+  const std::string log = main_log();
+  const std::size_t sigchld = log.find("DEBG received SIGCHLD indicating a child quit\n");
+  ASSERT_NE(sigchld, std::string::npos) << log;
+  EXPECT_LT(sigchld, log.find("exited: once")) << log;
+  stop_agent();
+}
+
+// Issue 12, item 3: a program that reads stdin stays up, as under supervisord (`command=cat`
+// went FATAL when stdin was /dev/null).
+TEST_F(AgentFixture, ProgramReadingStdinKeepsRunning) {
+  ASSERT_TRUE(start_agent("[program:reader]\ncommand=" + helper("echo_stdin") +
+                          "\nstartsecs=1\nstdout_logfile=%(here)s/reader.out\n"));
+  ASSERT_TRUE(wait_state("reader", "RUNNING"));
+  EXPECT_EQ(read_file(dir_.file("reader.out")), "ready\n");
+  EXPECT_THAT(main_log(), Not(HasSubstr("exited: reader")));
+  stop_agent();
 }
 
 TEST_F(AgentFixture, KilledAgentTakesItsProgramsWithIt) {

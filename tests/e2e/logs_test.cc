@@ -506,6 +506,25 @@ TEST_F(LogsTest, MissingLogDirectoryDoesNotStopTheProgram) {
   EXPECT_TRUE(std::regex_match(ctl("status nodir").out, running_row("nodir", "")));
 }
 
+// Issue 12, item 8: an AUTO log that cannot be created is reported as any other log failure
+// (main log, status description, stdout_log_error), not left silently without a log. A name
+// too long for the file system fails the same way as root and as another user.
+TEST_F(LogsTest, AutoLogThatCannotBeCreatedIsReported) {
+  const std::string name(240, 'n');
+  ASSERT_TRUE(start_agent(
+      program(name, lines_cmd("3 --then-wait --done-file " + dir_.file("long.done")),
+              "startsecs=0\n")));
+  ASSERT_TRUE(wait_state(name, "RUNNING"));
+  ASSERT_TRUE(wait_file("long.done", "1\n"));
+  const std::string prefix = "open " + dir_.file(name + "-stdout---");
+  EXPECT_TRUE(wait_log("WARN '" + name + "' stdout log failed: " + prefix)) << main_log();
+  EXPECT_THAT(main_log(), HasSubstr(".log: File name too long; output is dropped"));
+  const RunResult status = ctl("status " + name);
+  EXPECT_THAT(status.out, HasSubstr(", stdout log: " + prefix)) << status.out;
+  EXPECT_THAT(status.out, EndsWith(".log: File name too long\n")) << status.out;
+  EXPECT_THAT(process_json(name).value("stdout_log_error", "?"), HasSubstr("File name too long"));
+}
+
 TEST_F(LogsTest, FullDiskDropsOutputUntilThereIsRoomAgain) {
   if (geteuid() != 0) {
     GTEST_SKIP() << "mounting a tmpfs needs root";
