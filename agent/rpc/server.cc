@@ -1,6 +1,5 @@
 #include "agent/rpc/server.h"
 
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
+#include "agent/rpc/peer.h"
 #include "common/framing.h"
 #include "common/pystr.h"
 
@@ -81,39 +81,6 @@ FileState stat_file(const std::string& path) {
   return {true, static_cast<std::int64_t>(st.st_size)};
 }
 
-
-/// True if process `pid` has `gid` among its supplementary groups (/proc/PID/status).
-bool in_supplementary_group(pid_t pid, gid_t gid) {
-  const int fd = ::open(fmt::format("/proc/{}/status", pid).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return false;
-  }
-  std::string text(16384, '\0');
-  const ssize_t n = ::read(fd, text.data(), text.size());
-  ::close(fd);
-  text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
-  const auto at = text.find("\nGroups:");
-  if (at == std::string::npos) {
-    return false;
-  }
-  const auto end = text.find('\n', at + 1);
-  std::string_view groups(text.data() + at + 8, (end == std::string::npos ? text.size() : end) -
-                                                     (at + 8));
-  const std::string want = std::to_string(gid);
-  std::size_t pos = 0;
-  while (pos < groups.size()) {
-    const std::size_t start = groups.find_first_not_of(" \t", pos);
-    if (start == std::string_view::npos) {
-      break;
-    }
-    const std::size_t stop = std::min(groups.find_first_of(" \t", start), groups.size());
-    if (groups.substr(start, stop - start) == want) {
-      return true;
-    }
-    pos = stop;
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -197,15 +164,9 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
   }
 
   void identify_peer() {
-    ucred cred{};
-    socklen_t len = sizeof cred;
-    if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-      peer_uid_ = cred.uid;
-      const AccessPolicy& p = server_.policy_;
-      allowed_ = p.uids.count(cred.uid) > 0 ||
-                 (p.gid && (*p.gid == cred.gid || in_supplementary_group(cred.pid, *p.gid)));
-    }
-    logged_in_ = server_.policy_.username.empty();
+    refusal_ = peer_refusal(server_.policy_, read_peer_credentials(socket_.native_handle()),
+                            in_supplementary_group);
+    logged_in_ = !login_required(server_.policy_);
   }
 
   void read() {
@@ -254,12 +215,10 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
     if (py_strip(frame.text).empty()) {
       return;
     }
-    if (!allowed_) {
+    if (refusal_) {
       // A clear refusal, then the connection ends.
-      send(rpc::make_error(
-          nullptr, rpc::standard_error(rpc::StdError::Unauthorized,
-                                       fmt::format("uid {} may not control this agent",
-                                                   peer_uid_))));
+      send(rpc::make_error(nullptr,
+                           rpc::standard_error(rpc::StdError::Unauthorized, *refusal_)));
       close_after_write_ = true;
       return;
     }
@@ -393,9 +352,8 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
                                  "zagent.login takes a username and a password (strings)"));
       return;
     }
-    const AccessPolicy& p = server_.policy_;
-    if (p.username.empty() || ((*args)[0].get<std::string>() == p.username &&
-                               password_matches(p.password, (*args)[1].get<std::string>()))) {
+    if (login_matches(server_.policy_, (*args)[0].get<std::string>(),
+                      (*args)[1].get<std::string>())) {
       logged_in_ = true;
       answer(RpcOutcome(boost::system::in_place_value, Json(true)));
       return;
@@ -563,8 +521,7 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
   bool closed_ = false;
   bool peer_gone_ = false;      // the client's end of the stream was read (EOF)
   std::size_t unanswered_ = 0;  // frames dispatched whose reply has not been queued yet
-  uid_t peer_uid_ = static_cast<uid_t>(-1);
-  bool allowed_ = false;
+  std::optional<std::string> refusal_ = std::string();  // set: the peer may not call (why)
   bool logged_in_ = false;
   std::vector<Follow> follows_;
 };
