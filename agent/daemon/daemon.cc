@@ -26,6 +26,8 @@
 
 #include "agent/config/config.h"
 #include "agent/config/config_host.h"
+#include "agent/logs/file_range.h"
+#include "agent/logs/follow_registry.h"
 #include "agent/logs/log_capture.h"
 #include "agent/logs/main_log.h"
 #include "agent/os/child_stdin.h"
@@ -337,7 +339,7 @@ class AgentLife {
   LogPaths auto_logs(const GroupConfig& group) { return create_auto_logs(supervisord_, {group}); }
   MainLog& main_log() { return log_; }
   LogCapture& capture() { return capture_; }
-  RpcServer* server() { return server_.get(); }
+  FollowRegistry& follows() { return follows_; }
   asio::io_context& io() { return io_; }
 
  private:
@@ -487,6 +489,7 @@ class AgentLife {
   bool finishing_ = false;      // finish() ran: draining the control socket
   std::unique_ptr<LifeControl> control_;  // AgentControl for the methods
   std::unique_ptr<RpcMethods> methods_;   // the method table
+  FollowRegistry follows_;                // tail -f / maintail -f: who follows which log
   std::unique_ptr<RpcServer> server_;     // the control socket (null without one)
 };
 
@@ -505,8 +508,8 @@ class LifeControl final : public AgentControl {
   }
   Result<void> clear_main_log() override {
     auto cleared = life_.main_log().clear();
-    if (cleared && life_.server() != nullptr) {
-      life_.server()->publish_reset(life_.main_log().path());
+    if (cleared) {
+      life_.follows().publish_truncated(life_.main_log().path());
     }
     return cleared;
   }
@@ -568,15 +571,13 @@ AgentLife::AgentLife(const AgentConfig& config, MainLog& log, Clock& clock, Envi
   control_ = std::make_unique<LifeControl>(*this);
   methods_ = std::make_unique<RpcMethods>(supervisor_, *control_, clock, config);
   if (socket_fd >= 0) {
-    server_ = std::make_unique<RpcServer>(io_, socket_fd, *methods_, std::move(policy),
+    server_ = std::make_unique<RpcServer>(io_, socket_fd, *methods_, std::move(policy), follows_,
                                           [this]() { return control_->main_log_path(); });
     // tail -f and maintail -f: data is pushed as it is written, never polled.
     capture_.set_listeners(
-        [this](const std::string& path, std::string_view data) { server_->publish(path, data); },
-        [this](const std::string& path) { server_->publish_reset(path); });
-    log_.set_listener([this](std::string_view record) {
-      server_->publish(log_.path(), record);
-    });
+        [this](const std::string& path, std::string_view data) { follows_.publish(path, data); },
+        [this](const std::string& path) { follows_.publish_truncated(path); });
+    log_.set_listener([this](std::string_view record) { follows_.publish(log_.path(), record); });
   }
 }
 
