@@ -1,7 +1,8 @@
-// zctl's verbs (spec/ctl.md §3-§8): one function per verb over a `Client`, writing
-// supervisorctl's exact text (or, with --json, one JSON document) to an `Output` and returning
-// supervisorctl's exit status. Also the command-line dispatcher and the interactive shell.
-// Depends on rpc_client.h (the interface only) and render.h; no sockets, no terminal.
+// Running zctl's command lines (spec/ctl.md §3-§8) over a `Client`: the dispatcher, which finds
+// the verb in the verb table (verb_table.h; the verbs live in verbs_*.cc), and the interactive
+// shell. Each verb writes supervisorctl's exact text (or, with --json, one JSON document) to an
+// `Output` and returns supervisorctl's exit status. Depends on rpc_client.h (the interface
+// only); no sockets, no terminal.
 #pragma once
 
 #include <chrono>
@@ -97,36 +98,5 @@ struct CommandResult {
   std::string err;
 };
 CommandResult run_captured(Session& session, std::string_view line);
-
-/// The verbs, one function each; `words` are the arguments after the verb and its options.
-/// Each writes to session.output and returns the outcome.
-struct StartOptions {
-  bool wait = true;                                  ///< --wait (default) / --no-wait
-  std::optional<std::chrono::milliseconds> timeout;  ///< --timeout SECS
-};
-Outcome cmd_status(Session& s, const std::vector<std::string>& words);
-Outcome cmd_start(Session& s, const std::vector<std::string>& words, const StartOptions& opts);
-Outcome cmd_stop(Session& s, const std::vector<std::string>& words);
-Outcome cmd_restart(Session& s, const std::vector<std::string>& words, const StartOptions& opts);
-Outcome cmd_signal(Session& s, const std::vector<std::string>& words);
-Outcome cmd_pid(Session& s, const std::vector<std::string>& words);
-Outcome cmd_clear(Session& s, const std::vector<std::string>& words);
-Outcome cmd_tail(Session& s, const std::vector<std::string>& words);
-Outcome cmd_maintail(Session& s, const std::vector<std::string>& words);
-Outcome cmd_fg(Session& s, const std::vector<std::string>& words);
-Outcome cmd_reread(Session& s, const std::vector<std::string>& words);
-Outcome cmd_update(Session& s, const std::vector<std::string>& words);
-Outcome cmd_add(Session& s, const std::vector<std::string>& words);
-Outcome cmd_remove(Session& s, const std::vector<std::string>& words);
-Outcome cmd_avail(Session& s, const std::vector<std::string>& words);
-Outcome cmd_version(Session& s, const std::vector<std::string>& words);
-Outcome cmd_reload(Session& s, const std::vector<std::string>& words);
-Outcome cmd_shutdown(Session& s, const std::vector<std::string>& words);
-/// `url` is the argument text, stripped.
-Outcome cmd_open(Session& s, std::string_view url);
-/// `topic` is the argument text (empty: the command list).
-Outcome cmd_help(Session& s, std::string_view topic);
-/// quit, exit, EOF: an empty line.
-Outcome cmd_quit(Session& s);
 
 }  // namespace zagent::ctl

@@ -69,8 +69,10 @@ std::vector<IniChunk> supervisorctl_sections(std::string_view text) {
   return out;
 }
 
-Result<CtlArgs> parse_ctl_args(const std::vector<std::string>& args) {
+Result<CtlArgs> parse_ctl_args(const std::vector<std::string>& argv) {
   CtlArgs out;
+  // A copy: a cluster of flags (`-ih`) is taken one flag at a time, as getopt does.
+  std::vector<std::string> args = argv;
   // supervisorctl's options come before the action; everything from the first non-option
   // word on is the command line.
   size_t i = 0;
@@ -106,10 +108,19 @@ Result<CtlArgs> parse_ctl_args(const std::vector<std::string>& args) {
       }
       return needs_value(name);
     };
-    if (name == "-h" || name == "--help") {
+    const auto next_flag_in_cluster = [&] {
+      if (inline_value && !name.starts_with("--")) {
+        args[i] = "-" + *inline_value;
+        --i;
+      }
+    };
+    // supervisord compat: `-?` is a second name of `-h` (Options.add(None, None, "?", ...)).
+    if (name == "-h" || name == "-?" || name == "--help") {
       out.help = true;
+      next_flag_in_cluster();
     } else if (name == "-i" || name == "--interactive") {
       out.interactive = true;
+      next_flag_in_cluster();
     } else if (name == "--json") {
       out.json = true;
     } else if (name == "-c" || name == "--configuration") {

@@ -20,7 +20,7 @@ struct CtlArgs {
   std::optional<std::string> password;     ///< -p
   std::optional<std::string> history_file; ///< -r
   bool interactive = false;                ///< -i
-  bool help = false;                       ///< -h
+  bool help = false;                       ///< -h, -?
   bool json = false;                       ///< --json (zctl extension)
   std::vector<std::string> command;        ///< the action and its arguments
 };

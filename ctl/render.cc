@@ -39,79 +39,6 @@ std::optional<ResultLine> ok_result(std::string_view namespec, std::string_view 
   return r;
 }
 
-// supervisorctl's help_* methods, verbatim (spec/ctl.md §8).
-const std::map<std::string, std::string, std::less<>>& help_texts() {
-  static const std::map<std::string, std::string, std::less<>> texts = {
-      {"help",
-       "help\t\tPrint a list of available actions\nhelp <action>\tPrint help for <action>\n"},
-      {"add", "add <name> [...]\tActivates any updates in config for process/group\n"},
-      {"avail", "avail\t\t\tDisplay all configured processes\n"},
-      {"clear",
-       "clear <name>\t\tClear a process' log files.\n"
-       "clear <name> <name>\tClear multiple process' log files\n"
-       "clear all\t\tClear all process' log files\n"},
-      {"exit", "exit\tExit the supervisor shell.\n"},
-      {"fg", "fg <process>\tConnect to a process in foreground mode\n\t\tCtrl-C to exit\n"},
-      {"maintail",
-       "maintail -f \tContinuous tail of supervisor main log file (Ctrl-C to exit)\n"
-       "maintail -100\tlast 100 *bytes* of supervisord main log file\n"
-       "maintail\tlast 1600 *bytes* of supervisor main log file\n"
-       "\n"},
-      {"open",
-       "open <url>\tConnect to a remote supervisord process.\n"
-       "\t\t(for UNIX domain socket, use unix:///socket/path)\n"},
-      {"pid",
-       "pid\t\t\tGet the PID of supervisord.\n"
-       "pid <name>\t\tGet the PID of a single child process by name.\n"
-       "pid all\t\t\tGet the PID of every child process, one per line.\n"},
-      {"quit", "quit\tExit the supervisor shell.\n"},
-      {"reload", "reload \t\tRestart the remote supervisord.\n"},
-      {"remove", "remove <name> [...]\tRemoves process/group from active config\n"},
-      {"reread", "reread \t\t\tReload the daemon's configuration files without add/remove\n"},
-      {"restart",
-       "restart <name>\t\tRestart a process\n"
-       "restart <gname>:*\tRestart all processes in a group\n"
-       "restart <name> <name>\tRestart multiple processes or groups\n"
-       "restart all\t\tRestart all processes\n"
-       "Note: restart does not reread config files. For that, see reread and update.\n"},
-      {"shutdown", "shutdown \tShut the remote supervisord down.\n"},
-      {"signal",
-       "signal <signal name> <name>\t\tSignal a process\n"
-       "signal <signal name> <gname>:*\t\tSignal all processes in a group\n"
-       "signal <signal name> <name> <name>\tSignal multiple processes or groups\n"
-       "signal <signal name> all\t\tSignal all processes\n"},
-      {"start",
-       "start <name>\t\tStart a process\n"
-       "start <gname>:*\t\tStart all processes in a group\n"
-       "start <name> <name>\tStart multiple processes or groups\n"
-       "start all\t\tStart all processes\n"},
-      {"status",
-       "status <name>\t\tGet status for a single process\n"
-       "status <gname>:*\tGet status for all processes in a group\n"
-       "status <name> <name>\tGet status for multiple named processes\n"
-       "status\t\t\tGet all process status info\n"},
-      {"stop",
-       "stop <name>\t\tStop a process\n"
-       "stop <gname>:*\t\tStop all processes in a group\n"
-       "stop <name> <name>\tStop multiple processes or groups\n"
-       "stop all\t\tStop all processes\n"},
-      {"tail",
-       "tail [-f] <name> [stdout|stderr] (default stdout)\n"
-       "Ex:\n"
-       "tail -f <name>\t\tContinuous tail of named process stdout\n"
-       "\t\t\tCtrl-C to exit.\n"
-       "tail -100 <name>\tlast 100 *bytes* of process stdout\n"
-       "tail <name> stderr\tlast 1600 *bytes* of process stderr\n"},
-      {"update",
-       "update\t\t\tReload config and add/remove as necessary, and will restart affected "
-       "programs\n"
-       "update all\t\tReload config and add/remove as necessary, and will restart affected "
-       "programs\n"
-       "update <gname> [...]\tUpdate specific groups\n"},
-      {"version", "version\t\t\tShow the version of the remote supervisord process\n"},
-  };
-  return texts;
-}
 
 }  // namespace
 
@@ -346,37 +273,6 @@ std::string columnize(const std::vector<std::string>& items, std::size_t width) 
     out += '\n';
   }
   return out;
-}
-
-const std::vector<std::string>& command_names() {
-  // supervisord compat: the do_* methods of DefaultControllerPlugin that have a help_*
-  // method; `help` itself (no help_help on the plugin) and `EOF` are not listed.
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> out;
-    for (const auto& [name, text] : help_texts()) {
-      if (name != "help") {
-        out.push_back(name);
-      }
-    }
-    return out;
-  }();
-  return names;
-}
-
-std::string help_index() {
-  constexpr std::string_view kHeader = "default commands (type help <topic>):";
-  // supervisord compat: print_topics(header, cmds, 15, 80) columnizes into maxcol - 1.
-  return fmt::format("\n{}\n{}\n{}\n", kHeader, std::string(kHeader.size(), '='),
-                     columnize(command_names(), 79));
-}
-
-std::optional<std::string> help_topic(std::string_view topic) {
-  const auto& texts = help_texts();
-  const auto it = texts.find(topic);
-  if (it == texts.end()) {
-    return std::nullopt;
-  }
-  return it->second;
 }
 
 std::string python_error(std::string_view cls, std::string_view value) {

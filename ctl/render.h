@@ -1,5 +1,5 @@
 // Pure text of zctl's output: namespecs, the status table, result lines per fault code, `avail`
-// lines, `reread` changes, help texts and the `error:` lines (spec/ctl.md, spec/rpc.md §5).
+// lines, `reread` changes, the help index and the `error:` lines (spec/ctl.md, spec/rpc.md §5).
 // No I/O and no RPC: everything here is a function of its arguments.
 #pragma once
 
@@ -79,6 +79,8 @@ std::string reread_text(const std::vector<std::string>& added,
 /// two spaces between columns, every column (the last too) padded. Each line ends in `\n`.
 std::string columnize(const std::vector<std::string>& items, std::size_t width);
 
+/// The help texts are the verb table's (ctl/verb_table.cc, where these three are defined).
+///
 /// The names `help` lists, sorted.
 const std::vector<std::string>& command_names();
 

@@ -1253,7 +1253,8 @@ TEST_F(ZctlTest, OptionErrors) {
   const std::string no_section = dir_.write("nosec.conf", "[supervisord]\n");
   check_result(zctl({"-c", no_section, "status"}), "",
                "Error: .ini file does not include supervisorctl section\n" + help_line, 2);
-  for (const char* flag : {"-h", "--help"}) {
+  // supervisorctl takes -? as -h.
+  for (const char* flag : {"-h", "--help", "-?"}) {
     const RunResult r = zctl({flag});
     EXPECT_EQ(r.exit_code, 0) << flag;
     EXPECT_EQ(r.err, "") << flag;

@@ -29,6 +29,31 @@ TEST(CtlArgs, AttachedAndLongValues) {
   EXPECT_TRUE(r->command.empty());
 }
 
+// supervisorctl -? prints the usage and exits 0, as -h does.
+TEST(CtlArgs, QuestionMarkIsHelp) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"-?"}, {"-h"}, {"--help"}, {"-i", "-?"}, {"-?", "status"}, {"-i?"}}) {
+    auto r = parse_ctl_args(args);
+    ASSERT_TRUE(r.has_value()) << args.front() << ": " << r.error().message;
+    EXPECT_TRUE(r->help) << args.front();
+  }
+  EXPECT_EQ(parse_ctl_args({"--?"}).error().message, "option --? not recognized");
+}
+
+// getopt takes `-?x` as -? then -x.
+TEST(CtlArgs, FlagClusterIsTakenOneFlagAtATime) {
+  EXPECT_EQ(parse_ctl_args({"-?x"}).error().message, "option -x not recognized");
+  EXPECT_EQ(parse_ctl_args({"-hx"}).error().message, "option -x not recognized");
+  auto r = parse_ctl_args({"-ih"});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->interactive);
+  EXPECT_TRUE(r->help);
+  r = parse_ctl_args({"-ic/a.conf"});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->interactive);
+  EXPECT_EQ(r->config_path, "/a.conf");
+}
+
 TEST(CtlArgs, Errors) {
   EXPECT_EQ(parse_ctl_args({"-x"}).error().message, "option -x not recognized");
   EXPECT_EQ(parse_ctl_args({"-s", "bogus"}).error().message,
