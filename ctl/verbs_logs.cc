@@ -319,17 +319,14 @@ class Foreground {
           finish("Process got killed\nExiting foreground", "process got killed");
           return;
         }
-        if (fault && fault != Fault::NoFile) {
+        if (fault) {  // supervisorctl compat: do_fg(), every other fault ends it
           finish(fmt::format("ERROR: {}\nExiting foreground",
                              fault_repr(fault_code(*fault), r.error().fault_string())),
                  "error");
           return;
         }
-        if (!fault) {
-          fail(r.error());
-          return;
-        }
-        // zagent: NO_FILE means the child's stdin is /dev/null; the line is dropped.
+        fail(r.error());
+        return;
       }
       check_running();
     }

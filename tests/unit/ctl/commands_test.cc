@@ -680,16 +680,29 @@ TEST_F(FgTest, PollsOncePerSecondAndNoticesTheProcessDied) {
   expect("fg ok", "==> Press Ctrl-C to exit <==\nProcess got killed\nExiting foreground\n", 0);
 }
 
-TEST_F(FgTest, StdinNoFileIsIgnoredAndNotRunningEnds) {
+TEST_F(FgTest, StdinLineIsSentThenNotRunningEnds) {
   session_.now = [this] { return now_; };
   input_ = test::FakeInput({"a", "b"});
   running_and_following();
   fake_.event(test::event_of(Event::Kind::InputReady))
-      .expect("supervisor.sendProcessStdin", args("ok", "a\n"), fault(Fault::NoFile, "ok"))
+      .expect("supervisor.sendProcessStdin", args("ok", "a\n"), ok(true))
       .expect("supervisor.getProcessInfo", args("ok"), ok(info("ok", "ok", PS::Running, "", 9)))
       .event(test::event_of(Event::Kind::InputReady))
       .expect("supervisor.sendProcessStdin", args("ok", "b\n"), fault(Fault::NotRunning, "ok"));
   expect("fg ok", "==> Press Ctrl-C to exit <==\nProcess got killed\nExiting foreground\n", 0);
+}
+
+// supervisorctl compat: do_fg() ends on any other fault of sendProcessStdin, NO_FILE (a child
+// that closed its stdin) included, with `ERROR: ` and the fault's repr.
+TEST_F(FgTest, StdinNoFileEndsWithTheFault) {
+  session_.now = [this] { return now_; };
+  input_ = test::FakeInput({"a"});
+  running_and_following();
+  fake_.event(test::event_of(Event::Kind::InputReady))
+      .expect("supervisor.sendProcessStdin", args("ok", "a\n"), fault(Fault::NoFile, "ok"));
+  expect("fg ok",
+         "==> Press Ctrl-C to exit <==\nERROR: <Fault 20: 'NO_FILE: ok'>\nExiting foreground\n",
+         0);
 }
 
 TEST_F(FgTest, EndOfInputExits) {
