@@ -73,6 +73,93 @@ std::string agent_usage(std::string_view argv0) {
       argv0);
 }
 
+namespace {
+
+// What CLI11 left over (an unknown option, positional arguments) and options given twice:
+// supervisord's errors for them.
+Result<void> reject_leftovers_and_repeats(const CLI::App& app,
+                                          const std::map<std::string, FlagOption>& flags,
+                                          const std::map<std::string, ValueOption>& values) {
+  std::vector<std::string> positional;
+  for (const auto& extra : app.remaining()) {
+    if (extra.size() > 1 && extra.front() == '-') {
+      const std::string name = extra.substr(0, extra.find('='));
+      return fail(fmt::format("option {} not recognized", name));
+    }
+    positional.push_back(extra);
+  }
+  if (!positional.empty()) {
+    std::string list;
+    for (const auto& p : positional) {
+      list += (list.empty() ? "" : ", ") + py_repr(p);
+    }
+    return fail(fmt::format("positional arguments are not supported: [{}]", list));
+  }
+
+  for (const auto& [key, f] : flags) {
+    if (f.option->count() > 1) {
+      return fail(fmt::format("conflicting command line option {}",
+                              py_repr(f.short_name.empty() ? f.long_name : f.short_name)));
+    }
+  }
+  for (const auto& [key, o] : values) {
+    if (o.values.size() > 1) {
+      return fail(fmt::format("conflicting command line option {}", py_repr(o.shown())));
+    }
+  }
+
+  return {};
+}
+
+// The value options into the overrides, each checked as its config key is.
+Result<void> apply_values(std::map<std::string, ValueOption>& values, AgentCli& cli) {
+  auto& ov = cli.overrides;
+  const auto given = [&](const std::string& key) -> const ValueOption* {
+    const ValueOption& o = values[key];
+    return o.values.empty() ? nullptr : &o;
+  };
+  if (const auto* o = given("configuration")) cli.config_path = o->values.front();
+  if (const auto* o = given("user")) ov.user = o->values.front();
+  if (const auto* o = given("directory")) ov.directory = o->values.front();
+  if (const auto* o = given("logfile")) ov.logfile = o->values.front();
+  if (const auto* o = given("pidfile")) ov.pidfile = o->values.front();
+  if (const auto* o = given("identifier")) ov.identifier = o->values.front();
+  if (const auto* o = given("childlogdir")) ov.childlogdir = o->values.front();
+  if (const auto* o = given("umask")) {
+    auto v = checked(*o, parse_octal(o->values.front()));
+    if (!v) return v.error();
+    ov.umask = *v;
+  }
+  if (const auto* o = given("logfile_maxbytes")) {
+    auto v = checked(*o, parse_byte_size(o->values.front()));
+    if (!v) return v.error();
+    ov.logfile_maxbytes = *v;
+  }
+  if (const auto* o = given("logfile_backups")) {
+    auto v = checked(*o, parse_integer(o->values.front()));
+    if (!v) return v.error();
+    ov.logfile_backups = *v;
+  }
+  if (const auto* o = given("loglevel")) {
+    auto v = checked(*o, parse_log_level(o->values.front()));
+    if (!v) return v.error();
+    ov.loglevel = *v;
+  }
+  if (const auto* o = given("minfds")) {
+    auto v = checked(*o, parse_integer(o->values.front()));
+    if (!v) return v.error();
+    ov.minfds = *v;
+  }
+  if (const auto* o = given("minprocs")) {
+    auto v = checked(*o, parse_integer(o->values.front()));
+    if (!v) return v.error();
+    ov.minprocs = *v;
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<AgentCli> parse_agent_cli(const std::vector<std::string>& args) {
   CLI::App app;
   app.allow_extras();
@@ -132,32 +219,8 @@ Result<AgentCli> parse_agent_cli(const std::vector<std::string>& args) {
     return fail(fmt::format("{}", e.what()));
   }
 
-  std::vector<std::string> positional;
-  for (const auto& extra : app.remaining()) {
-    if (extra.size() > 1 && extra.front() == '-') {
-      const std::string name = extra.substr(0, extra.find('='));
-      return fail(fmt::format("option {} not recognized", name));
-    }
-    positional.push_back(extra);
-  }
-  if (!positional.empty()) {
-    std::string list;
-    for (const auto& p : positional) {
-      list += (list.empty() ? "" : ", ") + py_repr(p);
-    }
-    return fail(fmt::format("positional arguments are not supported: [{}]", list));
-  }
-
-  for (const auto& [key, f] : flags) {
-    if (f.option->count() > 1) {
-      return fail(fmt::format("conflicting command line option {}",
-                              py_repr(f.short_name.empty() ? f.long_name : f.short_name)));
-    }
-  }
-  for (const auto& [key, o] : values) {
-    if (o.values.size() > 1) {
-      return fail(fmt::format("conflicting command line option {}", py_repr(o.shown())));
-    }
+  if (auto r = reject_leftovers_and_repeats(app, flags, values); !r) {
+    return r.error();
   }
 
   AgentCli cli;
@@ -171,46 +234,8 @@ Result<AgentCli> parse_agent_cli(const std::vector<std::string>& args) {
   if (flags["nocleanup"].option->count() > 0) ov.nocleanup = true;
   if (flags["strip_ansi"].option->count() > 0) ov.strip_ansi = true;
 
-  const auto given = [&](const std::string& key) -> const ValueOption* {
-    const ValueOption& o = values[key];
-    return o.values.empty() ? nullptr : &o;
-  };
-  if (const auto* o = given("configuration")) cli.config_path = o->values.front();
-  if (const auto* o = given("user")) ov.user = o->values.front();
-  if (const auto* o = given("directory")) ov.directory = o->values.front();
-  if (const auto* o = given("logfile")) ov.logfile = o->values.front();
-  if (const auto* o = given("pidfile")) ov.pidfile = o->values.front();
-  if (const auto* o = given("identifier")) ov.identifier = o->values.front();
-  if (const auto* o = given("childlogdir")) ov.childlogdir = o->values.front();
-  if (const auto* o = given("umask")) {
-    auto v = checked(*o, parse_octal(o->values.front()));
-    if (!v) return v.error();
-    ov.umask = *v;
-  }
-  if (const auto* o = given("logfile_maxbytes")) {
-    auto v = checked(*o, parse_byte_size(o->values.front()));
-    if (!v) return v.error();
-    ov.logfile_maxbytes = *v;
-  }
-  if (const auto* o = given("logfile_backups")) {
-    auto v = checked(*o, parse_integer(o->values.front()));
-    if (!v) return v.error();
-    ov.logfile_backups = *v;
-  }
-  if (const auto* o = given("loglevel")) {
-    auto v = checked(*o, parse_log_level(o->values.front()));
-    if (!v) return v.error();
-    ov.loglevel = *v;
-  }
-  if (const auto* o = given("minfds")) {
-    auto v = checked(*o, parse_integer(o->values.front()));
-    if (!v) return v.error();
-    ov.minfds = *v;
-  }
-  if (const auto* o = given("minprocs")) {
-    auto v = checked(*o, parse_integer(o->values.front()));
-    if (!v) return v.error();
-    ov.minprocs = *v;
+  if (auto r = apply_values(values, cli); !r) {
+    return r.error();
   }
   return cli;
 }

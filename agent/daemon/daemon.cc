@@ -594,6 +594,68 @@ bool write_pidfile(const std::string& path) {
   return static_cast<bool>(out);
 }
 
+/// The process-wide setup of a life, with the notes it leaves for the main log: the
+/// running-as-root warning, and on the first life only, dropping privileges to `user=` and
+/// raising `minfds`/`minprocs`. An error is a usage error (exit 2).
+Result<std::vector<ConfigNote>> process_setup(const SupervisordConfig& sd, bool first_life,
+                                              ConfigHost& host) {
+  std::vector<ConfigNote> notes;
+  if (::getuid() == 0 && !sd.user) {
+    notes.push_back({LogLevel::Critical,
+                     "Supervisor is running as root.  Privileges were not dropped because no "
+                     "user is specified in the config file.  If you intend to run as root, you "
+                     "can set user=root in the config file to avoid this message."});
+  }
+  if (!first_life) {
+    return notes;
+  }
+  auto dropped = drop_privileges(sd, host);
+  if (!dropped) {
+    return dropped.error();
+  }
+  if (!dropped->empty()) {
+    notes.push_back({LogLevel::Info, *dropped});
+  }
+  for (const auto& [resource, name, key, wanted] :
+       {std::tuple{RLIMIT_NOFILE, "file descriptors", "minfds", sd.minfds},
+        std::tuple{RLIMIT_NPROC, "available processes", "minprocs", sd.minprocs}}) {
+    auto raised = raise_limit(resource, name, key, wanted);
+    if (!raised) {
+      return raised.error();
+    }
+    if (!raised->empty()) {
+      notes.push_back({LogLevel::Info, *raised});
+    }
+  }
+  return notes;
+}
+
+/// `[unix_http_server]`; without that section the agent still serves, on the per-user default
+/// socket.
+UnixHttpServerConfig control_socket_config(const AgentConfig& config) {
+  if (config.unix_http_server) {
+    return *config.unix_http_server;
+  }
+  UnixHttpServerConfig server;
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  server.file = default_socket_path(::getuid(), xdg != nullptr ? xdg : "");
+  return server;
+}
+
+/// Who may use the socket: root, the agent's own uid, the chown= owner and group, and the
+/// section's login.
+AccessPolicy access_policy(const UnixHttpServerConfig& server) {
+  AccessPolicy policy;
+  policy.uids = {0, ::geteuid()};
+  if (server.chown_uid) {
+    policy.uids.insert(*server.chown_uid);
+  }
+  policy.gid = server.chown_gid;
+  policy.username = server.username;
+  policy.password = server.password;
+  return policy;
+}
+
 }  // namespace
 
 int run_daemon(const std::string& config_path, const AgentCli& cli, const std::string& argv0) {
@@ -622,31 +684,11 @@ int run_daemon(const std::string& config_path, const AgentCli& cli, const std::s
     const AgentConfig config = std::move(*load.config);
     const auto& sd = config.supervisord;
 
-    std::vector<ConfigNote> notes;
-    if (::getuid() == 0 && !sd.user) {
-      notes.push_back({LogLevel::Critical,
-                       "Supervisor is running as root.  Privileges were not dropped because no "
-                       "user is specified in the config file.  If you intend to run as root, you "
-                       "can set user=root in the config file to avoid this message."});
+    auto setup = process_setup(sd, first_life, host);
+    if (!setup) {
+      return usage_error(argv0, setup.error().message);
     }
-    if (first_life) {
-      if (auto dropped = drop_privileges(sd, host); !dropped) {
-        return usage_error(argv0, dropped.error().message);
-      } else if (!dropped->empty()) {
-        notes.push_back({LogLevel::Info, *dropped});
-      }
-      for (const auto& [resource, name, key, wanted] :
-           {std::tuple{RLIMIT_NOFILE, "file descriptors", "minfds", sd.minfds},
-            std::tuple{RLIMIT_NPROC, "available processes", "minprocs", sd.minprocs}}) {
-        auto raised = raise_limit(resource, name, key, wanted);
-        if (!raised) {
-          return usage_error(argv0, raised.error().message);
-        }
-        if (!raised->empty()) {
-          notes.push_back({LogLevel::Info, *raised});
-        }
-      }
-    }
+    std::vector<ConfigNote> notes = std::move(*setup);
     notes.insert(notes.end(), config.notes.begin(), config.notes.end());
 
     MainLogOptions log_options;
@@ -667,14 +709,7 @@ int run_daemon(const std::string& config_path, const AgentCli& cli, const std::s
     for (const auto& name : config.rpcinterfaces) {
       log->log(LogLevel::Info, fmt::format("RPC interface '{}' initialized", name));
     }
-    // Without [unix_http_server] the agent still serves, on the per-user default socket.
-    UnixHttpServerConfig server;
-    if (config.unix_http_server) {
-      server = *config.unix_http_server;
-    } else {
-      const char* xdg = std::getenv("XDG_RUNTIME_DIR");
-      server.file = default_socket_path(::getuid(), xdg != nullptr ? xdg : "");
-    }
+    const UnixHttpServerConfig server = control_socket_config(config);
     int socket_fd = -1;
     {
       auto fd = open_control_socket(server);
@@ -687,14 +722,7 @@ int run_daemon(const std::string& config_path, const AgentCli& cli, const std::s
                  "Server 'unix_http_server' running without any HTTP authentication checking");
       }
     }
-    AccessPolicy policy;
-    policy.uids = {0, ::geteuid()};
-    if (server.chown_uid) {
-      policy.uids.insert(*server.chown_uid);
-    }
-    policy.gid = server.chown_gid;
-    policy.username = server.username;
-    policy.password = server.password;
+    AccessPolicy policy = access_policy(server);
 
     if (!sd.nodaemon && !daemonized) {
       if (auto d = daemonize(sd, *log); !d) {

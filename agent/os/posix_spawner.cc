@@ -331,7 +331,7 @@ Result<void> create_pipe(const SpawnSpec& spec, FdGuard& read_end, FdGuard& writ
   }
   read_end.reset(above_stdio(fds[0]));
   write_end.reset(above_stdio(fds[1]));
-  if (write_end.get() < 0) {
+  if (read_end.get() < 0 || write_end.get() < 0) {
     return fail("too many open files to spawn '" + spec.name + "'", ErrorCode::Io);
   }
   return {};
@@ -349,6 +349,34 @@ Result<void> open_output_pipe(const SpawnSpec& spec, OutputPipe& pipe) {
   }
   ::fcntl(pipe.read_end.get(), F_SETFL, O_NONBLOCK);
   return {};
+}
+
+// Every pipe of a spawn: the child's three standard streams and the exec-error pipe.
+struct ChildPipes {
+  FdGuard stdin_read;   // the child's stdin
+  FdGuard stdin_write;  // the agent's end, non-blocking
+  OutputPipe out;
+  OutputPipe errs;      // unused with redirect_stderr
+  FdGuard error_read;   // exec errors come back through here; the child's end closes at exec
+  FdGuard error_write;
+};
+
+Result<void> open_child_pipes(const SpawnSpec& spec, ChildPipes& pipes) {
+  // supervisord compat: every child gets a stdin pipe whose write end the agent holds open
+  // (sendProcessStdin, fg); a program that reads stdin waits instead of reading end of file.
+  if (auto r = create_pipe(spec, pipes.stdin_read, pipes.stdin_write); !r) {
+    return r;
+  }
+  ::fcntl(pipes.stdin_write.get(), F_SETFL, O_NONBLOCK);
+  if (auto r = open_output_pipe(spec, pipes.out); !r) {
+    return r;
+  }
+  if (!spec.redirect_stderr) {
+    if (auto r = open_output_pipe(spec, pipes.errs); !r) {
+      return r;
+    }
+  }
+  return create_pipe(spec, pipes.error_read, pipes.error_write);
 }
 
 int max_open_files() {
@@ -391,32 +419,10 @@ Result<pid_t> PosixSpawner::spawn(const SpawnSpec& spec) {
     return resolved.error();
   }
 
-  // supervisord compat: every child gets a stdin pipe whose write end the agent holds open
-  // (sendProcessStdin, fg); a program that reads stdin waits instead of reading end of file.
-  FdGuard stdin_read;
-  FdGuard stdin_write;
-  if (auto r = create_pipe(spec, stdin_read, stdin_write); !r) {
+  ChildPipes pipes;
+  if (auto r = open_child_pipes(spec, pipes); !r) {
     return r.error();
   }
-  ::fcntl(stdin_write.get(), F_SETFL, O_NONBLOCK);
-  OutputPipe out;
-  if (auto r = open_output_pipe(spec, out); !r) {
-    return r.error();
-  }
-  OutputPipe errs;
-  if (!spec.redirect_stderr) {
-    if (auto r = open_output_pipe(spec, errs); !r) {
-      return r.error();
-    }
-  }
-
-  // Exec errors come back through this pipe (the child's end closes at a successful exec).
-  FdGuard read_end;
-  FdGuard write_end;
-  if (auto r = create_pipe(spec, read_end, write_end); !r) {
-    return r.error();
-  }
-
   std::vector<char*> argv = c_strings(resolved->argv);
   std::vector<char*> envp = c_strings(spec.environment);
   std::vector<gid_t> groups;
@@ -425,10 +431,11 @@ Result<pid_t> PosixSpawner::spawn(const SpawnSpec& spec) {
   plan.path = resolved->path.c_str();
   plan.argv = argv.data();
   plan.envp = envp.data();
-  plan.stdin_fd = stdin_read.get();
-  plan.stdout_fd = out.write_end.get();
-  plan.stderr_fd = spec.redirect_stderr ? out.write_end.get() : errs.write_end.get();
-  plan.error_fd = write_end.get();
+  plan.stdin_fd = pipes.stdin_read.get();
+  plan.stdout_fd = pipes.out.write_end.get();
+  plan.stderr_fd =
+      spec.redirect_stderr ? pipes.out.write_end.get() : pipes.errs.write_end.get();
+  plan.error_fd = pipes.error_write.get();
   plan.max_fd = max_open_files();
   if (spec.user && spec.user->uid != ::getuid()) {
     plan.switch_user = true;
@@ -470,14 +477,14 @@ Result<pid_t> PosixSpawner::spawn(const SpawnSpec& spec) {
 
   // Our copies of the write ends must go, or the reads never see EOF. The child's copy of
   // the error pipe closes at a successful exec (O_CLOEXEC) or when it exits.
-  write_end.reset();
-  out.write_end.reset();
-  errs.write_end.reset();
-  stdin_read.reset();
+  pipes.error_write.reset();
+  pipes.out.write_end.reset();
+  pipes.errs.write_end.reset();
+  pipes.stdin_read.reset();
   std::string reason;
   char buf[512];
   while (true) {
-    const ssize_t n = ::read(read_end.get(), buf, sizeof buf);
+    const ssize_t n = ::read(pipes.error_read.get(), buf, sizeof buf);
     if (n > 0) {
       reason.append(buf, static_cast<size_t>(n));
     } else if (n == 0 || errno != EINTR) {
@@ -495,11 +502,11 @@ Result<pid_t> PosixSpawner::spawn(const SpawnSpec& spec) {
   // The output pipes go to the capture either way: a failed child's `supervisor: ...` lines
   // belong in its log, as in supervisord.
   if (on_pipes_) {
-    Pipes pipes;
-    pipes.stdin_fd = reason.empty() ? stdin_write.release() : -1;
-    pipes.stdout_fd = out.read_end.release();
-    pipes.stderr_fd = errs.read_end.release();
-    on_pipes_(spec, pid, pipes);
+    Pipes handed;
+    handed.stdin_fd = reason.empty() ? pipes.stdin_write.release() : -1;
+    handed.stdout_fd = pipes.out.read_end.release();
+    handed.stderr_fd = pipes.errs.read_end.release();
+    on_pipes_(spec, pid, handed);
   }
   if (!reason.empty()) {
     return fail(reason, ErrorCode::Io);
