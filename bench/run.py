@@ -70,12 +70,15 @@ int main(int argc, char** argv) {
 }
 """
 
-# The log writer: `writer N STAMPFILE` writes N bytes (0: forever) of 100-byte text lines
-# `line %09d xxx...x\n` (the counter starts at 0; the last line is cut to fit N and still
-# ends with '\n') to stdout in 64 KiB write() calls, as fast as it can, then exits 0. Before
-# its first byte it writes its CLOCK_MONOTONIC start time (`SEC.NSEC`) to STAMPFILE, so the
-# harness can time from the writer's start to the last byte on disk. writer_chunks() below
-# regenerates the same bytes in Python.
+# The log writer: `writer N STAMPFILE [SIZE]` writes N bytes (0: forever) of 100-byte text
+# lines `line %09d xxx...x\n` (the counter starts at 0; the last line is cut to fit N and
+# still ends with '\n') to stdout in SIZE-byte write() calls (default 65536; the last write
+# is the remainder), as fast as it can, then exits 0. The bytes are the same whatever SIZE:
+# it accumulates lines and writes SIZE bytes at a time, so only the write() boundaries move
+# (a multiple of 100, e.g. 65500, ends every write at a line end). Before its first byte it
+# writes its CLOCK_MONOTONIC start time (`SEC.NSEC`) to STAMPFILE, so the harness can time
+# from the writer's start to the last byte on disk. writer_chunks() below regenerates the
+# same bytes in Python.
 WRITER_C = r"""
 #include <errno.h>
 #include <stdio.h>
@@ -84,8 +87,6 @@ WRITER_C = r"""
 #include <time.h>
 #include <unistd.h>
 #define LINE 100
-#define CHUNK 65536
-static char buf[CHUNK + LINE];
 static void put_all(const char* p, size_t n) {
   while (n) {
     ssize_t w = write(1, p, n);
@@ -100,6 +101,10 @@ static void put_all(const char* p, size_t n) {
 int main(int argc, char** argv) {
   if (argc < 3) return 2;
   long long total = atoll(argv[1]);
+  long long size = argc > 3 ? atoll(argv[3]) : 65536;
+  if (size < 1) return 2;
+  char* buf = malloc((size_t)size + LINE);
+  if (!buf) return 4;
   char line[LINE];
   memset(line, 'x', LINE);
   memcpy(line, "line 000000000 ", 15);
@@ -127,10 +132,10 @@ int main(int argc, char** argv) {
         break;
       }
     }
-    if (used >= CHUNK) {
-      put_all(buf, CHUNK);
-      memmove(buf, buf + CHUNK, used - CHUNK);
-      used -= CHUNK;
+    while (used >= (size_t)size) {
+      put_all(buf, (size_t)size);
+      memmove(buf, buf + size, used - (size_t)size);
+      used -= (size_t)size;
     }
   }
   put_all(buf, used);
@@ -138,6 +143,7 @@ int main(int argc, char** argv) {
 }
 """
 WRITER_LINE = 100  # bytes per line of WRITER_C
+WRITE_SIZE = 65536  # WRITER_C's default write() size: the pipe's size, the main table's row
 LOG_MAXBYTES = 10 * 1024 * 1024  # `stdout_logfile_maxbytes = 10MB` (supervisord: MB = 2^20)
 MB = 1e6  # throughput unit: MB/s = 10^6 bytes per second
 
