@@ -144,6 +144,10 @@ int main(int argc, char** argv) {
 """
 WRITER_LINE = 100  # bytes per line of WRITER_C
 WRITE_SIZE = 65536  # WRITER_C's default write() size: the pipe's size, the main table's row
+# The logs scenario's write() sizes (--log-write-sizes): a page, just under the 64 KiB pipe
+# and line-aligned (655 lines), the pipe's size, just over it, two pipes. --quick: two.
+LOG_WRITE_SIZES = (4096, 65500, 65536, 65600, 131072)
+LOG_WRITE_SIZES_QUICK = (65536, 65500)
 LOG_MAXBYTES = 10 * 1024 * 1024  # `stdout_logfile_maxbytes = 10MB` (supervisord: MB = 2^20)
 MB = 1e6  # throughput unit: MB/s = 10^6 bytes per second
 
@@ -272,7 +276,8 @@ class Peer:
 
     def session(self, prog, n, startsecs, scenario, writer=None):
         """writer: optional ((path, realpath) of the log writer, bytes to write (0: forever),
-        rotated files to keep): the session also has the writer, stopped, with rotation."""
+        rotated files to keep, write() size): the session also has the writer, stopped, with
+        rotation."""
         if self.kind == "s6":
             return S6Session(self, prog, n, scenario, writer)
         return Session(self, prog, n, startsecs, scenario, writer)
@@ -360,8 +365,9 @@ class Session(SupervisorProcess):
         self.leftovers = 0
         self.scenario = scenario
         if writer:
-            wprog, wn, backups = writer
-            self.extra_conf, self.extra_reals = writer_conf(wprog, wn, backups), (wprog[1],)
+            wprog, wn, backups, wsize = writer
+            self.extra_conf = writer_conf(wprog, wn, backups, wsize)
+            self.extra_reals = (wprog[1],)
         else:
             self.extra_conf, self.extra_reals = "", ()
         self.extra_seen = set()  # pids of the extra programs: cleanup candidates
@@ -581,7 +587,8 @@ class S6Session(SupervisorProcess):
     s6-supervise execs it directly, no shell), `s6-svscan SCANDIR` in the foreground.
 
     The writer (if any) is SCANDIR/writer: a `down` file (not started with the scan), `run`
-    = `exec writer N STAMP`, and a `log/` subservice running `s6-log nK s10485760 LOGDIR`."""
+    = `exec writer N STAMP [SIZE]`, and a `log/` subservice running
+    `s6-log nK s10485760 LOGDIR`."""
 
     OUT_NAME = "s6.out"
 
@@ -624,13 +631,12 @@ class S6Session(SupervisorProcess):
             else:
                 write_script(os.path.join(d, "run"), f"exec {self.prog}")
         if self.writer:
-            (wexe, _), wn, backups = self.writer
+            wprog, wn, backups, wsize = self.writer
             d = os.path.join(self.scan, "writer")
             os.makedirs(os.path.join(d, "log"))
             open(os.path.join(d, "down"), "w").close()
             stamp = os.path.join(self.dir, "writer.stamp")
-            write_script(os.path.join(d, "run"),
-                         f"exec {shlex.quote(wexe)} {wn} {shlex.quote(stamp)}")
+            write_script(os.path.join(d, "run"), "exec " + writer_cmd(wprog, wn, stamp, wsize))
             os.mkdir(self.logdir)
             write_script(os.path.join(d, "log", "run"),
                          f"exec {shlex.quote(self.tools['s6-log'])} n{backups} "
@@ -983,11 +989,22 @@ LOAD_CAP = 256 * 1024 * 1024  # `load`: a log bigger than this means the agent d
 LOG_NAME = "writer.log"
 
 
-def writer_conf(writer, n, backups):
+def size_arg(size):
+    """The writer's optional SIZE argument: none for the default, so the 64 KiB command line
+    is the one it always was."""
+    return f" {size}" if size != WRITE_SIZE else ""
+
+
+def writer_cmd(writer, n, stamp, size=WRITE_SIZE):
+    """`writer N STAMP [SIZE]` for a shell."""
+    return f"{shlex.quote(writer[0])} {n} {shlex.quote(stamp)}{size_arg(size)}"
+
+
+def writer_conf(writer, n, backups, size=WRITE_SIZE):
     """The `[program:writer]` section ({dir} is the session's directory)."""
     return "\n".join([
         "[program:writer]",
-        f"command = {writer[0]} {n} {{dir}}/writer.stamp",
+        f"command = {writer[0]} {n} {{dir}}/writer.stamp{size_arg(size)}",
         "autostart = false",
         "autorestart = false",
         "startsecs = 0",
@@ -1109,11 +1126,11 @@ def wait_writer_exit(s, n, deadline):
             os.close(fd)
 
 
-def logs_agent_trial(peer, prog, writer, n, backups, sha, res):
-    """One peer session: start the writer (`CTL start writer`, `s6-svc -o`), poll the log
-    files' sizes until they hold n bytes; returns (seconds from the writer's start stamp,
-    identical, split, files)."""
-    s = peer.session(prog, 0, 1, "logs", (writer, n, backups))
+def logs_agent_trial(peer, prog, writer, n, backups, sha, res, size=WRITE_SIZE):
+    """One peer session: start the writer (`CTL start writer`, `s6-svc -o`; `size`-byte
+    write() calls), poll the log files' sizes until they hold n bytes; returns (seconds from
+    the writer's start stamp, identical, split, files)."""
+    s = peer.session(prog, 0, 1, "logs", (writer, n, backups, size))
     try:
         s.start()
         s.ready()
@@ -1146,14 +1163,15 @@ def logs_agent_trial(peer, prog, writer, n, backups, sha, res):
         res.setdefault(("leftovers", peer.kind), []).append(s.leftovers)
 
 
-def logs_baseline_trial(kind, writer, n, sha):
-    """`writer | cat > file` (cat) or `writer > file` (direct), through sh -c; returns
-    (seconds from the writer's start stamp to the end of the pipeline, identical, 0, 1)."""
+def logs_baseline_trial(kind, writer, n, sha, size=WRITE_SIZE):
+    """`writer | cat > file` (cat) or `writer > file` (direct), through sh -c, the writer
+    making `size`-byte write() calls; returns (seconds from the writer's start stamp to the
+    end of the pipeline, identical, 0, 1)."""
     d = tempfile.mkdtemp(prefix="zb-b-", dir="/tmp")
     try:
         out = os.path.join(d, "out")
         stamp = os.path.join(d, "writer.stamp")
-        w = f"{shlex.quote(writer[0])} {n} {shlex.quote(stamp)}"
+        w = writer_cmd(writer, n, stamp, size)
         cmd = f"{w} | cat > {shlex.quote(out)}" if kind == "cat" else f"{w} > {shlex.quote(out)}"
         r = subprocess.run(["sh", "-c", cmd], stdin=subprocess.DEVNULL)
         t_end = time.monotonic()
@@ -1165,9 +1183,17 @@ def logs_baseline_trial(kind, writer, n, sha):
         shutil.rmtree(d, ignore_errors=True)
 
 
-def scenario_logs(peers, prog, writer, n, trials, res):
+def logs_key(name, size, kind):
+    """The result key of a logs measure (`logs_mbps`, `logs_ok`, `logs_split`,
+    `logs_files`) at one write() size: the 64 KiB writes keep the keys they always had (the
+    Results table and the goals read them), every other size has its own."""
+    return (name, kind) if size == WRITE_SIZE else (name, size, kind)
+
+
+def scenario_logs(peers, prog, writer, n, trials, sizes, res):
     """Log capture throughput: the writer's n bytes through each peer into rotated files
-    (10MB, enough backups to keep everything), and the two baselines."""
+    (10MB, enough backups to keep everything), and the two baselines, once per write() size
+    in `sizes` and trial (the same bytes at every size: one expected sha256)."""
     free = shutil.disk_usage("/tmp").free
     if free < 3 * n:
         small = max(1 << 20, (free // 3) >> 20 << 20)
@@ -1183,21 +1209,24 @@ def scenario_logs(peers, prog, writer, n, trials, res):
     by_kind = {p.kind: p for p in peers}
     variants = [k for k in ("zagent", "cat", "supervisord", "direct", "s6")
                 if k in by_kind or k in ("cat", "direct")]
+    res["logs_sizes"] = list(sizes)
     for r in range(trials):
-        for kind in alternate(variants, r):
-            if kind in by_kind:
-                dt, ok, split, files = logs_agent_trial(by_kind[kind], prog, writer, n,
-                                                        backups, sha, res)
-            else:
-                dt, ok, split, files = logs_baseline_trial(kind, writer, n, sha)
-            mbps = n / dt / MB
-            res.setdefault(("logs_mbps", kind), []).append(mbps)
-            res.setdefault(("logs_ok", kind), []).append(ok)
-            res.setdefault(("logs_split", kind), []).append(split)
-            res.setdefault(("logs_files", kind), []).append(files)
-            print(f"  logs {kind}: {n} bytes in {dt:.3f} s = {mbps:.0f} MB/s, identical "
-                  f"{'yes' if ok else 'NO'}, {split} of {files} files not ending in '\\n'",
-                  file=sys.stderr)
+        # Each round: every size (their order rotates too), every variant in the round's order.
+        for size in alternate(sizes, r):
+            for kind in alternate(variants, r):
+                if kind in by_kind:
+                    dt, ok, split, files = logs_agent_trial(by_kind[kind], prog, writer, n,
+                                                            backups, sha, res, size)
+                else:
+                    dt, ok, split, files = logs_baseline_trial(kind, writer, n, sha, size)
+                mbps = n / dt / MB
+                res.setdefault(logs_key("logs_mbps", size, kind), []).append(mbps)
+                res.setdefault(logs_key("logs_ok", size, kind), []).append(ok)
+                res.setdefault(logs_key("logs_split", size, kind), []).append(split)
+                res.setdefault(logs_key("logs_files", size, kind), []).append(files)
+                print(f"  logs {kind}, {size}-byte writes: {n} bytes in {dt:.3f} s = "
+                      f"{mbps:.0f} MB/s, identical {'yes' if ok else 'NO'}, {split} of {files} "
+                      f"files not ending in '\\n'", file=sys.stderr)
     return n
 
 
@@ -1223,7 +1252,7 @@ def scenario_load(peers, prog, writer, burn, runs, runner, startsecs, settle, re
     one peer at a time."""
     for peer in peers:
         kind = peer.kind
-        s = peer.session(prog, 1, startsecs, "load", (writer, 0, 1))
+        s = peer.session(prog, 1, startsecs, "load", (writer, 0, 1, WRITE_SIZE))
         truncated = 0
         burners = []
         try:
@@ -1690,7 +1719,7 @@ def required_keys(scenario, kind, cfg, strace):
     if scenario == "memory":
         return [(key, n, kind) for n in cfg["mem_ns"] for key in ("rss", "pss")]
     if scenario == "logs":
-        return [("logs_mbps", kind)]
+        return [logs_key("logs_mbps", size, kind) for size in cfg["log_sizes"]]
     if scenario == "load":
         return [("load_idle", kind), ("load_burn", kind), ("load_busy", kind)]
     return []
@@ -1703,15 +1732,16 @@ def check_results(res, cfg, ran, kinds, strace):
     for scenario in ran:
         for kind in kinds + (["cat", "direct"] if scenario == "logs" else []):
             for key in required_keys(scenario, kind, cfg, strace) if kind in kinds else \
-                    [("logs_mbps", kind)]:
+                    required_keys("logs", kind, cfg, strace):
                 v = res.get(key, [])
                 if not v or any(x is None for x in v):
                     problems.append(f"{scenario}: no samples for {kind} ({key})")
     for kind in kinds + ["cat", "direct"]:
-        v = res.get(("logs_ok", kind), [])
-        if v and not all(v):
-            problems.append(f"logs: {kind}'s log differs from the writer's bytes in "
-                            f"{v.count(False)} of {len(v)} trials")
+        for size in cfg["log_sizes"]:
+            v = res.get(logs_key("logs_ok", size, kind), [])
+            if v and not all(v):
+                problems.append(f"logs: {kind}'s log differs from the writer's bytes in "
+                                f"{v.count(False)} of {len(v)} trials ({size}-byte writes)")
     for kind in kinds:
         left = sum(res.get(("leftovers", kind), []))
         if left:
@@ -1933,6 +1963,17 @@ def markdown(args, cfg, res, info, elapsed, table, goals, peers):
     return "\n".join(md)
 
 
+def write_sizes(text):
+    """--log-write-sizes: a comma list of positive byte counts."""
+    try:
+        v = [int(w) for w in text.split(",") if w.strip()]
+    except ValueError:
+        v = []
+    if not v or min(v) < 1:
+        raise argparse.ArgumentTypeError(f"not a comma list of positive byte counts: {text!r}")
+    return v
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
@@ -1953,6 +1994,11 @@ def main():
                     "3, which makes its numbers no measurement)")
     ap.add_argument("--output", help="write the markdown there (default: docs/benchmarks.md "
                     "in full mode; --quick and --only write nothing unless given)")
+    ap.add_argument("--log-write-sizes", type=write_sizes, metavar="N,N,...",
+                    help="the logs scenario's write() sizes in bytes (default "
+                    f"{','.join(map(str, LOG_WRITE_SIZES))}; --quick: "
+                    f"{','.join(map(str, LOG_WRITE_SIZES_QUICK))}); {WRITE_SIZE} is always "
+                    "measured (the Results table's row)")
     args = ap.parse_args()
     if args.jobs is None:
         args.jobs = 3 if args.quick else 1
@@ -1985,6 +2031,8 @@ def main():
                    idle_n=100, idle_secs=10.0, idle_rounds=2, mass_ns=[200, 1000],
                    mass_trials=3, ctl_ns=[1, 1000], ctl_runs=40, ctl_all_runs=5,
                    logs_n=1 << 30, logs_trials=5, load_runs=30, startsecs=1, settle=0.5)
+    sizes = args.log_write_sizes or (LOG_WRITE_SIZES_QUICK if args.quick else LOG_WRITE_SIZES)
+    cfg["log_sizes"] = sorted(set(sizes) | {WRITE_SIZE})
     idle_settle = 1.0 if cfg["startsecs"] else cfg["settle"]
 
     only = set(args.only.split(",")) if args.only else None
@@ -2054,7 +2102,8 @@ def main():
                 ran.append("memory")
         if wanted("logs") and writer:
             tasks.append(("logs", "log capture throughput", scenario_logs,
-                          (peers, prog, writer, cfg["logs_n"], cfg["logs_trials"], res)))
+                          (peers, prog, writer, cfg["logs_n"], cfg["logs_trials"],
+                           cfg["log_sizes"], res)))
         if wanted("load") and writer:
             tasks.append(("load", "control latency under log load", scenario_load,
                           (peers, prog, writer, burn, cfg["load_runs"], runner,
