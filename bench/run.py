@@ -1581,6 +1581,52 @@ def build_table(res, cfg):
     return "\n".join(out)
 
 
+LOG_VARIANTS = PEERS + ("cat", "direct")  # the columns of the write-size table
+
+
+def size_label(size):
+    """`65500 (line-aligned, under the pipe)`: a write() size and how it sits against the
+    100-byte lines and the 64 KiB pipe."""
+    notes = []
+    if size % 1024 == 0:
+        notes.append(f"{size >> 10} KiB")
+    if size % WRITER_LINE == 0:
+        notes.append("line-aligned")
+    notes.append("the pipe's size, the Results row" if size == WRITE_SIZE else
+                 "under the pipe" if size < WRITE_SIZE else "over the pipe")
+    return f"{size} ({', '.join(notes)})"
+
+
+def logs_sizes_table(res, cfg):
+    """Log capture by write size: one row per write() size, the median MB/s (min-max) of
+    every peer and baseline, each one's ratio to supervisord; None when logs did not run."""
+    sizes = res.get("logs_sizes", [])
+    if not any(logs_key("logs_mbps", z, k) in res for z in sizes for k in LOG_VARIANTS):
+        return None
+    others = [k for k in LOG_VARIANTS if k != "supervisord"]
+    label = {"cat": "`writer \\| cat`", "direct": "`writer > file`"}
+    out = ["| write() size, bytes | " + " | ".join(label.get(k, k) for k in LOG_VARIANTS) +
+           " | " + " | ".join(f"{k} / supervisord" for k in others) +
+           " | bytes identical | trials z/sd/s6/cat/direct |",
+           "| --- | " + "---: | " * (len(LOG_VARIANTS) + len(others)) + "--- | ---: |"]
+    for size in sorted(sizes):
+        v = {k: res.get(logs_key("logs_mbps", size, k), []) for k in LOG_VARIANTS}
+        cells = []
+        for k in LOG_VARIANTS:
+            c = fmt(med(v[k]), "MBps")
+            if len(v[k]) > 1:
+                c += f" ({min(v[k]):.0f}–{max(v[k]):.0f})"
+            cells.append(c)
+        sd = med(v["supervisord"])
+        cells += [ratio(med(v[k]), sd) for k in others]
+        ok = [x for k in LOG_VARIANTS for x in res.get(logs_key("logs_ok", size, k), [])]
+        cells.append("n/a" if not ok else "yes" if all(ok) else
+                     f"NO ({ok.count(False)} trials)")
+        cells.append("/".join(str(len(v[k])) for k in LOG_VARIANTS))
+        out.append(f"| {size_label(size)} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def goals_table(res, cfg):
     """One row per goal: zagent's value, the best peer's, met / not met, and zagent against
     every peer measured on the same measure."""
@@ -1819,11 +1865,13 @@ def find_peers(args):
     return peers
 
 
-def markdown(args, cfg, res, info, elapsed, table, goals, peers):
+def markdown(args, cfg, res, info, elapsed, table, goals, peers, by_size=None):
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     kinds = [p.kind for p in peers]
     cmd = "python3 bench/run.py" + (" --quick" if args.quick else "") + \
-        (f" --only {args.only}" if args.only else "")
+        (f" --only {args.only}" if args.only else "") + \
+        (f" --log-write-sizes {','.join(map(str, args.log_write_sizes))}"
+         if args.log_write_sizes else "")
     left = {k: sum(res.get(("leftovers", k), [])) for k in PEERS}
     crash = {k: ", ".join(f"{v * 1000:.2f}" for v in res.get(("crash", k), [])) or "n/a"
              for k in PEERS}
@@ -1875,6 +1923,27 @@ def markdown(args, cfg, res, info, elapsed, table, goals, peers):
         "stdout/stderr log files. s6's crash recovery is s6-supervise 2.11's fixed 1 s wait "
         "before each respawn.",
         "",
+    ]
+    if by_size:
+        md += [
+            "## Log capture by write size",
+            "",
+            f"The log-capture scenario once per size of the writer's `write()` calls: the "
+            f"same {res.get('logs_n', 0) / 2**20:g} MiB, the same lines and sha256 at "
+            f"every size, only the write boundaries differ (the writer accumulates its "
+            f"100-byte lines and writes that many bytes at a time, the last write the "
+            f"remainder; a multiple of 100 ends every write at a line end). The pipe between "
+            f"the writer and the peer holds {WRITE_SIZE} bytes: a read that returns a full "
+            f"pipe is what a reader's pipe-growth rule sees, so the sizes either side of it "
+            f"are measured. MB/s: median of {cfg['logs_trials']} trial(s) per size and "
+            f"peer (min–max in brackets where there is more than one); the ratios are each "
+            f"one's median over supervisord's (above 1: faster than supervisord). The "
+            f"{WRITE_SIZE}-byte row is the Results table's log-capture row.",
+            "",
+            by_size,
+            "",
+        ]
+    md += [
         "## Setup",
         "",
         f"- Config (zagent, supervisord): one `[program:pNNNN]` section per program, "
@@ -1915,7 +1984,9 @@ def markdown(args, cfg, res, info, elapsed, table, goals, peers):
         f"- Mass start: {cfg['mass_trials']} sessions per peer and N.",
         f"- Log capture: a C writer built by the harness writes {res.get('logs_n', 0)} bytes "
         f"({res.get('logs_n', 0) / 2**20:g} MiB) of 100-byte text lines to stdout in 64 KiB "
-        f"`write()` calls, as fast as it can, after writing its CLOCK_MONOTONIC start time "
+        f"`write()` calls (the Results rows; the write-size table: "
+        f"{', '.join(map(str, res.get('logs_sizes', [WRITE_SIZE])))} bytes per call, the "
+        f"same bytes), as fast as it can, after writing its CLOCK_MONOTONIC start time "
         f"to a side file. zagent and supervisord run it as `[program:writer]` "
         f"(`autostart=false`, `startsecs=0`, `autorestart=false`, "
         f"`stdout_logfile_maxbytes=10MB`, enough `stdout_logfile_backups` that nothing is "
@@ -1932,8 +2003,9 @@ def markdown(args, cfg, res, info, elapsed, table, goals, peers):
         f"supervisor: `sh -c 'writer | cat > file'` and `sh -c 'writer > file'`, timed from "
         f"the writer's start to the end of the pipeline: {logs_baselines(res)}. MB/s = 10^6 "
         f"bytes per second (median over the trials of bytes / seconds); "
-        f"{cfg['logs_trials']} trials per peer and baseline, in turn; the files are removed "
-        f"after each trial.",
+        f"{cfg['logs_trials']} trials per peer, baseline and write size, in turn (each "
+        f"round runs every size, the sizes' order and the peers' rotating with the round); "
+        f"the files are removed after each trial.",
         f"- Control latency under log load: one peer at a time, with `p0000` (the pause() "
         f"program, RUNNING) and a writer that writes forever (zagent, supervisord: "
         f"`stdout_logfile_maxbytes=10MB`, `stdout_logfile_backups=1`; s6: `s6-log n1 "
@@ -2127,7 +2199,11 @@ def main():
 
     table = build_table(res, cfg)
     goals = goals_table(res, cfg)
+    by_size = logs_sizes_table(res, cfg)
     print(table)
+    if by_size:
+        print("\nLog capture by write size (MB/s):\n")
+        print(by_size)
     print("\nGoals:\n")
     print(goals)
     print()
@@ -2144,7 +2220,7 @@ def main():
     problems += check_results(res, cfg, ran, kinds, strace)
     if args.output:
         with open(args.output, "w") as f:
-            f.write(markdown(args, cfg, res, info, elapsed, table, goals, peers))
+            f.write(markdown(args, cfg, res, info, elapsed, table, goals, peers, by_size))
         print(f"wrote {args.output}")
     if problems:
         print("\nFAILED:", file=sys.stderr)
