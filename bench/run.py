@@ -70,12 +70,15 @@ int main(int argc, char** argv) {
 }
 """
 
-# The log writer: `writer N STAMPFILE` writes N bytes (0: forever) of 100-byte text lines
-# `line %09d xxx...x\n` (the counter starts at 0; the last line is cut to fit N and still
-# ends with '\n') to stdout in 64 KiB write() calls, as fast as it can, then exits 0. Before
-# its first byte it writes its CLOCK_MONOTONIC start time (`SEC.NSEC`) to STAMPFILE, so the
-# harness can time from the writer's start to the last byte on disk. writer_chunks() below
-# regenerates the same bytes in Python.
+# The log writer: `writer N STAMPFILE [SIZE]` writes N bytes (0: forever) of 100-byte text
+# lines `line %09d xxx...x\n` (the counter starts at 0; the last line is cut to fit N and
+# still ends with '\n') to stdout in SIZE-byte write() calls (default 65536; the last write
+# is the remainder), as fast as it can, then exits 0. The bytes are the same whatever SIZE:
+# it accumulates lines and writes SIZE bytes at a time, so only the write() boundaries move
+# (a multiple of 100, e.g. 65500, ends every write at a line end). Before its first byte it
+# writes its CLOCK_MONOTONIC start time (`SEC.NSEC`) to STAMPFILE, so the harness can time
+# from the writer's start to the last byte on disk. writer_chunks() below regenerates the
+# same bytes in Python.
 WRITER_C = r"""
 #include <errno.h>
 #include <stdio.h>
@@ -84,8 +87,6 @@ WRITER_C = r"""
 #include <time.h>
 #include <unistd.h>
 #define LINE 100
-#define CHUNK 65536
-static char buf[CHUNK + LINE];
 static void put_all(const char* p, size_t n) {
   while (n) {
     ssize_t w = write(1, p, n);
@@ -100,6 +101,10 @@ static void put_all(const char* p, size_t n) {
 int main(int argc, char** argv) {
   if (argc < 3) return 2;
   long long total = atoll(argv[1]);
+  long long size = argc > 3 ? atoll(argv[3]) : 65536;
+  if (size < 1) return 2;
+  char* buf = malloc((size_t)size + LINE);
+  if (!buf) return 4;
   char line[LINE];
   memset(line, 'x', LINE);
   memcpy(line, "line 000000000 ", 15);
@@ -127,10 +132,10 @@ int main(int argc, char** argv) {
         break;
       }
     }
-    if (used >= CHUNK) {
-      put_all(buf, CHUNK);
-      memmove(buf, buf + CHUNK, used - CHUNK);
-      used -= CHUNK;
+    while (used >= (size_t)size) {
+      put_all(buf, (size_t)size);
+      memmove(buf, buf + size, used - (size_t)size);
+      used -= (size_t)size;
     }
   }
   put_all(buf, used);
@@ -138,6 +143,11 @@ int main(int argc, char** argv) {
 }
 """
 WRITER_LINE = 100  # bytes per line of WRITER_C
+WRITE_SIZE = 65536  # WRITER_C's default write() size: the pipe's size, the main table's row
+# The logs scenario's write() sizes (--log-write-sizes): a page, just under the 64 KiB pipe
+# and line-aligned (655 lines), the pipe's size, just over it, two pipes. --quick: two.
+LOG_WRITE_SIZES = (4096, 65500, 65536, 65600, 131072)
+LOG_WRITE_SIZES_QUICK = (65536, 65500)
 LOG_MAXBYTES = 10 * 1024 * 1024  # `stdout_logfile_maxbytes = 10MB` (supervisord: MB = 2^20)
 MB = 1e6  # throughput unit: MB/s = 10^6 bytes per second
 
@@ -266,7 +276,8 @@ class Peer:
 
     def session(self, prog, n, startsecs, scenario, writer=None):
         """writer: optional ((path, realpath) of the log writer, bytes to write (0: forever),
-        rotated files to keep): the session also has the writer, stopped, with rotation."""
+        rotated files to keep, write() size): the session also has the writer, stopped, with
+        rotation."""
         if self.kind == "s6":
             return S6Session(self, prog, n, scenario, writer)
         return Session(self, prog, n, startsecs, scenario, writer)
@@ -354,8 +365,9 @@ class Session(SupervisorProcess):
         self.leftovers = 0
         self.scenario = scenario
         if writer:
-            wprog, wn, backups = writer
-            self.extra_conf, self.extra_reals = writer_conf(wprog, wn, backups), (wprog[1],)
+            wprog, wn, backups, wsize = writer
+            self.extra_conf = writer_conf(wprog, wn, backups, wsize)
+            self.extra_reals = (wprog[1],)
         else:
             self.extra_conf, self.extra_reals = "", ()
         self.extra_seen = set()  # pids of the extra programs: cleanup candidates
@@ -575,7 +587,8 @@ class S6Session(SupervisorProcess):
     s6-supervise execs it directly, no shell), `s6-svscan SCANDIR` in the foreground.
 
     The writer (if any) is SCANDIR/writer: a `down` file (not started with the scan), `run`
-    = `exec writer N STAMP`, and a `log/` subservice running `s6-log nK s10485760 LOGDIR`."""
+    = `exec writer N STAMP [SIZE]`, and a `log/` subservice running
+    `s6-log nK s10485760 LOGDIR`."""
 
     OUT_NAME = "s6.out"
 
@@ -618,13 +631,12 @@ class S6Session(SupervisorProcess):
             else:
                 write_script(os.path.join(d, "run"), f"exec {self.prog}")
         if self.writer:
-            (wexe, _), wn, backups = self.writer
+            wprog, wn, backups, wsize = self.writer
             d = os.path.join(self.scan, "writer")
             os.makedirs(os.path.join(d, "log"))
             open(os.path.join(d, "down"), "w").close()
             stamp = os.path.join(self.dir, "writer.stamp")
-            write_script(os.path.join(d, "run"),
-                         f"exec {shlex.quote(wexe)} {wn} {shlex.quote(stamp)}")
+            write_script(os.path.join(d, "run"), "exec " + writer_cmd(wprog, wn, stamp, wsize))
             os.mkdir(self.logdir)
             write_script(os.path.join(d, "log", "run"),
                          f"exec {shlex.quote(self.tools['s6-log'])} n{backups} "
@@ -977,11 +989,22 @@ LOAD_CAP = 256 * 1024 * 1024  # `load`: a log bigger than this means the agent d
 LOG_NAME = "writer.log"
 
 
-def writer_conf(writer, n, backups):
+def size_arg(size):
+    """The writer's optional SIZE argument: none for the default, so the 64 KiB command line
+    is the one it always was."""
+    return f" {size}" if size != WRITE_SIZE else ""
+
+
+def writer_cmd(writer, n, stamp, size=WRITE_SIZE):
+    """`writer N STAMP [SIZE]` for a shell."""
+    return f"{shlex.quote(writer[0])} {n} {shlex.quote(stamp)}{size_arg(size)}"
+
+
+def writer_conf(writer, n, backups, size=WRITE_SIZE):
     """The `[program:writer]` section ({dir} is the session's directory)."""
     return "\n".join([
         "[program:writer]",
-        f"command = {writer[0]} {n} {{dir}}/writer.stamp",
+        f"command = {writer[0]} {n} {{dir}}/writer.stamp{size_arg(size)}",
         "autostart = false",
         "autorestart = false",
         "startsecs = 0",
@@ -1103,11 +1126,11 @@ def wait_writer_exit(s, n, deadline):
             os.close(fd)
 
 
-def logs_agent_trial(peer, prog, writer, n, backups, sha, res):
-    """One peer session: start the writer (`CTL start writer`, `s6-svc -o`), poll the log
-    files' sizes until they hold n bytes; returns (seconds from the writer's start stamp,
-    identical, split, files)."""
-    s = peer.session(prog, 0, 1, "logs", (writer, n, backups))
+def logs_agent_trial(peer, prog, writer, n, backups, sha, res, size=WRITE_SIZE):
+    """One peer session: start the writer (`CTL start writer`, `s6-svc -o`; `size`-byte
+    write() calls), poll the log files' sizes until they hold n bytes; returns (seconds from
+    the writer's start stamp, identical, split, files)."""
+    s = peer.session(prog, 0, 1, "logs", (writer, n, backups, size))
     try:
         s.start()
         s.ready()
@@ -1140,14 +1163,15 @@ def logs_agent_trial(peer, prog, writer, n, backups, sha, res):
         res.setdefault(("leftovers", peer.kind), []).append(s.leftovers)
 
 
-def logs_baseline_trial(kind, writer, n, sha):
-    """`writer | cat > file` (cat) or `writer > file` (direct), through sh -c; returns
-    (seconds from the writer's start stamp to the end of the pipeline, identical, 0, 1)."""
+def logs_baseline_trial(kind, writer, n, sha, size=WRITE_SIZE):
+    """`writer | cat > file` (cat) or `writer > file` (direct), through sh -c, the writer
+    making `size`-byte write() calls; returns (seconds from the writer's start stamp to the
+    end of the pipeline, identical, 0, 1)."""
     d = tempfile.mkdtemp(prefix="zb-b-", dir="/tmp")
     try:
         out = os.path.join(d, "out")
         stamp = os.path.join(d, "writer.stamp")
-        w = f"{shlex.quote(writer[0])} {n} {shlex.quote(stamp)}"
+        w = writer_cmd(writer, n, stamp, size)
         cmd = f"{w} | cat > {shlex.quote(out)}" if kind == "cat" else f"{w} > {shlex.quote(out)}"
         r = subprocess.run(["sh", "-c", cmd], stdin=subprocess.DEVNULL)
         t_end = time.monotonic()
@@ -1159,9 +1183,17 @@ def logs_baseline_trial(kind, writer, n, sha):
         shutil.rmtree(d, ignore_errors=True)
 
 
-def scenario_logs(peers, prog, writer, n, trials, res):
+def logs_key(name, size, kind):
+    """The result key of a logs measure (`logs_mbps`, `logs_ok`, `logs_split`,
+    `logs_files`) at one write() size: the 64 KiB writes keep the keys they always had (the
+    Results table and the goals read them), every other size has its own."""
+    return (name, kind) if size == WRITE_SIZE else (name, size, kind)
+
+
+def scenario_logs(peers, prog, writer, n, trials, sizes, res):
     """Log capture throughput: the writer's n bytes through each peer into rotated files
-    (10MB, enough backups to keep everything), and the two baselines."""
+    (10MB, enough backups to keep everything), and the two baselines, once per write() size
+    in `sizes` and trial (the same bytes at every size: one expected sha256)."""
     free = shutil.disk_usage("/tmp").free
     if free < 3 * n:
         small = max(1 << 20, (free // 3) >> 20 << 20)
@@ -1177,21 +1209,24 @@ def scenario_logs(peers, prog, writer, n, trials, res):
     by_kind = {p.kind: p for p in peers}
     variants = [k for k in ("zagent", "cat", "supervisord", "direct", "s6")
                 if k in by_kind or k in ("cat", "direct")]
+    res["logs_sizes"] = list(sizes)
     for r in range(trials):
-        for kind in alternate(variants, r):
-            if kind in by_kind:
-                dt, ok, split, files = logs_agent_trial(by_kind[kind], prog, writer, n,
-                                                        backups, sha, res)
-            else:
-                dt, ok, split, files = logs_baseline_trial(kind, writer, n, sha)
-            mbps = n / dt / MB
-            res.setdefault(("logs_mbps", kind), []).append(mbps)
-            res.setdefault(("logs_ok", kind), []).append(ok)
-            res.setdefault(("logs_split", kind), []).append(split)
-            res.setdefault(("logs_files", kind), []).append(files)
-            print(f"  logs {kind}: {n} bytes in {dt:.3f} s = {mbps:.0f} MB/s, identical "
-                  f"{'yes' if ok else 'NO'}, {split} of {files} files not ending in '\\n'",
-                  file=sys.stderr)
+        # Each round: every size (their order rotates too), every variant in the round's order.
+        for size in alternate(sizes, r):
+            for kind in alternate(variants, r):
+                if kind in by_kind:
+                    dt, ok, split, files = logs_agent_trial(by_kind[kind], prog, writer, n,
+                                                            backups, sha, res, size)
+                else:
+                    dt, ok, split, files = logs_baseline_trial(kind, writer, n, sha, size)
+                mbps = n / dt / MB
+                res.setdefault(logs_key("logs_mbps", size, kind), []).append(mbps)
+                res.setdefault(logs_key("logs_ok", size, kind), []).append(ok)
+                res.setdefault(logs_key("logs_split", size, kind), []).append(split)
+                res.setdefault(logs_key("logs_files", size, kind), []).append(files)
+                print(f"  logs {kind}, {size}-byte writes: {n} bytes in {dt:.3f} s = "
+                      f"{mbps:.0f} MB/s, identical {'yes' if ok else 'NO'}, {split} of {files} "
+                      f"files not ending in '\\n'", file=sys.stderr)
     return n
 
 
@@ -1217,7 +1252,7 @@ def scenario_load(peers, prog, writer, burn, runs, runner, startsecs, settle, re
     one peer at a time."""
     for peer in peers:
         kind = peer.kind
-        s = peer.session(prog, 1, startsecs, "load", (writer, 0, 1))
+        s = peer.session(prog, 1, startsecs, "load", (writer, 0, 1, WRITE_SIZE))
         truncated = 0
         burners = []
         try:
@@ -1546,6 +1581,52 @@ def build_table(res, cfg):
     return "\n".join(out)
 
 
+LOG_VARIANTS = PEERS + ("cat", "direct")  # the columns of the write-size table
+
+
+def size_label(size):
+    """`65500 (line-aligned, under the pipe)`: a write() size and how it sits against the
+    100-byte lines and the 64 KiB pipe."""
+    notes = []
+    if size % 1024 == 0:
+        notes.append(f"{size >> 10} KiB")
+    if size % WRITER_LINE == 0:
+        notes.append("line-aligned")
+    notes.append("the pipe's size, the Results row" if size == WRITE_SIZE else
+                 "under the pipe" if size < WRITE_SIZE else "over the pipe")
+    return f"{size} ({', '.join(notes)})"
+
+
+def logs_sizes_table(res, cfg):
+    """Log capture by write size: one row per write() size, the median MB/s (min-max) of
+    every peer and baseline, each one's ratio to supervisord; None when logs did not run."""
+    sizes = res.get("logs_sizes", [])
+    if not any(logs_key("logs_mbps", z, k) in res for z in sizes for k in LOG_VARIANTS):
+        return None
+    others = [k for k in LOG_VARIANTS if k != "supervisord"]
+    label = {"cat": "`writer \\| cat`", "direct": "`writer > file`"}
+    out = ["| write() size, bytes | " + " | ".join(label.get(k, k) for k in LOG_VARIANTS) +
+           " | " + " | ".join(f"{k} / supervisord" for k in others) +
+           " | bytes identical | trials z/sd/s6/cat/direct |",
+           "| --- | " + "---: | " * (len(LOG_VARIANTS) + len(others)) + "--- | ---: |"]
+    for size in sorted(sizes):
+        v = {k: res.get(logs_key("logs_mbps", size, k), []) for k in LOG_VARIANTS}
+        cells = []
+        for k in LOG_VARIANTS:
+            c = fmt(med(v[k]), "MBps")
+            if len(v[k]) > 1:
+                c += f" ({min(v[k]):.0f}–{max(v[k]):.0f})"
+            cells.append(c)
+        sd = med(v["supervisord"])
+        cells += [ratio(med(v[k]), sd) for k in others]
+        ok = [x for k in LOG_VARIANTS for x in res.get(logs_key("logs_ok", size, k), [])]
+        cells.append("n/a" if not ok else "yes" if all(ok) else
+                     f"NO ({ok.count(False)} trials)")
+        cells.append("/".join(str(len(v[k])) for k in LOG_VARIANTS))
+        out.append(f"| {size_label(size)} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def goals_table(res, cfg):
     """One row per goal: zagent's value, the best peer's, met / not met, and zagent against
     every peer measured on the same measure."""
@@ -1684,7 +1765,7 @@ def required_keys(scenario, kind, cfg, strace):
     if scenario == "memory":
         return [(key, n, kind) for n in cfg["mem_ns"] for key in ("rss", "pss")]
     if scenario == "logs":
-        return [("logs_mbps", kind)]
+        return [logs_key("logs_mbps", size, kind) for size in cfg["log_sizes"]]
     if scenario == "load":
         return [("load_idle", kind), ("load_burn", kind), ("load_busy", kind)]
     return []
@@ -1697,15 +1778,16 @@ def check_results(res, cfg, ran, kinds, strace):
     for scenario in ran:
         for kind in kinds + (["cat", "direct"] if scenario == "logs" else []):
             for key in required_keys(scenario, kind, cfg, strace) if kind in kinds else \
-                    [("logs_mbps", kind)]:
+                    required_keys("logs", kind, cfg, strace):
                 v = res.get(key, [])
                 if not v or any(x is None for x in v):
                     problems.append(f"{scenario}: no samples for {kind} ({key})")
     for kind in kinds + ["cat", "direct"]:
-        v = res.get(("logs_ok", kind), [])
-        if v and not all(v):
-            problems.append(f"logs: {kind}'s log differs from the writer's bytes in "
-                            f"{v.count(False)} of {len(v)} trials")
+        for size in cfg["log_sizes"]:
+            v = res.get(logs_key("logs_ok", size, kind), [])
+            if v and not all(v):
+                problems.append(f"logs: {kind}'s log differs from the writer's bytes in "
+                                f"{v.count(False)} of {len(v)} trials ({size}-byte writes)")
     for kind in kinds:
         left = sum(res.get(("leftovers", kind), []))
         if left:
@@ -1783,11 +1865,13 @@ def find_peers(args):
     return peers
 
 
-def markdown(args, cfg, res, info, elapsed, table, goals, peers):
+def markdown(args, cfg, res, info, elapsed, table, goals, peers, by_size=None):
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     kinds = [p.kind for p in peers]
     cmd = "python3 bench/run.py" + (" --quick" if args.quick else "") + \
-        (f" --only {args.only}" if args.only else "")
+        (f" --only {args.only}" if args.only else "") + \
+        (f" --log-write-sizes {','.join(map(str, args.log_write_sizes))}"
+         if args.log_write_sizes else "")
     left = {k: sum(res.get(("leftovers", k), [])) for k in PEERS}
     crash = {k: ", ".join(f"{v * 1000:.2f}" for v in res.get(("crash", k), [])) or "n/a"
              for k in PEERS}
@@ -1839,6 +1923,27 @@ def markdown(args, cfg, res, info, elapsed, table, goals, peers):
         "stdout/stderr log files. s6's crash recovery is s6-supervise 2.11's fixed 1 s wait "
         "before each respawn.",
         "",
+    ]
+    if by_size:
+        md += [
+            "## Log capture by write size",
+            "",
+            f"The log-capture scenario once per size of the writer's `write()` calls: the "
+            f"same {res.get('logs_n', 0) / 2**20:g} MiB, the same lines and sha256 at "
+            f"every size, only the write boundaries differ (the writer accumulates its "
+            f"100-byte lines and writes that many bytes at a time, the last write the "
+            f"remainder; a multiple of 100 ends every write at a line end). The pipe between "
+            f"the writer and the peer holds {WRITE_SIZE} bytes: a read that returns a full "
+            f"pipe is what a reader's pipe-growth rule sees, so the sizes either side of it "
+            f"are measured. MB/s: median of {cfg['logs_trials']} trial(s) per size and "
+            f"peer (min–max in brackets where there is more than one); the ratios are each "
+            f"one's median over supervisord's (above 1: faster than supervisord). The "
+            f"{WRITE_SIZE}-byte row is the Results table's log-capture row.",
+            "",
+            by_size,
+            "",
+        ]
+    md += [
         "## Setup",
         "",
         f"- Config (zagent, supervisord): one `[program:pNNNN]` section per program, "
@@ -1879,7 +1984,9 @@ def markdown(args, cfg, res, info, elapsed, table, goals, peers):
         f"- Mass start: {cfg['mass_trials']} sessions per peer and N.",
         f"- Log capture: a C writer built by the harness writes {res.get('logs_n', 0)} bytes "
         f"({res.get('logs_n', 0) / 2**20:g} MiB) of 100-byte text lines to stdout in 64 KiB "
-        f"`write()` calls, as fast as it can, after writing its CLOCK_MONOTONIC start time "
+        f"`write()` calls (the Results rows; the write-size table: "
+        f"{', '.join(map(str, res.get('logs_sizes', [WRITE_SIZE])))} bytes per call, the "
+        f"same bytes), as fast as it can, after writing its CLOCK_MONOTONIC start time "
         f"to a side file. zagent and supervisord run it as `[program:writer]` "
         f"(`autostart=false`, `startsecs=0`, `autorestart=false`, "
         f"`stdout_logfile_maxbytes=10MB`, enough `stdout_logfile_backups` that nothing is "
@@ -1896,8 +2003,9 @@ def markdown(args, cfg, res, info, elapsed, table, goals, peers):
         f"supervisor: `sh -c 'writer | cat > file'` and `sh -c 'writer > file'`, timed from "
         f"the writer's start to the end of the pipeline: {logs_baselines(res)}. MB/s = 10^6 "
         f"bytes per second (median over the trials of bytes / seconds); "
-        f"{cfg['logs_trials']} trials per peer and baseline, in turn; the files are removed "
-        f"after each trial.",
+        f"{cfg['logs_trials']} trials per peer, baseline and write size, in turn (each "
+        f"round runs every size, the sizes' order and the peers' rotating with the round); "
+        f"the files are removed after each trial.",
         f"- Control latency under log load: one peer at a time, with `p0000` (the pause() "
         f"program, RUNNING) and a writer that writes forever (zagent, supervisord: "
         f"`stdout_logfile_maxbytes=10MB`, `stdout_logfile_backups=1`; s6: `s6-log n1 "
@@ -1927,6 +2035,17 @@ def markdown(args, cfg, res, info, elapsed, table, goals, peers):
     return "\n".join(md)
 
 
+def write_sizes(text):
+    """--log-write-sizes: a comma list of positive byte counts."""
+    try:
+        v = [int(w) for w in text.split(",") if w.strip()]
+    except ValueError:
+        v = []
+    if not v or min(v) < 1:
+        raise argparse.ArgumentTypeError(f"not a comma list of positive byte counts: {text!r}")
+    return v
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
@@ -1947,6 +2066,11 @@ def main():
                     "3, which makes its numbers no measurement)")
     ap.add_argument("--output", help="write the markdown there (default: docs/benchmarks.md "
                     "in full mode; --quick and --only write nothing unless given)")
+    ap.add_argument("--log-write-sizes", type=write_sizes, metavar="N,N,...",
+                    help="the logs scenario's write() sizes in bytes (default "
+                    f"{','.join(map(str, LOG_WRITE_SIZES))}; --quick: "
+                    f"{','.join(map(str, LOG_WRITE_SIZES_QUICK))}); {WRITE_SIZE} is always "
+                    "measured (the Results table's row)")
     args = ap.parse_args()
     if args.jobs is None:
         args.jobs = 3 if args.quick else 1
@@ -1979,6 +2103,8 @@ def main():
                    idle_n=100, idle_secs=10.0, idle_rounds=2, mass_ns=[200, 1000],
                    mass_trials=3, ctl_ns=[1, 1000], ctl_runs=40, ctl_all_runs=5,
                    logs_n=1 << 30, logs_trials=5, load_runs=30, startsecs=1, settle=0.5)
+    sizes = args.log_write_sizes or (LOG_WRITE_SIZES_QUICK if args.quick else LOG_WRITE_SIZES)
+    cfg["log_sizes"] = sorted(set(sizes) | {WRITE_SIZE})
     idle_settle = 1.0 if cfg["startsecs"] else cfg["settle"]
 
     only = set(args.only.split(",")) if args.only else None
@@ -2048,7 +2174,8 @@ def main():
                 ran.append("memory")
         if wanted("logs") and writer:
             tasks.append(("logs", "log capture throughput", scenario_logs,
-                          (peers, prog, writer, cfg["logs_n"], cfg["logs_trials"], res)))
+                          (peers, prog, writer, cfg["logs_n"], cfg["logs_trials"],
+                           cfg["log_sizes"], res)))
         if wanted("load") and writer:
             tasks.append(("load", "control latency under log load", scenario_load,
                           (peers, prog, writer, burn, cfg["load_runs"], runner,
@@ -2072,7 +2199,11 @@ def main():
 
     table = build_table(res, cfg)
     goals = goals_table(res, cfg)
+    by_size = logs_sizes_table(res, cfg)
     print(table)
+    if by_size:
+        print("\nLog capture by write size (MB/s):\n")
+        print(by_size)
     print("\nGoals:\n")
     print(goals)
     print()
@@ -2089,7 +2220,7 @@ def main():
     problems += check_results(res, cfg, ran, kinds, strace)
     if args.output:
         with open(args.output, "w") as f:
-            f.write(markdown(args, cfg, res, info, elapsed, table, goals, peers))
+            f.write(markdown(args, cfg, res, info, elapsed, table, goals, peers, by_size))
         print(f"wrote {args.output}")
     if problems:
         print("\nFAILED:", file=sys.stderr)
