@@ -931,7 +931,10 @@ struct MethodTable {
       return;
     }
     const GroupConfig copy = *g;
-    self.supervisor_.add_group(copy, self.control_.create_auto_logs(copy));
+    if (!self.supervisor_.add_group(copy, self.control_.create_auto_logs(copy))) {
+      reply(fault_error(Fault::AlreadyAdded, name));
+      return;
+    }
     reply(ok(Json(true)));
     self.schedule_waiters();
   }

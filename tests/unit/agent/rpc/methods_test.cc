@@ -836,6 +836,33 @@ TEST_F(RpcMethodsTest, StartAllWithWaitInCompletionOrder) {
   EXPECT_EQ(*reply, R({RS("b", "b"), RS("c", "c", 50, "SPAWN_ERROR: c"), RS("a", "a")}));
 }
 
+TEST_F(RpcMethodsTest, StartAllLeavesRunningOutAndStopAllSignalsAllAtOnceInPriorityOrder) {
+  make(
+      "[program:c]\ncommand=/bin/c\npriority=999\nautostart=false\n"
+      "[program:a]\ncommand=/bin/a\npriority=1\nautostart=false\n"
+      "[program:b]\ncommand=/bin/b\npriority=500\nautostart=false\n");
+  start_running("b");
+  // b is already running: left out.
+  EXPECT_EQ(call("supervisor.startAllProcesses", {false}), R({RS("a", "a"), RS("c", "c")}));
+  ASSERT_EQ(spawner_.fake.spawned.size(), 3u);
+  EXPECT_EQ(spawner_.fake.spawned[1].name, "a");
+  EXPECT_EQ(spawner_.fake.spawned[2].name, "c");
+
+  spawner_.fake.signals.clear();
+  auto stopped = call_async("supervisor.stopAllProcesses");
+  ASSERT_FALSE(stopped->has_value());
+  // supervisord compat: ascending priority (not reversed), all signalled at once.
+  using Sig = test::FakeSpawner::Signal;
+  EXPECT_THAT(spawner_.fake.signals,
+              ElementsAre(Sig{pid("a"), SIGTERM, false}, Sig{pid("b"), SIGTERM, false},
+                          Sig{pid("c"), SIGTERM, false}));
+  child_exit("c", killed_by(SIGTERM));
+  child_exit("a", killed_by(SIGTERM));
+  child_exit("b", killed_by(SIGTERM));
+  EXPECT_EQ(*stopped, R({RS("c", "c"), RS("a", "a"), RS("b", "b")}));
+  EXPECT_EQ(call("supervisor.stopAllProcesses"), R(Json::array()));  // nothing left to stop
+}
+
 // ---- stop -------------------------------------------------------------------------------------
 
 TEST_F(RpcMethodsTest, StopWithWaitIsHeldUntilReaped) {
