@@ -138,9 +138,9 @@ void Supervisor::reindex() {
   }
 }
 
-bool Supervisor::add_group(const GroupConfig& group, const LogPaths& log_paths) {
+GroupChange Supervisor::add_group(const GroupConfig& group, const LogPaths& log_paths) {
   if (find_group(group.name) != nullptr) {
-    return false;
+    return GroupRefusal::AlreadyExists;
   }
   const auto pos = std::find_if(groups_.begin(), groups_.end(), [&](const GroupEntry& g) {
     return std::tie(g.priority, g.name) > std::tie(group.priority, group.name);
@@ -149,7 +149,7 @@ bool Supervisor::add_group(const GroupConfig& group, const LogPaths& log_paths) 
   groups_.insert(pos, make_group(group, log_paths));
   reindex();
   autostart(groups_[static_cast<std::size_t>(index)]);
-  return true;
+  return {};
 }
 
 bool Supervisor::remove_group(const std::string& name) {
@@ -168,11 +168,11 @@ bool Supervisor::remove_group(const std::string& name) {
   return true;
 }
 
-bool Supervisor::update_group(const GroupConfig& group, const LogPaths& log_paths) {
+GroupChange Supervisor::update_group(const GroupConfig& group, const LogPaths& log_paths) {
   const auto it = std::find_if(groups_.begin(), groups_.end(),
                                [&](const GroupEntry& g) { return g.name == group.name; });
   if (it == groups_.end()) {
-    return false;
+    return GroupRefusal::NotFound;
   }
   // Only stopped processes may be replaced or dropped.
   for (const auto& entry : it->processes) {
@@ -184,7 +184,7 @@ bool Supervisor::update_group(const GroupConfig& group, const LogPaths& log_path
     }
     if ((wanted == nullptr || !(*wanted == entry.config)) &&
         !is_stopped_state(entry.record.state)) {
-      return false;
+      return GroupRefusal::NotStopped;
     }
   }
   GroupEntry next;
@@ -208,7 +208,7 @@ bool Supervisor::update_group(const GroupConfig& group, const LogPaths& log_path
   groups_.insert(pos, std::move(next));
   reindex();
   autostart(groups_[static_cast<std::size_t>(index)]);
-  return true;
+  return {};
 }
 
 std::optional<GroupConfig> Supervisor::group_config(const std::string& name) const {
@@ -512,42 +512,6 @@ FsmResult<void> Supervisor::stop_process(const std::string& group, const std::st
     return FsmError{Fault::BadName, group + ":" + name, false};
   }
   return deliver(*entry, StopRequested{true});
-}
-
-std::vector<Supervisor::Outcome> Supervisor::start_all() {
-  std::vector<Outcome> out;
-  for (auto& group : groups_) {
-    for (auto& entry : group.processes) {
-      if (is_running_state(entry.record.state)) {
-        continue;  // supervisord compat: already running processes are left out
-      }
-      Outcome o{group.name, entry.config.name, std::nullopt};
-      if (shutting_down_) {
-        o.error = FsmError{Fault::ShutdownState, "", false};
-      } else if (auto r = deliver(entry, StartRequested{}); !r) {
-        o.error = r.error();
-      }
-      out.push_back(std::move(o));
-    }
-  }
-  return out;
-}
-
-std::vector<Supervisor::Outcome> Supervisor::stop_all() {
-  std::vector<Outcome> out;
-  for (auto& group : groups_) {
-    for (auto& entry : group.processes) {
-      if (!is_running_state(entry.record.state)) {
-        continue;
-      }
-      Outcome o{group.name, entry.config.name, std::nullopt};
-      if (auto r = deliver(entry, StopRequested{true}); !r) {
-        o.error = r.error();
-      }
-      out.push_back(std::move(o));
-    }
-  }
-  return out;
 }
 
 }  // namespace zagent

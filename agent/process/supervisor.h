@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include <boost/system/result.hpp>
+
 #include "agent/config/config.h"
 #include "agent/process/clock.h"
 #include "agent/process/log_sink.h"
@@ -58,6 +60,15 @@ std::string agent_server_url(const AgentConfig& config);
 /// group (setsid), once the program is gone: only where the config asks for the group.
 bool stop_takes_the_tree(const ProcessConfig& config);
 
+/// Why add_group() or update_group() left the process table as it was.
+enum class GroupRefusal {
+  AlreadyExists,  ///< add_group: a group of that name is active
+  NotFound,       ///< update_group: no active group of that name
+  NotStopped,     ///< update_group: a changed or removed process is not in a stopped state
+};
+/// The table changed (a value), or why not.
+using GroupChange = boost::system::result<void, GroupRefusal>;
+
 class Supervisor {
  public:
   Supervisor(const AgentConfig& config, const LogPaths& log_paths, EnvironmentList agent_env,
@@ -89,19 +100,6 @@ class Supervisor {
   FsmResult<void> start_process(const std::string& group, const std::string& name);
   FsmResult<void> stop_process(const std::string& group, const std::string& name);
 
-  /// One outcome of start_all()/stop_all(): supervisord's result struct before encoding.
-  struct Outcome {
-    std::string group;
-    std::string name;
-    std::optional<FsmError> error;  ///< nullopt = accepted
-  };
-  /// `start all` (startAllProcesses): every process not in STARTING/RUNNING/BACKOFF is
-  /// started at once, groups in ascending priority, processes in config order.
-  std::vector<Outcome> start_all();
-  /// `stop all` (stopAllProcesses): every process in STARTING/RUNNING/BACKOFF is stopped at
-  /// once, in ascending priority as well (supervisord compat: not reversed).
-  std::vector<Outcome> stop_all();
-
   /// `signal` RPC for one process: the FSM's verdict (NOT_RUNNING outside STARTING, RUNNING,
   /// STOPPING; FAILED when kill() fails).
   FsmResult<void> signal_process(const std::string& group, const std::string& name, int signo);
@@ -115,18 +113,18 @@ class Supervisor {
   // shutdown: the callers refuse with SHUTDOWN_STATE first) ----
 
   /// Adds a group (its processes STOPPED, never started), in (priority, name) order, then
-  /// runs the autostart pass for it. `log_paths` holds its AUTO files. False if a group of
-  /// that name exists already.
-  bool add_group(const GroupConfig& group, const LogPaths& log_paths);
+  /// runs the autostart pass for it. `log_paths` holds its AUTO files. Refused with
+  /// AlreadyExists if a group of that name is active.
+  GroupChange add_group(const GroupConfig& group, const LogPaths& log_paths);
   /// Removes a group whose processes are all in a stopped state. False if there is no such
   /// group or one of its processes is not stopped.
   bool remove_group(const std::string& name);
   /// Replaces a group's config in place (zagent's update): a process whose config is
   /// unchanged keeps its entry (state, pid, logs); a changed or new one gets a fresh entry
   /// with the paths in `log_paths`; a removed one goes. Changed and removed processes must be
-  /// in a stopped state (false otherwise, and nothing changes). Then the autostart pass runs
-  /// for the group.
-  bool update_group(const GroupConfig& group, const LogPaths& log_paths);
+  /// in a stopped state (NotStopped otherwise, and nothing changes); NotFound if no such group
+  /// is active. Then the autostart pass runs for the group.
+  GroupChange update_group(const GroupConfig& group, const LogPaths& log_paths);
   /// The group's config as active now (for reloadConfig's comparison).
   std::optional<GroupConfig> group_config(const std::string& name) const;
 

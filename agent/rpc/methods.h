@@ -1,15 +1,17 @@
-// The control plane's method table: supervisord 4.2.5's XML-RPC API (spec/rpc.md) plus the
+// The control plane's methods: supervisord 4.2.5's XML-RPC API (spec/rpc.md) plus the
 // `zagent.*` extensions, as functions from JSON parameters to a JSON result or a fault.
-// Independent of the wire: the JSON-RPC server (rpc_server) and a later XML-RPC front call the
-// same table. No sockets and no system calls: the agent is reached through AgentControl and
-// the Supervisor, so every method is tested with fakes.
+// Independent of the wire: the JSON-RPC server (rpc/server) and a later XML-RPC front call the
+// same methods. No sockets and no system calls: the agent is reached through AgentControl and
+// the Supervisor, so every method is tested with fakes. RpcMethods is the facade over the
+// registry (rpc/registry.h), the context (rpc/context.h) and the families that fill the
+// registry (rpc/method_families.h).
 #pragma once
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,18 +22,12 @@
 #include "agent/config/config.h"
 #include "agent/process/command.h"
 #include "agent/process/supervisor.h"
+#include "agent/rpc/context.h"
+#include "agent/rpc/registry.h"
 #include "common/process_state.h"
 #include "common/protocol.h"
 
 namespace zagent {
-
-using rpc::Json;
-using rpc::RpcError;
-
-/// A method's answer: its result, or the error to send.
-using RpcOutcome = boost::system::result<Json, RpcError>;
-/// Called exactly once per call, possibly later (a `wait` on start/stop), on the loop thread.
-using RpcReply = std::function<void(RpcOutcome)>;
 
 /// What the methods need from the agent besides the process table. The daemon implements it
 /// with the real OS; tests with a fake.
@@ -103,7 +99,7 @@ struct NameSpec {
 };
 NameSpec split_namespec(std::string_view name);
 
-/// The method table.
+/// The methods: owns the context and the registry, and fills the registry at construction.
 class RpcMethods {
  public:
   /// `config` is the config the agent started this life with (the stored, last-read one).
@@ -130,26 +126,11 @@ class RpcMethods {
   /// observer through AgentControl::post; public for the daemon's shutdown.
   void run_waiters();
   /// Number of calls waiting for a state change.
-  std::size_t waiting_calls() const { return waiters_.size(); }
-
-  struct MethodSpec;  // defined in rpc_methods.cc
+  std::size_t waiting_calls() const { return context_.waiters.size(); }
 
  private:
-  /// A waiting call: re-run `poll` after state changes until it returns true (it has replied).
-  using Waiter = std::function<bool()>;
-
-  friend struct MethodTable;
-  void add_waiter(Waiter waiter);
-  void schedule_waiters();
-
-  Supervisor& supervisor_;
-  AgentControl& control_;
-  Clock& clock_;
-  AgentConfig config_;             // the last-read config (reloadConfig replaces it)
-  std::list<Waiter> waiters_;      // calls waiting for a state change
-  bool waiters_scheduled_ = false; // a run_waiters() is already posted
-  bool running_waiters_ = false;   // inside run_waiters()
-  std::shared_ptr<bool> alive_;    // false once destroyed (guards posted work)
+  MethodContext context_;    // what the handlers work on
+  MethodRegistry registry_;  // every method, bound to context_
 };
 
 }  // namespace zagent

@@ -326,28 +326,38 @@ TEST_F(SupervisorTest, ShutdownWithNothingRunningCompletesAtOnce) {
   EXPECT_THAT(log_.lines, IsEmpty());
 }
 
-TEST_F(SupervisorTest, StartAllAndStopAllGoInAscendingPriority) {
-  make("[program:c]\ncommand=/bin/c\npriority=999\nautostart=false\n"
-       "[program:a]\ncommand=/bin/a\npriority=1\nautostart=false\n"
-       "[program:b]\ncommand=/bin/b\npriority=500\n");
-  supervisor_->start();  // b autostarts
-  const auto started = supervisor_->start_all();
-  ASSERT_EQ(started.size(), 2u);  // b is already running: left out
-  EXPECT_EQ(started[0].name, "a");
-  EXPECT_EQ(started[1].name, "c");
-  EXPECT_FALSE(started[0].error.has_value());
-  ASSERT_EQ(spawner_.spawned.size(), 3u);
-  EXPECT_EQ(spawner_.spawned[1].name, "a");
-  EXPECT_EQ(spawner_.spawned[2].name, "c");
+TEST_F(SupervisorTest, GroupChangesSayWhyTheyWereRefused) {
+  make("[program:web]\ncommand=/bin/web\n"
+       "[program:db]\ncommand=/bin/db\nautostart=false\n");
+  supervisor_->start();  // web autostarts
+  const GroupConfig web = *supervisor_->group_config("web");
+  const auto added = supervisor_->add_group(web, LogPaths{});
+  ASSERT_FALSE(added.has_value());
+  EXPECT_EQ(added.error(), GroupRefusal::AlreadyExists);
 
-  const auto stopped = supervisor_->stop_all();
-  ASSERT_EQ(stopped.size(), 3u);
-  // supervisord compat: ascending priority, all signalled at once.
-  ASSERT_EQ(spawner_.signals.size(), 3u);
-  EXPECT_EQ(spawner_.signals[0].pid, pid("a"));
-  EXPECT_EQ(spawner_.signals[1].pid, pid("b"));
-  EXPECT_EQ(spawner_.signals[2].pid, pid("c"));
-  EXPECT_TRUE(supervisor_->stop_all().empty());  // nothing left to stop
+  GroupConfig other = web;
+  other.name = "nosuch";
+  const auto missing = supervisor_->update_group(other, LogPaths{});
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error(), GroupRefusal::NotFound);
+
+  GroupConfig changed = web;
+  changed.processes[0].command = "/bin/web2";
+  const auto running = supervisor_->update_group(changed, LogPaths{});
+  ASSERT_FALSE(running.has_value());
+  EXPECT_EQ(running.error(), GroupRefusal::NotStopped);
+  EXPECT_EQ(supervisor_->group_config("web"), web);  // nothing changed
+
+  // An unchanged running process does not block an update; a stopped one may change.
+  EXPECT_TRUE(supervisor_->update_group(web, LogPaths{}).has_value());
+  GroupConfig db = *supervisor_->group_config("db");
+  db.processes[0].command = "/bin/db2";
+  EXPECT_TRUE(supervisor_->update_group(db, LogPaths{}).has_value());
+  EXPECT_EQ(supervisor_->group_config("db"), db);
+
+  ASSERT_TRUE(supervisor_->remove_group("db"));
+  EXPECT_TRUE(supervisor_->add_group(db, LogPaths{}).has_value());
+  EXPECT_NE(supervisor_->find_group("db"), nullptr);
 }
 
 TEST_F(SupervisorTest, ServerUrl) {

@@ -1,0 +1,35 @@
+// The method families: each registers its methods, bound to the context, into the registry.
+// supervisord 4.2.5's XML-RPC API (spec/rpc.md) plus the `zagent.*` extensions. Pure.
+#pragma once
+
+#include <string>
+
+#include "agent/config/config.h"
+#include "agent/rpc/context.h"
+#include "agent/rpc/registry.h"
+
+namespace zagent {
+
+/// getAPIVersion, getVersion, getSupervisorVersion, getIdentification, getState, getPID,
+/// shutdown, restart, sendRemoteCommEvent (supervisor_methods.cc).
+void register_supervisor_methods(MethodRegistry& registry, MethodContext& context);
+/// getProcessInfo, getAllProcessInfo, start/stop (one, group, all), signal (one, group, all),
+/// sendProcessStdin (process_methods.cc).
+void register_process_methods(MethodRegistry& registry, MethodContext& context);
+/// readLog/readMainLog, clearLog, read/tail of the process logs, clearProcessLog(s),
+/// clearAllProcessLogs (log_methods.cc).
+void register_log_methods(MethodRegistry& registry, MethodContext& context);
+/// reloadConfig, addProcessGroup, removeProcessGroup, getAllConfigInfo,
+/// zagent.updateProcessGroup (config_methods.cc).
+void register_config_methods(MethodRegistry& registry, MethodContext& context);
+/// system.listMethods, methodHelp, methodSignature, multicall, over `registry` itself: the
+/// calls of a multicall go through registry.call like any other (system_methods.cc).
+void register_system_methods(MethodRegistry& registry);
+
+/// getAllConfigInfo's struct for one process of the last-read config. `inuse`: its group is
+/// active. `real_stdout_log`/`real_stderr_log`: the files the active process with this very
+/// config writes (an AUTO log shows its real file, as supervisord's does); null otherwise.
+Json process_config_info(const GroupConfig& group, const ProcessConfig& process, bool inuse,
+                         const std::string* real_stdout_log, const std::string* real_stderr_log);
+
+}  // namespace zagent
