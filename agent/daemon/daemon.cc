@@ -339,6 +339,7 @@ class AgentLife {
   LogPaths auto_logs(const GroupConfig& group) { return create_auto_logs(supervisord_, {group}); }
   MainLog& main_log() { return log_; }
   LogCapture& capture() { return capture_; }
+  ChildStdin& child_stdin() { return stdin_; }
   FollowRegistry& follows() { return follows_; }
   asio::io_context& io() { return io_; }
 
@@ -541,6 +542,9 @@ class LifeControl final : public AgentControl {
       return error->message;
     }
     return std::nullopt;
+  }
+  Result<void> write_stdin(pid_t pid, std::string_view data) override {
+    return life_.child_stdin().write(pid, data);
   }
 
  private:

@@ -152,20 +152,20 @@ GroupChange Supervisor::add_group(const GroupConfig& group, const LogPaths& log_
   return {};
 }
 
-bool Supervisor::remove_group(const std::string& name) {
+GroupChange Supervisor::remove_group(const std::string& name) {
   const auto it = std::find_if(groups_.begin(), groups_.end(),
                                [&](const GroupEntry& g) { return g.name == name; });
   if (it == groups_.end()) {
-    return false;
+    return GroupRefusal::NotFound;
   }
   for (const auto& entry : it->processes) {
     if (!is_stopped_state(entry.record.state)) {
-      return false;
+      return GroupRefusal::NotStopped;
     }
   }
   groups_.erase(it);
   reindex();
-  return true;
+  return {};
 }
 
 GroupChange Supervisor::update_group(const GroupConfig& group, const LogPaths& log_paths) {

@@ -60,11 +60,11 @@ std::string agent_server_url(const AgentConfig& config);
 /// group (setsid), once the program is gone: only where the config asks for the group.
 bool stop_takes_the_tree(const ProcessConfig& config);
 
-/// Why add_group() or update_group() left the process table as it was.
+/// Why add_group(), remove_group() or update_group() left the process table as it was.
 enum class GroupRefusal {
   AlreadyExists,  ///< add_group: a group of that name is active
-  NotFound,       ///< update_group: no active group of that name
-  NotStopped,     ///< update_group: a changed or removed process is not in a stopped state
+  NotFound,       ///< remove_group, update_group: no active group of that name
+  NotStopped,     ///< a process to remove or replace is not in a stopped state
 };
 /// The table changed (a value), or why not.
 using GroupChange = boost::system::result<void, GroupRefusal>;
@@ -116,9 +116,9 @@ class Supervisor {
   /// runs the autostart pass for it. `log_paths` holds its AUTO files. Refused with
   /// AlreadyExists if a group of that name is active.
   GroupChange add_group(const GroupConfig& group, const LogPaths& log_paths);
-  /// Removes a group whose processes are all in a stopped state. False if there is no such
-  /// group or one of its processes is not stopped.
-  bool remove_group(const std::string& name);
+  /// Removes a group whose processes are all in a stopped state. Refused with NotFound if
+  /// there is no such group, NotStopped if one of its processes is not stopped.
+  GroupChange remove_group(const std::string& name);
   /// Replaces a group's config in place (zagent's update): a process whose config is
   /// unchanged keeps its entry (state, pid, logs); a changed or new one gets a fresh entry
   /// with the paths in `log_paths`; a removed one goes. Changed and removed processes must be

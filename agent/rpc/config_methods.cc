@@ -171,12 +171,10 @@ void add_process_group(MethodContext& ctx, const MethodArgs& a, RpcReply reply) 
 
 void remove_process_group(MethodContext& ctx, const MethodArgs& a, RpcReply reply) {
   const std::string name = a[0].get<std::string>();
-  if (ctx.supervisor.find_group(name) == nullptr) {
-    reply(fault_error(Fault::BadName, name));
-    return;
-  }
-  if (!ctx.supervisor.remove_group(name)) {
-    reply(fault_error(Fault::StillRunning, name));
+  if (auto removed = ctx.supervisor.remove_group(name); !removed) {
+    // supervisord compat: removeProcessGroup, BAD_NAME before STILL_RUNNING.
+    reply(fault_error(
+        removed.error() == GroupRefusal::NotFound ? Fault::BadName : Fault::StillRunning, name));
     return;
   }
   reply(ok(Json(true)));

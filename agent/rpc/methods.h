@@ -70,6 +70,11 @@ class AgentControl {
   virtual Result<void> clear_log(const std::string& path) = 0;
   /// Why the child log at `path` cannot be written now (disk full, no access), if it can't.
   virtual std::optional<std::string> log_error(const std::string& path) const = 0;
+
+  // ---- stdin ----
+  /// Queues `data` for the stdin of the child `pid` (sendProcessStdin, fg). NotFound when
+  /// its stdin is closed (the child closed it, or it is gone): the method's NO_FILE.
+  virtual Result<void> write_stdin(pid_t pid, std::string_view data) = 0;
 };
 
 /// `pid 42, uptime 1:02:03`, `Exited too quickly ...`, `Nov 24 02:16 PM`, `Not started`, ''

@@ -443,8 +443,12 @@ void send_process_stdin(MethodContext& ctx, const MethodArgs& a, RpcReply reply)
     reply(fault_error(Fault::NotRunning, name));
     return;
   }
-  // zagent gives children /dev/null as stdin (DESIGN.md): there is no channel to write to.
-  reply(fault_error(Fault::NoFile, name));
+  // supervisord compat: sendProcessStdin(), a broken pipe (EPIPE) is NO_FILE.
+  if (!ctx.control.write_stdin(p.record.pid, a[1].get<std::string>())) {
+    reply(fault_error(Fault::NoFile, name));
+    return;
+  }
+  reply(ok(Json(true)));
 }
 
 }  // namespace
@@ -492,8 +496,8 @@ void register_process_methods(MethodRegistry& r, MethodContext& c) {
   r.add({"supervisor.sendProcessStdin",
          "boolean",
          {{"name", "string", std::nullopt}, {"chars", "string", std::nullopt}},
-         "Write to a process's stdin. zagent children read /dev/null, so a running process "
-         "gives NO_FILE. Faults: BAD_NAME, NOT_RUNNING, NO_FILE.",
+         "Write to a process's stdin (queued, written as the program reads). Faults: "
+         "BAD_NAME, NOT_RUNNING, NO_FILE (the program closed its stdin).",
          with_context(c, &send_process_stdin)});
 }
 

@@ -310,6 +310,11 @@ TEST_F(AgentFixture, ProgramReadingStdinKeepsRunning) {
   ASSERT_TRUE(wait_state("reader", "RUNNING"));
   EXPECT_EQ(read_file(dir_.file("reader.out")), "ready\n");
   EXPECT_THAT(main_log(), Not(HasSubstr("exited: reader")));
+  // What `fg` reads goes to the program's stdin (sendProcessStdin), as with supervisorctl.
+  const RunResult fg = ctl("fg reader", "hello\nworld\n");
+  EXPECT_EQ(fg.exit_code, 0) << fg.out << fg.err;
+  EXPECT_TRUE(wait_file("reader.out", "ready\ngot: hello\ngot: world\n"))
+      << read_file(dir_.file("reader.out"));
   stop_agent();
 }
 

@@ -355,7 +355,13 @@ TEST_F(SupervisorTest, GroupChangesSayWhyTheyWereRefused) {
   EXPECT_TRUE(supervisor_->update_group(db, LogPaths{}).has_value());
   EXPECT_EQ(supervisor_->group_config("db"), db);
 
-  ASSERT_TRUE(supervisor_->remove_group("db"));
+  const auto busy = supervisor_->remove_group("web");
+  ASSERT_FALSE(busy.has_value());
+  EXPECT_EQ(busy.error(), GroupRefusal::NotStopped);
+  const auto gone = supervisor_->remove_group("nosuch");
+  ASSERT_FALSE(gone.has_value());
+  EXPECT_EQ(gone.error(), GroupRefusal::NotFound);
+  ASSERT_TRUE(supervisor_->remove_group("db").has_value());
   EXPECT_TRUE(supervisor_->add_group(db, LogPaths{}).has_value());
   EXPECT_NE(supervisor_->find_group("db"), nullptr);
 }

@@ -122,6 +122,13 @@ class FakeAgentControl final : public AgentControl {
     auto it = log_errors.find(path);
     return it == log_errors.end() ? std::nullopt : std::optional<std::string>(it->second);
   }
+  Result<void> write_stdin(pid_t pid, std::string_view data) override {
+    if (closed_stdin.count(pid) != 0) {
+      return fail("stdin channel is closed", ErrorCode::NotFound);
+    }
+    stdin_written[pid] += data;
+    return {};
+  }
 
   /// Runs posted work until none is left (work may post more).
   void run_posted() {
@@ -145,6 +152,8 @@ class FakeAgentControl final : public AgentControl {
   std::set<std::string> unreadable;
   std::set<std::string> untruncatable;
   std::map<std::string, std::string> log_errors;  // log_error() answers
+  std::map<pid_t, std::string> stdin_written;     // write_stdin() calls, by pid
+  std::set<pid_t> closed_stdin;                   // pids whose stdin write_stdin() refuses
   std::vector<std::string> auto_log_groups;  // create_auto_logs calls, by group
   std::deque<std::function<void()>> posted;
   FakeFileProbe probe;

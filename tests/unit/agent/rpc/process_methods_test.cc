@@ -400,7 +400,12 @@ TEST_F(RpcMethodsTest, SendProcessStdin) {
   EXPECT_EQ(call("supervisor.sendProcessStdin", {"web", 5}),
             InvalidParams("supervisor.sendProcessStdin: parameter 'chars' must be a string"));
   start_running("web");
-  // Children read /dev/null: there is no stdin to write to.
+  const pid_t pid = supervisor_->find("web", "web")->record.pid;
+  EXPECT_EQ(call("supervisor.sendProcessStdin", {"web", "hi\n"}), R(true));
+  EXPECT_EQ(call("supervisor.sendProcessStdin", {"web", "there\n"}), R(true));
+  EXPECT_EQ(control_.stdin_written[pid], "hi\nthere\n");
+  // The program closed its stdin (a broken pipe): supervisord's NO_FILE.
+  control_.closed_stdin.insert(pid);
   EXPECT_EQ(call("supervisor.sendProcessStdin", {"web", "hi\n"}), F(20, "NO_FILE: web"));
   call("supervisor.stopProcess", {"web", false});
   EXPECT_EQ(call("supervisor.sendProcessStdin", {"web", "hi\n"}), F(70, "NOT_RUNNING: web"));
