@@ -138,6 +138,10 @@ void Loader::warn_unknown_keys(const IniSection& s, const KeySet& known) {
   }
 }
 
+// supervisord compat: the stages run in the order of ServerOptions.realize(): read_config()
+// reads [supervisord], the RPC interfaces, the groups and the servers, and only then is the
+// [supervisord] user checked. supervisord stops at its first error, so the errors keep that
+// order: the first one is what it would print.
 ConfigLoad Loader::run() {
   cwd_ = host_.cwd();
   host_node_name_ = host_.host_node_name();
@@ -161,10 +165,10 @@ ConfigLoad Loader::run() {
     load_supervisord(*supervisord);
   }
   apply_overrides();
-  realize_supervisord();
   load_rpcinterfaces();
   load_groups();
   load_servers();
+  realize_supervisord();
 
   config_.notes = std::move(notes_);
   if (errors_.empty()) {

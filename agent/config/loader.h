@@ -76,7 +76,7 @@ class Loader {
   // --- [supervisord] (supervisord_section.cc) ----------------------------------------------
   void load_supervisord(const IniSection& section);
   void apply_overrides();
-  /// The checks supervisord makes once options and config are merged (realize()).
+  /// The checks supervisord makes once the whole file is read (ServerOptions.realize()).
   void realize_supervisord();
 
   // --- servers and RPC interfaces (server_sections.cc) -------------------------------------

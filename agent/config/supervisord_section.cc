@@ -30,6 +30,7 @@ void Loader::load_supervisord(const IniSection& s) {
       add_error(checked.error().message, &s, s.find("directory"), kNoSuffix);
     }
   }
+  // Checked once the whole file is read (realize_supervisord()).
   if (auto user = expanded(s, "user", names, kNoSuffix)) {
     sd.user = *user;
   }
@@ -95,7 +96,8 @@ void Loader::apply_overrides() {
 
 void Loader::realize_supervisord() {
   auto& sd = config_.supervisord;
-  // supervisord compat: the user is checked once options and config are merged (realize()).
+  // supervisord compat: the user (from the file or -u) is checked in ServerOptions.realize(),
+  // after read_config() has read every section, so a [program:x] user= error comes first.
   if (sd.user) {
     if (auto spec = resolve_user(*sd.user); !spec) {
       const IniSection* section = doc_.find("supervisord");
