@@ -598,6 +598,28 @@ TEST_F(ConfigTest, SupervisordUserMustExist) {
   EXPECT_EQ(error("[supervisord]\n"), "Invalid user name ghost");
 }
 
+// Bug: with an unknown user in both [supervisord] user= and [program:x] user=, the first error
+// was the [supervisord] one. supervisord resolves a program's user while reading its section
+// and checks its own user only in ServerOptions.realize(), after every section is read:
+// `Error: Invalid user name django in section 'program:gunicorn' (file: '…')`, exit 2.
+TEST_F(ConfigTest, UnknownUserInSupervisordAndProgramReportsTheProgramFirst) {
+  const auto result = load(
+      "[supervisord]\nuser=nosuchsupuser\n[program:gunicorn]\ncommand=/bin/true\n"
+      "user=django\n");
+  ASSERT_EQ(result.errors.size(), 2u);
+  EXPECT_EQ(result.errors[0].supervisord_text(),
+            "Invalid user name django in section 'program:gunicorn' (file: "
+            "'/srv/app/supervisord.conf')");
+  EXPECT_EQ(result.errors[1].supervisord_text(), "Invalid user name nosuchsupuser");
+  // The servers are read before the check too, and -u is checked at the same stage.
+  overrides_.user = "ghost";
+  const auto servers = load(
+      "[supervisord]\n[unix_http_server]\nfile=/tmp/s.sock\nchown=nosuchchown\n");
+  ASSERT_EQ(servers.errors.size(), 2u);
+  EXPECT_EQ(servers.errors[0].supervisord_text(), "Invalid sockchown value nosuchchown");
+  EXPECT_EQ(servers.errors[1].supervisord_text(), "Invalid user name ghost");
+}
+
 TEST_F(ConfigTest, MissingSupervisordSection) {
   EXPECT_EQ(error("[program:a]\ncommand=x\n"), ".ini file does not include supervisord section");
 }
