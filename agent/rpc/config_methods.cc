@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <map>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
+#include "agent/config/config_info.h"
 #include "agent/rpc/method_families.h"
 #include "agent/rpc/method_helpers.h"
 #include "common/process_state.h"
@@ -44,60 +44,6 @@ namespace {
 
 using namespace methods;
 using rpc::fault_error;
-
-Json log_target_value(const LogChannelConfig& c) {
-  switch (c.logfile.kind) {
-    case LogTargetKind::Auto:
-      return "auto";
-    case LogTargetKind::None:
-    case LogTargetKind::Syslog:
-      return "none";
-    case LogTargetKind::Path:
-      return c.logfile.path;
-  }
-  return "none";
-}
-
-}  // namespace
-
-Json process_config_info(const GroupConfig& group, const ProcessConfig& process, bool inuse,
-                         const std::string* real_stdout_log, const std::string* real_stderr_log) {
-  Json d = Json::object();
-  d["autostart"] = process.autostart;
-  d["directory"] = process.directory ? Json(*process.directory) : Json("none");
-  d["uid"] = process.user ? Json(process.user->uid) : Json("none");
-  d["command"] = process.command;
-  d["exitcodes"] = process.exitcodes;
-  d["group"] = group.name;
-  d["group_prio"] = group.priority;
-  d["inuse"] = inuse;
-  d["killasgroup"] = process.killasgroup;
-  d["name"] = process.name;
-  d["process_prio"] = process.priority;
-  d["redirect_stderr"] = process.redirect_stderr;
-  d["startretries"] = process.startretries;
-  d["startsecs"] = process.startsecs;
-  for (const auto& [prefix, c, real] :
-       {std::tuple<std::string, const LogChannelConfig*, const std::string*>{
-            "stdout_", &process.stdout_log, real_stdout_log},
-        {"stderr_", &process.stderr_log, real_stderr_log}}) {
-    d[prefix + "capture_maxbytes"] = c->capture_maxbytes;
-    d[prefix + "events_enabled"] = c->events_enabled;
-    d[prefix + "logfile"] =
-        c->logfile.kind == LogTargetKind::Auto && real != nullptr && !real->empty()
-            ? Json(*real)
-            : log_target_value(*c);
-    d[prefix + "logfile_backups"] = c->backups;
-    d[prefix + "logfile_maxbytes"] = c->maxbytes;
-    d[prefix + "syslog"] = c->syslog;
-  }
-  d["stopsignal"] = process.stopsignal;
-  d["stopwaitsecs"] = process.stopwaitsecs;
-  d["serverurl"] = process.serverurl ? Json(*process.serverurl) : Json("none");
-  return d;
-}
-
-namespace {
 
 void get_all_config_info(MethodContext& ctx, const MethodArgs&, RpcReply reply) {
   Json out = Json::array();

@@ -26,10 +26,4 @@ void register_config_methods(MethodRegistry& registry, MethodContext& context);
 /// calls of a multicall go through registry.call like any other (system_methods.cc).
 void register_system_methods(MethodRegistry& registry);
 
-/// getAllConfigInfo's struct for one process of the last-read config. `inuse`: its group is
-/// active. `real_stdout_log`/`real_stderr_log`: the files the active process with this very
-/// config writes (an AUTO log shows its real file, as supervisord's does); null otherwise.
-Json process_config_info(const GroupConfig& group, const ProcessConfig& process, bool inuse,
-                         const std::string* real_stdout_log, const std::string* real_stderr_log);
-
 }  // namespace zagent
