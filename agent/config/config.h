@@ -77,6 +77,9 @@ struct ProcessConfig {
   /// More autorestarts than this within crashloop_window_secs -> FATAL; 0 = no limit.
   std::int64_t crashloop_max_restarts = 0;
   std::int64_t crashloop_window_secs = 60;  ///< seconds; at least 1
+  /// After a stop, kill the descendants that left the process group too (as stopasgroup and
+  /// killasgroup already do), without signalling the group.
+  bool killastree = false;
 
   friend bool operator==(const ProcessConfig&, const ProcessConfig&) = default;
 };

@@ -317,7 +317,8 @@ const std::array kRows = {
              [](const P& p) { return p.serverurl ? OJson(*p.serverurl) : OJson("AUTO"); },
              "serverurl", [](const ConfigInfoSource& s) { return none_or(s.process.serverurl); }},
 
-  // zagent extensions (docs/config.md): restart delay, backoff cap and crash-loop limit.
+  // zagent extensions (docs/config.md): restart delay, backoff cap, crash-loop limit, the
+  // stop's tree sweep.
   ProgramKey{"restart_delay", kSection, 120, read_seconds<&P::restart_delay>,
              "restart_delay", dump_seconds<&P::restart_delay>, "", nullptr},
   ProgramKey{"restart_delay_max", kSection, 130, read_seconds<&P::restart_delay_max>,
@@ -328,6 +329,8 @@ const std::array kRows = {
   ProgramKey{"crashloop_window_secs", kSection, 150,
              read_bounded<&P::crashloop_window_secs, 1, kMaxSeconds>,
              "crashloop_window_secs", dump<&P::crashloop_window_secs>, "", nullptr},
+  ProgramKey{"killastree", kSection, 160, read_value<parse_boolean, &P::killastree>,
+             "killastree", dump<&P::killastree>, "", nullptr},
 };
 // clang-format on
 

@@ -329,7 +329,7 @@ void Supervisor::spawn(ProcessEntry& entry) {
 bool stop_takes_the_tree(const ProcessConfig& config) {
   // supervisord compat: without stopasgroup/killasgroup only the program's pid is signalled
   // and its other descendants outlive the stop (restarting `sshd -D` keeps its sessions).
-  return config.stopasgroup || config.killasgroup;
+  return config.stopasgroup || config.killasgroup || config.killastree;
 }
 
 void Supervisor::remember_descendants(ProcessEntry& entry, pid_t pid) {

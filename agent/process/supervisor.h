@@ -57,7 +57,8 @@ std::vector<std::string> child_environment(const EnvironmentList& agent_env,
 std::string agent_server_url(const AgentConfig& config);
 
 /// Whether stopping `config`'s program also kills the descendants that left its process
-/// group (setsid), once the program is gone: only where the config asks for the group.
+/// group (setsid), once the program is gone: only where the config asks for the group
+/// (stopasgroup, killasgroup) or for the tree (killastree).
 bool stop_takes_the_tree(const ProcessConfig& config);
 
 /// Why add_group(), remove_group() or update_group() left the process table as it was.

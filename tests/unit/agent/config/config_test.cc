@@ -176,6 +176,24 @@ TEST_F(ConfigTest, KillasgroupCanBeSetAlone) {
   EXPECT_TRUE(p.killasgroup);
 }
 
+TEST_F(ConfigTest, KillastreeIsABooleanOffByDefaultAndDumped) {
+  const auto off = only_process(ok("[supervisord]\n[program:a]\ncommand=x\n"));
+  EXPECT_FALSE(off.killastree);
+  const auto on = only_process(ok("[supervisord]\n[program:a]\ncommand=x\nkillastree=true\n"));
+  EXPECT_TRUE(on.killastree);
+  EXPECT_FALSE(on.stopasgroup);
+  EXPECT_FALSE(on.killasgroup);
+  EXPECT_NE(off, on);  // a changed key is a changed program for update
+  const auto dumped =
+      config_to_json(ok("[supervisord]\n[program:a]\ncommand=x\nkillastree=yes\n"));
+  EXPECT_EQ(dumped["groups"][0]["processes"][0]["killastree"].dump(), "true");
+  auto bad = load("[supervisord]\n[program:a]\ncommand=x\nkillastree=maybe\n");
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_EQ(bad.errors[0].render(),
+            "not a valid boolean value: 'maybe' in section 'program:a' (file: "
+            "'/srv/app/supervisord.conf', line 4)");
+}
+
 TEST_F(ConfigTest, ServerUrlAutoIsDefault) {
   const auto p = only_process(ok("[supervisord]\n[program:a]\ncommand=x\nserverurl= Auto \n"));
   EXPECT_EQ(p.serverurl, std::nullopt);

@@ -240,6 +240,20 @@ TEST_F(SupervisorTest, KillAsGroupKillsDescendantsThatLeftTheGroup) {
   EXPECT_EQ(spawner_.signals.back(), (test::FakeSpawner::Signal{5002, SIGKILL, false}));
 }
 
+TEST_F(SupervisorTest, KillAsTreeKillsDescendantsWithoutSignallingTheGroup) {
+  make("[program:gen]\ncommand=/bin/gen\nkillastree=true\n");
+  supervisor_->start();
+  run_until_next_wakeup();
+  const pid_t p = pid("gen");
+  spawner_.descendants_of[p] = {{5002, 78}};
+  spawner_.alive = {5002};
+  ASSERT_TRUE(supervisor_->stop_process("gen", "gen"));
+  ASSERT_EQ(spawner_.signals.size(), 1u);
+  EXPECT_EQ(spawner_.signals[0], (test::FakeSpawner::Signal{p, SIGTERM, false}));
+  ASSERT_TRUE(supervisor_->on_child_exit(p, killed_by(SIGTERM)));
+  EXPECT_EQ(spawner_.signals.back(), (test::FakeSpawner::Signal{5002, SIGKILL, false}));
+}
+
 // Issue 12, item 4: a config without stopasgroup/killasgroup keeps supervisord's meaning. Only
 // the program's pid is signalled; its other descendants (sshd's sessions) outlive the stop.
 TEST_F(SupervisorTest, StopWithoutGroupKeysLeavesDescendantsAsSupervisord) {
