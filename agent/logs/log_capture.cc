@@ -27,9 +27,14 @@ namespace {
 constexpr std::size_t kReadSize = std::size_t{256} << 10;
 /// drain() reads at most this much (a grandchild may keep a pipe busy forever).
 constexpr std::size_t kDrainLimit = std::size_t{16} << 20;
-/// A pipe that was found full is grown to this (the writer then blocks less often). Only
-/// busy pipes grow: pipe memory counts against a per-user limit.
+/// A busy pipe is grown to this (the writer then blocks less often). Only busy pipes grow:
+/// pipe memory counts against a per-user limit.
 constexpr int kBigPipe = 1 << 20;
+/// A pipe is busy when one read finds it full, or when this many reads in a row each take at
+/// least half of it: a program that writes about a pipe's worth at a time blocks on every
+/// other write, even when no read ever sees the pipe quite full (65,500-byte writes into a
+/// 64 KiB pipe), and each block costs a wake-up of the writer and of the agent.
+constexpr int kBusyReads = 2;
 
 constexpr std::array<const char*, 2> kChannelNames = {"stdout", "stderr"};
 
@@ -50,6 +55,7 @@ struct LogCapture::Channel {
   std::string path;                                       // the log's path ("" = none)
   int capacity = 0;                                       // the pipe's buffer size
   bool grown = false;                                     // F_SETPIPE_SZ was tried
+  int busy_reads = 0;  // reads in a row that took at least half the pipe (kBusyReads)
 };
 
 struct LogCapture::Child {
@@ -164,6 +170,17 @@ void LogCapture::schedule(Child& child, Channel& channel, bool wait_first) {
   }
 }
 
+namespace {
+
+// Counts the read of `got` bytes; true once the channel's pipe is busy (kBusyReads).
+bool pipe_is_busy(LogCapture::Channel& channel, std::size_t got) {
+  const auto capacity = static_cast<std::size_t>(channel.capacity);
+  channel.busy_reads = 2 * got >= capacity ? channel.busy_reads + 1 : 0;
+  return got >= capacity || channel.busy_reads >= kBusyReads;
+}
+
+}  // namespace
+
 void LogCapture::read_turn(std::uint64_t child_id, int which) {
   auto it = children_.find(child_id);
   if (it == children_.end()) {
@@ -177,8 +194,7 @@ void LogCapture::read_turn(std::uint64_t child_id, int which) {
   const ssize_t n = read_some(child, ch);
   if (n > 0) {
     const auto got = static_cast<std::size_t>(n);
-    if (!ch.grown && ch.capacity > 0 && got >= static_cast<std::size_t>(ch.capacity)) {
-      // The pipe was full: the program writes faster than one pipe's worth per turn.
+    if (!ch.grown && ch.capacity > 0 && pipe_is_busy(ch, got)) {
       ch.grown = true;
       if (const int size = ::fcntl(ch.pipe->native_handle(), F_SETPIPE_SZ, kBigPipe);
           size > 0) {
@@ -320,16 +336,6 @@ std::optional<Error> LogCapture::error_of(const std::string& path) const {
     }
   }
   return std::nullopt;
-}
-
-std::size_t LogCapture::open_pipes() const {
-  std::size_t n = 0;
-  for (const auto& [id, child] : children_) {
-    for (const Channel& ch : child->channels) {
-      n += ch.pipe ? 1 : 0;
-    }
-  }
-  return n;
 }
 
 }  // namespace zagent

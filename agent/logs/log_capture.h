@@ -64,9 +64,6 @@ class LogCapture {
   /// The failure of the log at `path` (disk full, unwritable), while it lasts.
   std::optional<Error> error_of(const std::string& path) const;
 
-  /// Pipes still open (for tests and shutdown).
-  std::size_t open_pipes() const;
-
   struct Channel;  // one pipe (log_capture.cc)
   struct Child;    // the pipes of one spawned child
 

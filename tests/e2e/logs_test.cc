@@ -5,6 +5,7 @@
 // redirect_stderr, AUTO logs, clear, SIGUSR2 reopen, unwritable logs (file size limit, missing
 // directory, full disk), tail / maintail, tail -f across rotations and debug copies in the
 // main log. Waits are conditions with deadlines; no process is left behind (agent_fixture.h).
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -523,6 +524,41 @@ TEST_F(LogsTest, AutoLogThatCannotBeCreatedIsReported) {
   EXPECT_THAT(status.out, HasSubstr(", stdout log: " + prefix)) << status.out;
   EXPECT_THAT(status.out, EndsWith(".log: File name too long\n")) << status.out;
   EXPECT_THAT(process_json(name).value("stdout_log_error", "?"), HasSubstr("File name too long"));
+}
+
+/// The capacity of the pipe `pid` has on its stdout (the pipe's other end is the agent's).
+int stdout_pipe_size(pid_t pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/fd/1";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    return -1;
+  }
+  const int size = ::fcntl(fd, F_GETPIPE_SZ);
+  ::close(fd);
+  return size;
+}
+
+// Issue 12 (log capture speed): a program that writes about half a pipe or more at a time is
+// busy even though no read finds its pipe full; its pipe grows so that it blocks less. Each
+// batch here is one write of about 43 KB, read whole before the next: under the old rule
+// (grow only on a full read) the pipe never grew.
+TEST_F(LogsTest, PipeGrowsForWritesOfHalfAPipe) {
+  ASSERT_TRUE(start_agent(program(
+      "busy", lines_cmd("1 --more 500 --chunk 60000 --then-wait --done-file " +
+                        dir_.file("busy.done")),
+      "startsecs=0\nstdout_logfile=%(here)s/busy.log\n")));
+  ASSERT_TRUE(wait_state("busy", "RUNNING"));
+  ASSERT_TRUE(wait_file("busy.done", "1\n"));
+  const pid_t pid = last_pid("busy");
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(stdout_pipe_size(pid), 65536);
+  expect_ctl("signal USR1 busy", "busy: signalled\n", 0);
+  ASSERT_TRUE(wait_file("busy.done", "2\n"));
+  EXPECT_EQ(stdout_pipe_size(pid), 65536) << "one busy read is not enough";
+  expect_ctl("signal USR1 busy", "busy: signalled\n", 0);
+  ASSERT_TRUE(wait_file("busy.done", "3\n"));
+  EXPECT_EQ(stdout_pipe_size(pid), 1 << 20);
+  EXPECT_EQ(read_file(dir_.file("busy.log")), numbered_lines(1, 1001));
 }
 
 TEST_F(LogsTest, FullDiskDropsOutputUntilThereIsRoomAgain) {
