@@ -856,8 +856,10 @@ TEST_F(RpcFixture, ShutdownRepliesThenTheAgentExits) {
 
 TEST_F(RpcFixture, ShutdownStateAfterShutdownBegan) {
   ASSERT_TRUE(start_agent("[program:stubborn]\ncommand=" + helper("ignore_sigterm") +
-                          "\nstartsecs=0\nstopwaitsecs=3\n"));
+                          "\nstartsecs=0\nstopwaitsecs=3\nstdout_logfile=%(here)s/stubborn.out\n"));
   ASSERT_TRUE(wait_log("success: stubborn entered RUNNING state"));
+  // RUNNING comes at once with startsecs=0: SIGTERM is ignored only once it says so.
+  ASSERT_TRUE(wait_file("stubborn.out", "ready\n"));
   auto c = connect();
   EXPECT_EQ(c->result("supervisor.shutdown"), true);
   // The stubborn program keeps the agent alive for stopwaitsecs: calls now get SHUTDOWN_STATE.
