@@ -1,7 +1,6 @@
 #include "agent/process/process_fsm.h"
 
 #include <fmt/format.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <csignal>
@@ -678,35 +677,6 @@ FsmResult<Step> step_unknown(Machine& m, const Event& event) {
 }
 
 }  // namespace
-
-ExitInfo exit_info_from_wait_status(int status, WallTime at, std::chrono::milliseconds uptime) {
-  ExitInfo info;
-  info.wait_status = status;
-  info.at = at;
-  info.uptime = uptime;
-  if (WIFEXITED(status)) {
-    info.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    // supervisord compat: decode_wait_status() gives es = -1 after a signal.
-    info.exit_code = -1;
-    info.signal = WTERMSIG(status);
-    info.core_dumped = WCOREDUMP(status);
-  } else {
-    info.exit_code = -1;
-  }
-  return info;
-}
-
-std::string describe_exit(const ExitInfo& exit) {
-  if (exit.signal) {
-    return fmt::format("terminated by {}{}", signal_name(*exit.signal),
-                       exit.core_dumped ? " (core dumped)" : "");
-  }
-  if (exit.exit_code >= 0) {
-    return fmt::format("exit status {}", exit.exit_code);
-  }
-  return fmt::format("unknown termination cause 0x{:04x}", exit.wait_status);
-}
 
 std::optional<SteadyTime> next_wakeup(const ProcessRecord& record) {
   if (record.deadline && record.next_stop_report) {

@@ -15,6 +15,7 @@
 
 #include "agent/config/config.h"
 #include "agent/process/clock.h"
+#include "agent/process/exit_info.h"
 #include "common/datatypes.h"
 #include "common/faults.h"
 #include "common/process_state.h"
@@ -26,26 +27,6 @@ struct Now {
   SteadyTime steady;
   WallTime wall;
 };
-
-/// How a child ended, decoded from a wait status.
-struct ExitInfo {
-  /// WEXITSTATUS, or -1 after death by a signal (supervisord's `exitstatus`).
-  int exit_code = -1;
-  std::optional<int> signal;  ///< WTERMSIG when killed by a signal
-  bool core_dumped = false;
-  int wait_status = 0;                  ///< the raw status, for "unknown termination cause 0x...."
-  WallTime at;                          ///< when it was reaped (display only)
-  std::chrono::milliseconds uptime{0};  ///< time since the spawn (display only)
-
-  friend bool operator==(const ExitInfo&, const ExitInfo&) = default;
-};
-
-/// Pure decoding of a `waitpid` status (supervisord's decode_wait_status()).
-ExitInfo exit_info_from_wait_status(int status, WallTime at, std::chrono::milliseconds uptime);
-
-/// `exit status 1`, `terminated by SIGTERM`, `terminated by SIGSEGV (core dumped)`,
-/// `terminated by signal 99`, or `unknown termination cause 0x007f`.
-std::string describe_exit(const ExitInfo& exit);
 
 /// Everything the machine remembers about one process. Plain data, owned by the supervisor;
 /// `step` never changes it in place but returns the next version.
