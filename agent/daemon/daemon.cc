@@ -32,6 +32,7 @@
 #include "agent/logs/main_log.h"
 #include "agent/os/child_stdin.h"
 #include "agent/os/posix_spawner.h"
+#include "agent/os/sha1.h"
 #include "agent/os/system_config_host.h"
 #include "agent/os/system_file_probe.h"
 #include "agent/process/supervisor.h"
@@ -657,6 +658,7 @@ AccessPolicy access_policy(const UnixHttpServerConfig& server) {
   policy.gid = server.chown_gid;
   policy.username = server.username;
   policy.password = server.password;
+  policy.sha1_hex = sha1_hex;
   return policy;
 }
 

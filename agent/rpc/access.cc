@@ -1,33 +1,10 @@
 #include "agent/rpc/access.h"
 
-#include <openssl/evp.h>
-
-#include <array>
-
 #include <fmt/format.h>
 
 #include "common/pystr.h"
 
 namespace zagent {
-
-namespace {
-
-// The lower-case hex SHA-1 of `data`, or "" should the digest fail (then nothing matches).
-std::string sha1_hex(const std::string& data) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha1(), nullptr) != 1) {
-    return {};
-  }
-  std::string out;
-  out.reserve(2 * length);
-  for (unsigned int i = 0; i < length; ++i) {
-    out += fmt::format("{:02x}", digest[i]);
-  }
-  return out;
-}
-
-}  // namespace
 
 std::optional<std::string> peer_refusal(const AccessPolicy& policy,
                                         const std::optional<PeerCredentials>& peer,
@@ -50,14 +27,16 @@ bool login_required(const AccessPolicy& policy) { return !policy.username.empty(
 bool login_matches(const AccessPolicy& policy, const std::string& username,
                    const std::string& password) {
   return !login_required(policy) ||
-         (username == policy.username && password_matches(policy.password, password));
+         (username == policy.username &&
+          password_matches(policy.password, password, policy.sha1_hex));
 }
 
-bool password_matches(const std::string& configured, const std::string& given) {
+bool password_matches(const std::string& configured, const std::string& given,
+                      const Sha1Hex& sha1_hex) {
   // supervisord compat: http.encrypted_dictionary_authorizer, `{SHA}` + sha1(given).hexdigest().
   if (configured.starts_with("{SHA}")) {
-    const std::string digest = sha1_hex(given);
-    return !digest.empty() && ascii_lower(configured.substr(5)) == digest;
+    const std::optional<std::string> digest = sha1_hex ? sha1_hex(given) : std::nullopt;
+    return digest && !digest->empty() && ascii_lower(configured.substr(5)) == *digest;
   }
   return configured == given;
 }

@@ -10,17 +10,23 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 
 namespace zagent {
 
 /// Who may call (DESIGN.md): root, the agent's own uid, the socket's chown= owner and group;
 /// anyone else is refused. With a username configured, every connection must first call
 /// zagent.login with the matching username and password (`{SHA}` + hex digest supported).
+/// The hex SHA-1 of a password, lower case; nullopt when it cannot be computed. The daemon
+/// passes os/sha1.h's, which loads libcrypto at the first `{SHA}` login.
+using Sha1Hex = std::function<std::optional<std::string>(std::string_view)>;
+
 struct AccessPolicy {
   std::set<uid_t> uids;          ///< allowed peer uids
   std::optional<gid_t> gid;      ///< peers whose primary gid is this are allowed too
   std::string username;          ///< empty: no login needed
   std::string password;          ///< plain, or `{SHA}` + 40 hex digits
+  Sha1Hex sha1_hex;              ///< for a `{SHA}` password; none: such a password never matches
 };
 
 /// The peer of a Unix socket connection as the kernel reports it (SO_PEERCRED).
@@ -49,7 +55,8 @@ bool login_matches(const AccessPolicy& policy, const std::string& username,
                    const std::string& password);
 
 /// True if `given` matches the configured password: plain, or supervisord's `{SHA}` followed
-/// by the hex SHA-1 of the password (either case).
-bool password_matches(const std::string& configured, const std::string& given);
+/// by the hex SHA-1 of the password (either case), computed with `sha1_hex`.
+bool password_matches(const std::string& configured, const std::string& given,
+                      const Sha1Hex& sha1_hex);
 
 }  // namespace zagent
