@@ -5,11 +5,13 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/crash/output_tail.h"
 #include "common/error.h"
 
 namespace zagent {
@@ -38,6 +40,12 @@ struct SpawnSpec {
   /// Signal the child receives if the agent dies without stopping it (SIGKILL of the agent):
   /// the program's stopsignal, so it is not left running unsupervised. 0 = none.
   int parent_death_signal = 0;
+  /// A cgroup's `cgroup.procs` file that the child joins (writes "0") before exec; "" = none.
+  /// A failure to join is ignored: cgroups never stop a start.
+  std::string cgroup_procs;
+  /// Where the capture also copies the child's output (the last lines for crash records);
+  /// null = nowhere.
+  std::shared_ptr<OutputTail> output_tail;
 };
 
 /// A process identity that survives pid reuse: the pid plus its start time (clock ticks
