@@ -80,6 +80,12 @@ struct ProcessConfig {
   /// After a stop, kill the descendants that left the process group too (as stopasgroup and
   /// killasgroup already do), without signalling the group.
   bool killastree = false;
+  /// Run before the agent itself ends the process (a stop's SIGKILL, a guardian restart),
+  /// with `%(pid)s` replaced by its pid; the output goes into the crash snapshot. "" = none.
+  std::string snapshot_command;
+  std::int64_t snapshot_timeout = 10;  ///< seconds snapshot_command may take; at least 1
+  /// Sets PYTHONFAULTHANDLER=1 for the program (a Python traceback on a fatal signal).
+  bool python_faulthandler = false;
 
   friend bool operator==(const ProcessConfig&, const ProcessConfig&) = default;
 };
@@ -112,6 +118,16 @@ struct SupervisordConfig {
   bool strip_ansi = false;
   EnvironmentList environment;
   std::string identifier = "supervisor";
+  // zagent extensions (docs/crashes.md)
+  /// Crash snapshots and the records kept on disk; "" = NONE (records in memory only, no
+  /// snapshots). Default: `crashes` in childlogdir.
+  std::string crash_dir;
+  std::int64_t crash_keep = 20;   ///< snapshot files kept per program
+  std::int64_t crash_lines = 200; ///< last lines of each channel in a snapshot
+  bool crash_env_values = false;  ///< snapshots show environment values, not only names
+  /// Off: no OOM evidence, records, snapshots or crash lines (the cause from the wait status
+  /// stays, in the status only).
+  bool crash_attribution = true;
 };
 
 struct UnixHttpServerConfig {

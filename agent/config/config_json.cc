@@ -61,6 +61,11 @@ Json config_to_json(const AgentConfig& c) {
   s["strip_ansi"] = sd.strip_ansi;
   s["environment"] = environment_to_json(sd.environment);
   s["identifier"] = sd.identifier;
+  s["crash_dir"] = sd.crash_dir.empty() ? Json(nullptr) : Json(sd.crash_dir);
+  s["crash_keep"] = sd.crash_keep;
+  s["crash_lines"] = sd.crash_lines;
+  s["crash_env_values"] = sd.crash_env_values;
+  s["crash_attribution"] = sd.crash_attribution;
   out["supervisord"] = s;
 
   if (c.unix_http_server) {

@@ -75,6 +75,7 @@ class Loader {
 
   // --- [supervisord] (supervisord_section.cc) ----------------------------------------------
   void load_supervisord(const IniSection& section);
+  void load_crash_keys(const IniSection& section, const FormatNames& names);
   void apply_overrides();
   /// The checks supervisord makes once the whole file is read (ServerOptions.realize()).
   void realize_supervisord();
@@ -111,6 +112,7 @@ class Loader {
   std::vector<ConfigError> errors_;  // in the order found
   std::vector<ConfigNote> notes_;    // in the order found
   std::string cwd_;                  // the agent's start directory
+  bool crash_dir_given_ = false;     // [supervisord] crash_dir= was read
   std::string host_node_name_;       // `uname -n`
   EnvironmentList environ_;  // the agent's environment, then [supervisord] environment=
   std::set<std::pair<std::string, std::string>> inherited_;  // (section, key) from [DEFAULT]

@@ -126,6 +126,22 @@ void read_environment(R& r) {
   }
 }
 
+// `%(pid)s` is only known when the command runs: it survives the expansion here.
+void read_snapshot_command(R& r) {
+  const IniOption* option = r.option();
+  if (option == nullptr) {
+    return;
+  }
+  FormatNames names = r.names();
+  names["pid"] = "%(pid)s";
+  auto value = expand(option->value, names, r.section().name + ".snapshot_command");
+  if (!value) {
+    r.error(value.error().message);
+    return;
+  }
+  r.process().snapshot_command = *value;
+}
+
 void read_directory(R& r) { r.process().directory = r.text(); }
 
 void read_command(R& r) {
@@ -331,6 +347,15 @@ const std::array kRows = {
              "crashloop_window_secs", dump<&P::crashloop_window_secs>, "", nullptr},
   ProgramKey{"killastree", kSection, 160, read_value<parse_boolean, &P::killastree>,
              "killastree", dump<&P::killastree>, "", nullptr},
+  // crash attribution (docs/crashes.md)
+  ProgramKey{"snapshot_command", kProcess, 120, read_snapshot_command,
+             "snapshot_command", dump<&P::snapshot_command>, "", nullptr},
+  ProgramKey{"snapshot_timeout", kSection, 170,
+             read_bounded<&P::snapshot_timeout, 1, kMaxSeconds>,
+             "snapshot_timeout", dump<&P::snapshot_timeout>, "", nullptr},
+  ProgramKey{"python_faulthandler", kSection, 180,
+             read_value<parse_boolean, &P::python_faulthandler>,
+             "python_faulthandler", dump<&P::python_faulthandler>, "", nullptr},
 };
 // clang-format on
 

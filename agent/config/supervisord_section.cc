@@ -11,6 +11,8 @@ const KeySet kSupervisordKeys = {
     "umask",     "nodaemon",         "silent",          "minfds",      "minprocs",
     "nocleanup", "childlogdir",      "user",            "directory",   "strip_ansi",
     "environment", "identifier",
+    // zagent extensions (docs/crashes.md)
+    "crash_dir", "crash_keep", "crash_lines", "crash_env_values", "crash_attribution",
 };
 
 }  // namespace
@@ -52,6 +54,7 @@ void Loader::load_supervisord(const IniSection& s) {
   sd.childlogdir = value_of(s, "childlogdir", names, kNoSuffix, host_.temp_dir(), dir);
   sd.nocleanup = value_of(s, "nocleanup", names, kNoSuffix, sd.nocleanup, parse_boolean);
   sd.strip_ansi = value_of(s, "strip_ansi", names, kNoSuffix, sd.strip_ansi, parse_boolean);
+  load_crash_keys(s, names);
 
   // supervisord compat: environment= is expanded twice, the second time with
   // host_node_name too, and reported as plain `environment`.
@@ -71,6 +74,32 @@ void Loader::load_supervisord(const IniSection& s) {
     set_environment_value(environ_, k, v);
   }
   warn_unknown_keys(s, kSupervisordKeys);
+}
+
+void Loader::load_crash_keys(const IniSection& s, const FormatNames& names) {
+  auto& sd = config_.supervisord;
+  constexpr bool kNoSuffix = false;
+  if (auto dir = expanded(s, "crash_dir", names, kNoSuffix)) {
+    crash_dir_given_ = true;
+    if (*dir == "NONE" || dir->empty()) {
+      sd.crash_dir.clear();
+    } else if (auto path = expand_user(*dir); !path) {
+      add_error(path.error().message, &s, s.find("crash_dir"), kNoSuffix);
+    } else {
+      sd.crash_dir = absolute_normal(cwd_, *path);
+    }
+  }
+  const auto bounded = [](std::string_view key, std::int64_t min, std::int64_t max) {
+    return [key, min, max](std::string_view v) { return parse_integer_in(key, v, min, max); };
+  };
+  sd.crash_keep = value_of(s, "crash_keep", names, kNoSuffix, sd.crash_keep,
+                           bounded("crash_keep", 0, 10'000));
+  sd.crash_lines = value_of(s, "crash_lines", names, kNoSuffix, sd.crash_lines,
+                            bounded("crash_lines", 0, 100'000));
+  sd.crash_env_values =
+      value_of(s, "crash_env_values", names, kNoSuffix, sd.crash_env_values, parse_boolean);
+  sd.crash_attribution =
+      value_of(s, "crash_attribution", names, kNoSuffix, sd.crash_attribution, parse_boolean);
 }
 
 void Loader::apply_overrides() {
@@ -111,6 +140,11 @@ void Loader::realize_supervisord() {
     sd.logfile = absolute_normal(cwd_, sd.logfile);
   }
   sd.pidfile = absolute_normal(cwd_, sd.pidfile);
+  if (!crash_dir_given_) {
+    // Default: `crashes` in childlogdir (created when the first snapshot is written).
+    const std::string& dir = sd.childlogdir.empty() ? host_.temp_dir() : sd.childlogdir;
+    sd.crash_dir = absolute_normal(cwd_, dir + (dir.ends_with('/') ? "" : "/") + "crashes");
+  }
 }
 
 }  // namespace zagent::loading

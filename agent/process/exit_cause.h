@@ -101,12 +101,15 @@ struct ExitFacts {
   std::string guardian_reason;        ///< its words, for the evidence
   int stopsignal = 15;                ///< the program's stopsignal (for the evidence text)
   std::int64_t stopwaitsecs = 10;
+  /// The signal a `signal` request sent in this run (its death is the operator's doing).
+  std::optional<int> operator_signal;
   OomFacts oom;
 };
 
 /// Whether an exit needs OOM evidence at all: death by SIGKILL the agent did not send, or a
 /// shell status 137 (a wrapper's child killed). Cheap: the port is asked only then.
-bool needs_oom_evidence(const ExitInfo& exit, EndedBy ended_by);
+bool needs_oom_evidence(const ExitInfo& exit, EndedBy ended_by,
+                        std::optional<int> operator_signal);
 
 /// The decision, strongest first: a guardian's restart; the agent's stop (stop_timeout when
 /// SIGKILL was sent); the program's cgroup or the kernel log naming its pid (oom_killed,

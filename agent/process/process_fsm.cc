@@ -142,6 +142,8 @@ class Machine {
     next_.spawn_error.clear();
     next_.exit_status.reset();
     next_.administrative_stop = false;
+    next_.operator_signal.reset();
+    next_.snapshot_taken = false;
     next_.last_start = now_.steady;
     next_.last_start_wall = now_.wall;
     next_.deadline.reset();
@@ -289,6 +291,7 @@ class Machine {
   void send_signal(int signo) {
     log(LogLevel::Debug,
         fmt::format("sending {} (pid {}) sig {}", config_.name, next_.pid, signal_name(signo)));
+    next_.operator_signal = signo;
     actions_.emplace_back(SendSignal{next_.pid, signo, false});
   }
 
@@ -307,15 +310,57 @@ class Machine {
     change_state(ProcessState::Unknown);
   }
 
-  void record_exit(const ExitInfo& exit) {
+  // Decides the cause (exit_cause.h) and notes the exit; returns the crash record to keep.
+  RecordCrash record_exit(const ChildExited& event) {
+    const ExitInfo& exit = event.exit;
+    ExitFacts facts;
+    facts.exit = exit;
+    facts.expected = !exit.signal && exit_was_expected(config_, exit.exit_code);
+    facts.ended_by = ended_by(next_);
+    facts.stopsignal = config_.stopsignal;
+    facts.stopwaitsecs = config_.stopwaitsecs;
+    facts.operator_signal = next_.operator_signal;
+    facts.oom = event.oom;
+    RecordCrash crash{attribute_exit(facts), exit, next_.pid, next_.last_start_wall};
+    next_.last_cause = crash.cause;
     next_.last_stop_wall = now_.wall;
     next_.last_exit = exit;
     next_.pid = 0;
+    return crash;
+  }
+
+  void record_crash(RecordCrash crash) { actions_.emplace_back(std::move(crash)); }
+
+  // A spawn failure is kept as a crash too (cause spawn_failed).
+  void record_spawn_failure(const std::string& message) {
+    ExitCause cause = spawn_failure_cause(message);
+    next_.last_cause = cause;
+    record_crash(RecordCrash{std::move(cause), std::nullopt, 0, now_.wall});
+  }
+
+  // zagent extension (snapshot_command): the stop's SIGKILL is due. With a snapshot_command
+  // it runs first, while the process is still alive, and the SIGKILL waits for it (at most
+  // snapshot_timeout); otherwise, and once it is done, the SIGKILL goes out.
+  void stop_deadline_passed() {
+    if (!config_.snapshot_command.empty() && !next_.snapshot_taken) {
+      next_.snapshot_taken = true;
+      next_.deadline = now_.steady + seconds(config_.snapshot_timeout);
+      log(LogLevel::Debug, fmt::format("running snapshot_command for {} (pid {}) before SIGKILL",
+                                       config_.name, next_.pid));
+      actions_.emplace_back(RunSnapshotCommand{next_.pid});
+      return;
+    }
+    // supervisord compat: transition(), STOPPING past stopwaitsecs -> SIGKILL (to the group
+    // with killasgroup), with a new stopwaitsecs deadline; repeated forever.
+    log(LogLevel::Warn, fmt::format("killing '{}' ({}) with SIGKILL", config_.name, next_.pid));
+    next_.sigkill_sent = true;
+    kill(SIGKILL);
   }
 
   // supervisord compat: finish() with `killing` set: STOPPING -> STOPPED, any exit status.
-  void finish_stopping(const ExitInfo& exit) {
-    record_exit(exit);
+  void finish_stopping(const ChildExited& event) {
+    const ExitInfo& exit = event.exit;
+    RecordCrash crash = record_exit(event);
     next_.killing = false;
     next_.deadline.reset();
     next_.next_stop_report.reset();
@@ -323,18 +368,25 @@ class Machine {
     change_state(ProcessState::Stopped);
     log(exit_was_expected(config_, exit.exit_code) ? LogLevel::Info : LogLevel::Warn,
         fmt::format("stopped: {} ({})", config_.name, describe_exit(exit)));
+    if (crash.cause.kind == CauseKind::StopTimeout) {
+      record_crash(std::move(crash));
+    }
   }
 
   // supervisord compat: finish() for a STARTING process.
-  void finish_starting(const ExitInfo& exit) {
+  void finish_starting(const ChildExited& event) {
+    const ExitInfo& exit = event.exit;
     if (exited_too_quickly(config_, *next_.last_start, now_.steady)) {
       // supervisord compat: exited before startsecs -> BACKOFF, whatever the exit status;
       // exitstatus is cleared and the line always says "not expected".
-      record_exit(exit);
+      RecordCrash crash = record_exit(event);
+      crash.cause.expected = false;
+      next_.last_cause = crash.cause;
       next_.exit_status.reset();
       next_.spawn_error = "Exited too quickly (process log may have details)";
       log(LogLevel::Warn,
           fmt::format("exited: {} ({}; not expected)", config_.name, describe_exit(exit)));
+      record_crash(std::move(crash));
       enter_backoff();
       return;
     }
@@ -342,13 +394,14 @@ class Machine {
     // supervisord compat: its loop runs transition() (the `success:` line) before reap(),
     // so the process is RUNNING first and then exits as a RUNNING process.
     enter_running();
-    finish_running(exit);
+    finish_running(event);
   }
 
   // supervisord compat: finish() for a RUNNING process: -> EXITED, then transition()'s
   // autorestart (no delay, no backoff unless configured) unless the agent is shutting down.
-  void finish_running(const ExitInfo& exit) {
-    record_exit(exit);
+  void finish_running(const ChildExited& event) {
+    const ExitInfo& exit = event.exit;
+    RecordCrash crash = record_exit(event);
     next_.deadline.reset();
     next_.backoff = 0;
     next_.exit_status = exit.exit_code;
@@ -362,6 +415,7 @@ class Machine {
           fmt::format("exited: {} ({}; not expected)", config_.name, describe_exit(exit)));
     }
     change_state(ProcessState::Exited, expected);
+    record_crash(std::move(crash));
     if (!next_.shutting_down && should_autorestart(config_, exit.exit_code)) {
       autorestart();
     }
@@ -444,6 +498,7 @@ FsmResult<Step> step_without_child(Machine& m, const Event& event) {
     case EventKind::SpawnFailed:
     case EventKind::ChildExited:
     case EventKind::SignalFailed:
+    case EventKind::SnapshotCommandDone:  // handled in step()
       return not_expected(config, state, kind);
   }
   return not_expected(config, state, kind);
@@ -478,13 +533,14 @@ FsmResult<Step> step_starting(Machine& m, const Event& event) {
       // supervisord compat: record_spawnerr() logs `spawnerr:`, then STARTING -> BACKOFF.
       rec.spawn_error = std::get<SpawnFailed>(event).message;
       m.log(LogLevel::Info, "spawnerr: " + rec.spawn_error);
+      m.record_spawn_failure(rec.spawn_error);
       m.enter_backoff();
       return std::move(m).finish();
     case EventKind::ChildExited:
       if (!has_child) {
         return not_expected(config, rec.state, kind);
       }
-      m.finish_starting(std::get<ChildExited>(event).exit);
+      m.finish_starting(std::get<ChildExited>(event));
       return std::move(m).finish();
     case EventKind::DeadlineReached:
       if (has_child && stayed_up_long_enough(config, *rec.last_start, m.now().steady)) {
@@ -501,6 +557,8 @@ FsmResult<Step> step_starting(Machine& m, const Event& event) {
       }
       m.send_signal(std::get<SignalRequested>(event).signo);
       return std::move(m).finish();
+    case EventKind::SnapshotCommandDone:  // handled in step()
+      return not_expected(config, rec.state, kind);
     case EventKind::SignalFailed:
       if (!has_child) {
         return not_expected(config, rec.state, kind);
@@ -523,7 +581,7 @@ FsmResult<Step> step_running(Machine& m, const Event& event) {
       m.stop(std::get<StopRequested>(event).report_progress);
       return std::move(m).finish();
     case EventKind::ChildExited:
-      m.finish_running(std::get<ChildExited>(event).exit);
+      m.finish_running(std::get<ChildExited>(event));
       return std::move(m).finish();
     case EventKind::DeadlineReached:
       return std::move(m).finish();
@@ -538,6 +596,7 @@ FsmResult<Step> step_running(Machine& m, const Event& event) {
       return std::move(m).finish();
     case EventKind::SpawnSucceeded:
     case EventKind::SpawnFailed:
+    case EventKind::SnapshotCommandDone:  // handled in step()
       return not_expected(config, rec.state, kind);
   }
   return not_expected(config, rec.state, kind);
@@ -583,6 +642,7 @@ FsmResult<Step> step_backoff(Machine& m, const Event& event) {
     case EventKind::SpawnFailed:
     case EventKind::ChildExited:
     case EventKind::SignalFailed:
+    case EventKind::SnapshotCommandDone:  // handled in step()
       return not_expected(config, rec.state, kind);
   }
   return not_expected(config, rec.state, kind);
@@ -603,16 +663,12 @@ FsmResult<Step> step_stopping(Machine& m, const Event& event) {
       // supervisord compat: stopProcess, STOPPING is not in RUNNING_STATES -> NOT_RUNNING.
       return not_running(config);
     case EventKind::ChildExited:
-      m.finish_stopping(std::get<ChildExited>(event).exit);
+      m.finish_stopping(std::get<ChildExited>(event));
       return std::move(m).finish();
     case EventKind::DeadlineReached: {
       const SteadyTime now = m.now().steady;
       if (rec.killing && rec.deadline && now >= *rec.deadline) {
-        // supervisord compat: transition(), STOPPING past stopwaitsecs -> SIGKILL (to the
-        // group with killasgroup), with a new stopwaitsecs deadline; repeated forever.
-        m.log(LogLevel::Warn, fmt::format("killing '{}' ({}) with SIGKILL", config.name, rec.pid));
-        rec.sigkill_sent = true;
-        m.kill(SIGKILL);
+        m.stop_deadline_passed();
       }
       if (rec.next_stop_report && now >= *rec.next_stop_report) {
         // supervisord compat: stop_report(), at most every 2 s while a stop RPC waits.
@@ -632,6 +688,7 @@ FsmResult<Step> step_stopping(Machine& m, const Event& event) {
       return std::move(m).finish();
     case EventKind::SpawnSucceeded:
     case EventKind::SpawnFailed:
+    case EventKind::SnapshotCommandDone:  // handled in step()
       return not_expected(config, rec.state, kind);
   }
   return not_expected(config, rec.state, kind);
@@ -656,7 +713,7 @@ FsmResult<Step> step_unknown(Machine& m, const Event& event) {
       // supervisord asserts (and dies) here. We note the exit and stay UNKNOWN, which is
       // still a "stopped" state, so shutdown and remove are not blocked.
       const ExitInfo& exit = std::get<ChildExited>(event).exit;
-      m.record_exit(exit);
+      (void)m.record_exit(std::get<ChildExited>(event));
       rec.exit_status = exit.exit_code;
       m.log(LogLevel::Warn,
             fmt::format("exited: {} ({}; {})", config.name, describe_exit(exit),
@@ -671,12 +728,20 @@ FsmResult<Step> step_unknown(Machine& m, const Event& event) {
     case EventKind::SpawnSucceeded:
     case EventKind::SpawnFailed:
     case EventKind::SignalFailed:
+    case EventKind::SnapshotCommandDone:  // handled in step()
       return not_expected(config, rec.state, kind);
   }
   return not_expected(config, rec.state, kind);
 }
 
 }  // namespace
+
+EndedBy ended_by(const ProcessRecord& record) {
+  if (!record.killing) {
+    return EndedBy::Itself;
+  }
+  return record.sigkill_sent ? EndedBy::StopTimeout : EndedBy::Stop;
+}
 
 std::optional<SteadyTime> next_wakeup(const ProcessRecord& record) {
   if (record.deadline && record.next_stop_report) {
@@ -703,8 +768,8 @@ bool wants_autostart(const ProcessConfig& config, const ProcessRecord& record) {
 }
 
 EventKind event_kind(const Event& event) {
-  static_assert(std::variant_size_v<Event> == 9, "keep EventKind in step with Event");
-  static_assert(std::is_same_v<std::variant_alternative_t<8, Event>, SignalFailed>);
+  static_assert(std::variant_size_v<Event> == 10, "keep EventKind in step with Event");
+  static_assert(std::is_same_v<std::variant_alternative_t<9, Event>, SnapshotCommandDone>);
   return static_cast<EventKind>(event.index());
 }
 
@@ -728,6 +793,8 @@ std::string_view event_kind_name(EventKind kind) {
       return "SignalRequested";
     case EventKind::SignalFailed:
       return "SignalFailed";
+    case EventKind::SnapshotCommandDone:
+      return "SnapshotCommandDone";
   }
   return "?";
 }
@@ -741,6 +808,12 @@ std::string describe_action(const Action& action) {
     }
     std::string operator()(const LogLine& l) const {
       return fmt::format("log {} {}", log_level_tag(l.level), l.text);
+    }
+    std::string operator()(const RecordCrash& r) const {
+      return fmt::format("crash {} pid {}", cause_name(r.cause.kind), r.pid);
+    }
+    std::string operator()(const RunSnapshotCommand& r) const {
+      return fmt::format("snapshot_command pid {}", r.pid);
     }
     std::string operator()(const StateChanged& c) const {
       return fmt::format("state {} -> {}{}", state_name(c.from), state_name(c.to),
@@ -757,6 +830,16 @@ void throw_exception_from_error(const FsmError& e, const boost::source_location&
 FsmResult<Step> step(const ProcessConfig& config, const ProcessRecord& record, const Event& event,
                      Now now) {
   Machine m(config, record, now);
+  if (std::holds_alternative<SnapshotCommandDone>(event)) {
+    // zagent extension (snapshot_command): the SIGKILL that waited for it goes out now; in
+    // any other situation (the process exited meanwhile) nothing waits.
+    const ProcessRecord& rec = m.record();
+    if (rec.state == ProcessState::Stopping && rec.killing && rec.snapshot_taken &&
+        !rec.sigkill_sent) {
+      m.stop_deadline_passed();
+    }
+    return std::move(m).finish();
+  }
   switch (record.state) {
     case ProcessState::Stopped:
     case ProcessState::Exited:

@@ -10,11 +10,13 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
 #include "agent/config/config.h"
 #include "agent/process/clock.h"
+#include "agent/process/exit_cause.h"
 #include "agent/process/exit_info.h"
 #include "common/datatypes.h"
 #include "common/faults.h"
@@ -57,9 +59,20 @@ struct ProcessRecord {
   /// zagent extension (`crashloop_max_restarts`): when the autorestarts inside the window were
   /// decided, oldest first; at most crashloop_max_restarts entries. Empty when the limit is off.
   std::vector<SteadyTime> recent_restarts;
+  /// Why the last child ended (or the last spawn failed); nullopt = nothing ended yet.
+  std::optional<ExitCause> last_cause;
+  /// The signal a `signal` request sent last in this run (the death it causes is no crash of
+  /// unknown origin); nullopt = none.
+  std::optional<int> operator_signal;
+  /// snapshot_command ran (or runs) before this stop's SIGKILL; the SIGKILL waits for it.
+  bool snapshot_taken = false;
 
   friend bool operator==(const ProcessRecord&, const ProcessRecord&) = default;
 };
+
+/// Who is ending the child now, as far as the record knows: the agent's stop (with or without
+/// the SIGKILL after stopwaitsecs) or nobody it knows of.
+EndedBy ended_by(const ProcessRecord& record);
 
 /// The earliest of `deadline` and `next_stop_report`: when the caller must send
 /// DeadlineReached. nullopt = nothing is timed.
@@ -92,9 +105,12 @@ struct SpawnSucceeded {
 struct SpawnFailed {
   std::string message;
 };
-/// The child was reaped. `now` of the step is taken as the exit time.
+/// The child was reaped. `now` of the step is taken as the exit time. `oom`: what the OOM
+/// evidence port found (asked only when needs_oom_evidence(); empty otherwise).
 struct ChildExited {
+  explicit ChildExited(ExitInfo e, OomFacts o = {}) : exit(std::move(e)), oom(std::move(o)) {}
   ExitInfo exit;
+  OomFacts oom;
 };
 /// Time has passed. Safe to send at any time to any process: it only acts on what is due
 /// (like supervisord's transition() pass), otherwise it returns the record unchanged.
@@ -114,8 +130,13 @@ struct SignalFailed {
   bool during_stop = true;
 };
 
+/// snapshot_command (RunSnapshotCommand) finished: a SIGKILL waiting for it goes out now.
+/// Ignored when nothing waits (the process exited meanwhile).
+struct SnapshotCommandDone {};
+
 using Event = std::variant<StartRequested, StopRequested, SpawnSucceeded, SpawnFailed, ChildExited,
-                           DeadlineReached, ShutdownBegun, SignalRequested, SignalFailed>;
+                           DeadlineReached, ShutdownBegun, SignalRequested, SignalFailed,
+                           SnapshotCommandDone>;
 
 /// The event's alternative, for `switch`: same order as `Event`.
 enum class EventKind {
@@ -128,6 +149,7 @@ enum class EventKind {
   ShutdownBegun,
   SignalRequested,
   SignalFailed,
+  SnapshotCommandDone,
 };
 EventKind event_kind(const Event& event);
 /// "StartRequested", ...
@@ -162,7 +184,24 @@ struct StateChanged {
   friend bool operator==(const StateChanged&, const StateChanged&) = default;
 };
 
-using Action = std::variant<SpawnChild, SendSignal, LogLine, StateChanged>;
+/// An exit the operator did not ask for (or a spawn failure): keep a crash record. Carries
+/// what the record needs from this run, since a restart in the same step resets the record.
+struct RecordCrash {
+  ExitCause cause;
+  std::optional<ExitInfo> exit;  ///< nullopt for a spawn failure
+  pid_t pid = 0;                 ///< 0 for a spawn failure
+  std::optional<WallTime> started;
+  friend bool operator==(const RecordCrash&, const RecordCrash&) = default;
+};
+/// Run snapshot_command for `pid` (still alive) and feed back SnapshotCommandDone; the
+/// deadline of the step bounds it (snapshot_timeout).
+struct RunSnapshotCommand {
+  pid_t pid = 0;
+  friend bool operator==(const RunSnapshotCommand&, const RunSnapshotCommand&) = default;
+};
+
+using Action =
+    std::variant<SpawnChild, SendSignal, LogLine, StateChanged, RecordCrash, RunSnapshotCommand>;
 
 /// One line per action, for debug logs and test output: `log WARN exited: ...`.
 std::string describe_action(const Action& action);

@@ -6,6 +6,9 @@
 #include <chrono>
 #include <utility>
 
+#include "agent/crash/snapshot.h"
+#include "common/datatypes.h"
+
 namespace zagent {
 namespace {
 
@@ -46,6 +49,9 @@ std::vector<std::string> child_environment(const EnvironmentList& agent_env,
   for (const auto& [k, v] : supervisord_env) {
     set_environment_value(env, k, v);
   }
+  if (process.python_faulthandler) {
+    set_environment_value(env, "PYTHONFAULTHANDLER", "1");
+  }
   for (const auto& [k, v] : process.environment) {
     set_environment_value(env, k, v);
   }
@@ -55,6 +61,10 @@ std::vector<std::string> child_environment(const EnvironmentList& agent_env,
     out.push_back(k + "=" + v);
   }
   return out;
+}
+
+std::string namespec_of(const ProcessConfig& config) {
+  return config.group == config.name ? config.name : config.group + ":" + config.name;
 }
 
 std::string agent_server_url(const AgentConfig& config) {
@@ -161,6 +171,11 @@ GroupChange Supervisor::remove_group(const std::string& name) {
   for (const auto& entry : it->processes) {
     if (!is_stopped_state(entry.record.state)) {
       return GroupRefusal::NotStopped;
+    }
+  }
+  if (crash_.oom != nullptr) {
+    for (const auto& entry : it->processes) {
+      crash_.oom->forget(namespec_of(entry.config));
     }
   }
   groups_.erase(it);
@@ -297,7 +312,86 @@ void Supervisor::perform(ProcessEntry& entry, const Action& action) {
     if (observer_) {
       observer_(entry, *changed);
     }
+  } else if (const auto* crash = std::get_if<RecordCrash>(&action)) {
+    record_crash(entry, *crash);
+  } else if (const auto* run = std::get_if<RunSnapshotCommand>(&action)) {
+    run_snapshot_command(entry, run->pid);
   }
+}
+
+void Supervisor::record_crash(ProcessEntry& entry, const RecordCrash& crash) {
+  if (crash_.sink == nullptr) {
+    return;
+  }
+  CrashRecord r;
+  r.program = namespec_of(entry.config);
+  r.cause = crash.cause;
+  const WallTime ended = clock_.wall_now();
+  r.ended = std::chrono::duration_cast<std::chrono::seconds>(ended.time_since_epoch()).count();
+  r.started = crash.started ? std::chrono::duration_cast<std::chrono::seconds>(
+                                  crash.started->time_since_epoch())
+                                  .count()
+                            : r.ended;
+  if (crash.exit) {
+    const ExitInfo& exit = *crash.exit;
+    if (exit.signal) {
+      r.signal = std::string(signal_name(*exit.signal));
+    } else if (exit.exit_code >= 0) {
+      r.exit_code = exit.exit_code;
+    }
+    r.core_dumped = exit.core_dumped;
+    r.shell_status = shell_status(exit);
+    r.pid = crash.pid;
+    r.uptime_seconds = static_cast<double>(exit.uptime.count()) / 1000.0;
+    r.description = describe_exit(exit);
+  } else {
+    r.description = entry.record.spawn_error;
+  }
+  r.last_stdout = entry.tail->last_lines(OutputTail::Channel::Stdout, kRecordLines);
+  r.last_stderr = entry.tail->last_lines(OutputTail::Channel::Stderr, kRecordLines);
+  std::optional<nlohmann::json> snapshot;
+  // A snapshot for every crash that ran (a spawn failure has nothing to show), not for an
+  // expected exit.
+  if (crash.exit && !r.cause.expected) {
+    const auto lines = static_cast<std::size_t>(supervisord_.crash_lines);
+    const std::vector<std::string> env =
+        child_environment(agent_env_, supervisord_.environment, entry.config, server_url_);
+    snapshot = snapshot_json(SnapshotInput{
+        r, entry.config, env, supervisord_.crash_env_values,
+        entry.tail->last_lines(OutputTail::Channel::Stdout, lines),
+        entry.tail->last_lines(OutputTail::Channel::Stderr, lines), entry.snapshot_output});
+  }
+  entry.snapshot_output.reset();
+  const CrashRecord kept = crash_.sink->add(std::move(r), std::move(snapshot));
+  if (!kept.cause.expected) {
+    log_.log(LogLevel::Warn, "crash: " + crash_line(entry.config.name, kept));
+  }
+}
+
+void Supervisor::run_snapshot_command(ProcessEntry& entry, pid_t pid) {
+  if (crash_.runner == nullptr) {
+    deliver(entry, SnapshotCommandDone{});
+    return;
+  }
+  std::string command = entry.config.snapshot_command;
+  const std::string key = "%(pid)s";
+  for (auto at = command.find(key); at != std::string::npos; at = command.find(key, at)) {
+    command.replace(at, key.size(), std::to_string(pid));
+    at += std::to_string(pid).size();
+  }
+  const std::string group = entry.config.group;
+  const std::string name = entry.config.name;
+  crash_.runner->run(command, std::chrono::seconds(entry.config.snapshot_timeout),
+                     [this, group, name, pid](std::string output) {
+                       ProcessEntry* e = find_entry(groups_, group, name);
+                       if (e == nullptr) {
+                         return;  // removed meanwhile
+                       }
+                       e->snapshot_output = std::move(output);
+                       if (e->record.pid == pid) {
+                         deliver(*e, SnapshotCommandDone{});
+                       }
+                     });
 }
 
 void Supervisor::spawn(ProcessEntry& entry) {
@@ -317,6 +411,13 @@ void Supervisor::spawn(ProcessEntry& entry) {
                      entry.config.stderr_log.backups};
   spec.redirect_stderr = entry.config.redirect_stderr;
   spec.parent_death_signal = entry.config.stopsignal;
+  spec.output_tail = entry.tail;
+  entry.snapshot_output.reset();
+  if (crash_.oom != nullptr) {
+    const std::string program = namespec_of(entry.config);
+    spec.cgroup_procs = crash_.oom->cgroup_procs_for(program);
+    entry.oom_baseline = crash_.oom->at_spawn(program);
+  }
   auto pid = spawner_.spawn(spec);
   if (!pid) {
     deliver(entry, SpawnFailed{pid.error().message});
@@ -373,7 +474,17 @@ bool Supervisor::on_child_exit(pid_t pid, int wait_status) {
     uptime =
         std::chrono::duration_cast<std::chrono::milliseconds>(n.steady - *entry.record.last_start);
   }
-  deliver(entry, ChildExited{exit_info_from_wait_status(wait_status, n.wall, uptime)});
+  ChildExited exited{exit_info_from_wait_status(wait_status, n.wall, uptime)};
+  const ProcessRecord& rec = entry.record;
+  if (crash_.oom != nullptr &&
+      needs_oom_evidence(exited.exit, ended_by(rec), rec.operator_signal)) {
+    std::vector<pid_t> pids{pid};
+    for (const ProcessId& d : entry.stop_descendants) {
+      pids.push_back(d.pid);
+    }
+    exited.oom = crash_.oom->at_exit(namespec_of(entry.config), pids, entry.oom_baseline);
+  }
+  deliver(entry, exited);
   kill_leftovers(entry);
   if (shutting_down_) {
     advance_shutdown();

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -16,6 +17,8 @@
 #include <boost/system/result.hpp>
 
 #include "agent/config/config.h"
+#include "agent/crash/output_tail.h"
+#include "agent/crash/ports.h"
 #include "agent/process/clock.h"
 #include "agent/process/log_sink.h"
 #include "agent/process/process_fsm.h"
@@ -32,6 +35,21 @@ struct ProcessEntry {
   /// Descendants seen when a stop or kill signal went out; whichever is still alive once the
   /// process is reaped is killed, so a stop leaves no survivor (even after setsid()).
   std::vector<ProcessId> stop_descendants;
+  /// The last output of each channel (crash records); shared with the log capture.
+  std::shared_ptr<OutputTail> tail = std::make_shared<OutputTail>();
+  OomBaseline oom_baseline;  ///< the OOM counters at the last spawn
+  /// snapshot_command's output for the crash record of this stop; nullopt = it did not run.
+  std::optional<std::string> snapshot_output;
+};
+
+/// supervisord's namespec of a process: `name`, or `group:name` when they differ.
+std::string namespec_of(const ProcessConfig& config);
+
+/// Where the supervisor sends what crash attribution needs; null = that part is off.
+struct CrashPorts {
+  OomEvidence* oom = nullptr;
+  CrashSink* sink = nullptr;
+  SnapshotRunner* runner = nullptr;
 };
 
 struct GroupEntry {
@@ -110,6 +128,10 @@ class Supervisor {
   using Observer = std::function<void(const ProcessEntry&, const StateChanged&)>;
   void set_observer(Observer observer) { observer_ = std::move(observer); }
 
+  /// Connects crash attribution (evidence, records, snapshot_command). Without it the causes
+  /// still come from the wait status, and nothing is recorded.
+  void set_crash_ports(CrashPorts ports) { crash_ = ports; }
+
   // ---- the process table changes of reloadConfig/addProcessGroup/update (never during a
   // shutdown: the callers refuse with SHUTDOWN_STATE first) ----
 
@@ -145,6 +167,8 @@ class Supervisor {
   void spawn(ProcessEntry& entry);
   void remember_descendants(ProcessEntry& entry, pid_t pid);
   void kill_leftovers(ProcessEntry& entry);
+  void record_crash(ProcessEntry& entry, const RecordCrash& crash);
+  void run_snapshot_command(ProcessEntry& entry, pid_t pid);
   void advance_shutdown();
   void report_dying();
   ProcessEntry make_entry(const GroupConfig& group, const ProcessConfig& process,
@@ -163,6 +187,7 @@ class Supervisor {
   std::vector<GroupEntry> groups_;       // ascending (priority, name), as the config
   std::map<pid_t, ProcessEntry*> by_pid_;  // live children -> their entry (see reindex())
   Observer observer_;                    // state changes, for RPC waiters
+  CrashPorts crash_;                     // crash attribution (all null = off)
   bool changed_ = false;                 // see take_changed()
   bool signal_request_ = false;          // inside signal_process()
   std::optional<std::string> signal_error_;  // kill() failure seen inside signal_process()

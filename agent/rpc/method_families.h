@@ -22,6 +22,8 @@ void register_log_methods(MethodRegistry& registry, MethodContext& context);
 /// reloadConfig, addProcessGroup, removeProcessGroup, getAllConfigInfo,
 /// zagent.updateProcessGroup (config_methods.cc).
 void register_config_methods(MethodRegistry& registry, MethodContext& context);
+/// zagent.getCrashRecords (crash_methods.cc).
+void register_crash_methods(MethodRegistry& registry, MethodContext& context);
 /// system.listMethods, methodHelp, methodSignature, multicall, over `registry` itself: the
 /// calls of a multicall go through registry.call like any other (system_methods.cc).
 void register_system_methods(MethodRegistry& registry);

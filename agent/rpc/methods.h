@@ -29,6 +29,8 @@
 
 namespace zagent {
 
+class CrashLog;
+
 /// What the methods need from the agent besides the process table. The daemon implements it
 /// with the real OS; tests with a fake.
 class AgentControl {
@@ -75,6 +77,10 @@ class AgentControl {
   /// Queues `data` for the stdin of the child `pid` (sendProcessStdin, fg). NotFound when
   /// its stdin is closed (the child closed it, or it is gone): the method's NO_FILE.
   virtual Result<void> write_stdin(pid_t pid, std::string_view data) = 0;
+
+  // ---- crash records ----
+  /// The crash records the agent keeps (zagent.getCrashRecords); null = none kept.
+  virtual const CrashLog* crash_log() const { return nullptr; }
 };
 
 /// `pid 42, uptime 1:02:03`, `Exited too quickly ...`, `Nov 24 02:16 PM`, `Not started`, ''

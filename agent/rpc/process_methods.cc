@@ -141,7 +141,17 @@ Json process_info(MethodContext& ctx, const GroupEntry& g, const ProcessEntry& p
       description += fmt::format("{}{} log: {}", description.empty() ? "" : ", ", channel, *error);
     }
   }
+  // zagent: a delayed restart (restart_delay) says when and why.
+  if (p.record.state == ProcessState::Exited && p.record.deadline && p.record.last_exit) {
+    const auto left = std::chrono::ceil<std::chrono::seconds>(*p.record.deadline -
+                                                              ctx.clock.steady_now());
+    description = fmt::format("restart in {}s after {}", std::max<std::int64_t>(left.count(), 0),
+                              describe_exit(*p.record.last_exit));
+  }
   info["description"] = std::move(description);
+  info["last_cause"] = p.record.last_cause
+                           ? Json(std::string(cause_name(p.record.last_cause->kind)))
+                           : Json(nullptr);
   return info;
 }
 

@@ -17,6 +17,7 @@
 #include <memory>
 #include <set>
 
+#include "agent/crash/crash_record.h"
 #include "agent/rpc/methods.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_config_host.h"
@@ -152,7 +153,10 @@ class FakeAgentControl final : public AgentControl {
   std::set<std::string> unreadable;
   std::set<std::string> untruncatable;
   std::map<std::string, std::string> log_errors;  // log_error() answers
+  const CrashLog* crash_log() const override { return &crashes; }
+
   std::map<pid_t, std::string> stdin_written;     // write_stdin() calls, by pid
+  CrashLog crashes;                               // what zagent.getCrashRecords reads
   std::set<pid_t> closed_stdin;                   // pids whose stdin write_stdin() refuses
   std::vector<std::string> auto_log_groups;  // create_auto_logs calls, by group
   std::deque<std::function<void()>> posted;

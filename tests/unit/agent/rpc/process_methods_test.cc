@@ -27,7 +27,8 @@ TEST_F(RpcMethodsTest, GetProcessInfoStruct) {
                                                            {"pid", 0},
                                                            {"stdout_log_error", ""},
                                                            {"stderr_log_error", ""},
-                                                           {"description", "Not started"}}));
+                                                           {"description", "Not started"},
+                                                           {"last_cause", nullptr}}));
   start_running("web");
   clock_.advance(3s);
   const Json info = call("supervisor.getProcessInfo", {"web:web"})["result"];
@@ -42,6 +43,7 @@ TEST_F(RpcMethodsTest, GetProcessInfoStruct) {
   EXPECT_EQ(exited["stop"], t0 + 4);
   EXPECT_EQ(exited["exitstatus"], 3);
   EXPECT_EQ(exited["spawnerr"], "Bad exit code 3");
+  EXPECT_EQ(exited["last_cause"], "exited");
 }
 
 TEST_F(RpcMethodsTest, LogErrorsShowInTheProcessInfoAndDescription) {
@@ -425,11 +427,53 @@ TEST_F(RpcMethodsTest, StopCancelsAPendingDelayedRestart) {
   start_running("web");
   child_exit("web", 1 << 8);  // exit status 1 from RUNNING: EXITED, restart in 30 s
   ASSERT_EQ(call("supervisor.getProcessInfo", {"web"})["result"]["statename"], "EXITED");
+  // zagent: the description says when and why, instead of the stop time.
+  EXPECT_EQ(call("supervisor.getProcessInfo", {"web"})["result"]["description"],
+            "restart in 30s after exit status 1");
+  advance(std::chrono::milliseconds(25'500));
+  EXPECT_EQ(call("supervisor.getProcessInfo", {"web"})["result"]["description"],
+            "restart in 5s after exit status 1");
   EXPECT_EQ(call("supervisor.stopProcess", {"web"}), R(true));
   EXPECT_EQ(call("supervisor.getProcessInfo", {"web"})["result"]["statename"], "STOPPED");
   const auto spawns = spawner_.fake.spawned.size();
   advance(std::chrono::seconds(31));
   EXPECT_EQ(spawner_.fake.spawned.size(), spawns);  // the restart was cancelled
+}
+
+// ---- crash records ----------------------------------------------------------------------------
+
+CrashRecord record_of(const std::string& program, std::int64_t ended) {
+  CrashRecord r;
+  r.program = program;
+  r.cause.evidence = {{"wait_status", "exit status 1"}};
+  r.exit_code = 1;
+  r.started = ended - 5;
+  r.ended = ended;
+  return r;
+}
+
+TEST_F(RpcMethodsTest, GetCrashRecordsFiltersAndLimits) {
+  make("[program:web]\ncommand=/bin/web\nautostart=false\n"
+       "[program:api]\ncommand=/bin/api\nautostart=false\n"
+       "[group:g]\nprograms=web,api\n");
+  control_.crashes.add(record_of("g:web", 100));
+  control_.crashes.add(record_of("g:api", 200));
+  control_.crashes.add(record_of("g:web", 300));
+  control_.crashes.add(record_of("old", 50));  // no longer in the config
+  const Json all = call("zagent.getCrashRecords", Json::array())["result"];
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[0]["ended"], 300);
+  EXPECT_EQ(all[0]["program"], "g:web");
+  EXPECT_EQ(all[0]["cause"], "exited");
+  EXPECT_EQ(call("zagent.getCrashRecords", {"g:web"})["result"].size(), 2u);
+  EXPECT_EQ(call("zagent.getCrashRecords", {"g:web", 1})["result"][0]["ended"], 300);
+  EXPECT_EQ(call("zagent.getCrashRecords", {"g:*"})["result"].size(), 3u);
+  EXPECT_EQ(call("zagent.getCrashRecords", {"old"})["result"].size(), 1u);
+  EXPECT_EQ(call("zagent.getCrashRecords", Json{{"name", ""}, {"limit", 2}})["result"].size(),
+            2u);
+  EXPECT_EQ(call("zagent.getCrashRecords", {"nope"}), F(10, "BAD_NAME: nope"));
+  EXPECT_EQ(call("zagent.getCrashRecords", {"", -1}),
+            F(3, "BAD_ARGUMENTS: limit must be >= 0"));
 }
 
 // ---- pure helpers -----------------------------------------------------------------------------

@@ -89,7 +89,7 @@ TEST_F(RpcMethodsTest, EverySupervisorMethodButSendRemoteCommEventFailsDuringShu
       }
       ++checked;
     }
-    EXPECT_EQ(checked, 38);  // 37 supervisor.* + zagent.updateProcessGroup
+    EXPECT_EQ(checked, 39);  // 37 supervisor.* + zagent.updateProcessGroup, getCrashRecords
     EXPECT_EQ(control_.shutdowns + control_.restarts, 0);
     EXPECT_THAT(spawner_.fake.spawned, IsEmpty());
     // system.* still work.
