@@ -280,8 +280,7 @@ std::string uptime_text(double seconds) {
   const std::int64_t total = seconds > 0 ? static_cast<std::int64_t>(seconds) : 0;
   const std::int64_t days = total / 86400;
   const std::int64_t rest = total % 86400;
-  const std::string clock =
-      fmt::format("{}:{:02}:{:02}", rest / 3600, (rest / 60) % 60, rest % 60);
+  const std::string clock = fmt::format("{}:{:02}:{:02}", rest / 3600, (rest / 60) % 60, rest % 60);
   if (days == 0) {
     return clock;
   }

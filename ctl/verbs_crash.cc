@@ -117,7 +117,8 @@ bool read_records(VerbResult& r, const CallResult<Json>& reply, const std::strin
 /// the failure, when either failed.
 bool fetch(Session& s, VerbResult& r, Json params, const std::string& name,
            std::vector<Json>& records) {
-  const auto replies = s.client->call_all({get_version_call(), {std::string(kMethod), std::move(params)}});
+  const auto replies =
+      s.client->call_all({get_version_call(), {std::string(kMethod), std::move(params)}});
   return upcheck_reply(s, r, replies.front(), /*for_status=*/false) &&
          read_records(r, replies.back(), name, records);
 }
@@ -126,9 +127,9 @@ bool fetch(Session& s, VerbResult& r, Json params, const std::string& name,
 // why
 
 struct WhyResult : VerbResult {
-  bool fetched = false;         ///< the records were read (JSON is the record or null)
-  std::string name;             ///< as given
-  std::optional<Json> record;   ///< the newest record; none: no crash on record
+  bool fetched = false;        ///< the records were read (JSON is the record or null)
+  std::string name;            ///< as given
+  std::optional<Json> record;  ///< the newest record; none: no crash on record
 };
 
 /// The first line: `web: oom_killed (certain), pid 4242, terminated by SIGKILL, uptime 1:02:44`.

@@ -19,7 +19,7 @@ using PS = ProcessState;
 
 constexpr std::string_view kMethod = "zagent.getCrashRecords";
 
-/// The record of docs/crashes.md's example: an OOM kill of `web`.
+/// An OOM kill of `web`, as the agent records it.
 Json oom_record() {
   return Json::parse(R"j({"program":"web","cause":"oom_killed","confidence":"certain",
       "expected":false,"exit_code":null,"signal":"SIGKILL","core_dumped":false,
@@ -180,8 +180,7 @@ TEST_F(CrashesTest, WhyBadReply) {
 // crashes
 
 TEST_F(CrashesTest, CrashesTableNewestFirst) {
-  records(named(std::nullopt, 20),
-          ok(Json::array({oom_record(), spawn_record(), exit_record()})));
+  records(named(std::nullopt, 20), ok(Json::array({oom_record(), spawn_record(), exit_record()})));
   expect("crashes",
          "TIME                 PROGRAM     CAUSE         EXIT     UPTIME           CONFIDENCE\n"
          "2025-12-02 04:12:44  web         oom_killed    SIGKILL  1:02:44          certain\n"
