@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <map>
 #include <utility>
 
@@ -273,6 +274,28 @@ std::string columnize(const std::vector<std::string>& items, std::size_t width) 
     out += '\n';
   }
   return out;
+}
+
+std::string uptime_text(double seconds) {
+  const std::int64_t total = seconds > 0 ? static_cast<std::int64_t>(seconds) : 0;
+  const std::int64_t days = total / 86400;
+  const std::int64_t rest = total % 86400;
+  const std::string clock = fmt::format("{}:{:02}:{:02}", rest / 3600, (rest / 60) % 60, rest % 60);
+  if (days == 0) {
+    return clock;
+  }
+  return fmt::format("{} day{}, {}", days, days == 1 ? "" : "s", clock);
+}
+
+std::string utc_time_text(std::int64_t epoch) {
+  using namespace std::chrono;
+  const sys_seconds at{seconds(epoch)};
+  const sys_days day = floor<days>(at);
+  const year_month_day ymd{day};
+  const hh_mm_ss<seconds> time{at - day};
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                     time.hours().count(), time.minutes().count(), time.seconds().count());
 }
 
 std::string python_error(std::string_view cls, std::string_view value) {

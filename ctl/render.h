@@ -3,6 +3,7 @@
 // No I/O and no RPC: everything here is a function of its arguments.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,6 +79,13 @@ std::string reread_text(const std::vector<std::string>& added,
 /// Python's cmd.Cmd.columnize: `items` in as few rows as fit `width` columns, column-major,
 /// two spaces between columns, every column (the last too) padded. Each line ends in `\n`.
 std::string columnize(const std::vector<std::string>& items, std::size_t width);
+
+/// A duration as Python's str(timedelta) of whole seconds (supervisord's uptime): `0:00:05`,
+/// `1:02:44`, `1 day, 0:00:05`, `3 days, 4:05:06`. Fractions are dropped; negative is 0.
+std::string uptime_text(double seconds);
+
+/// Epoch seconds as `YYYY-MM-DD HH:MM:SS` in UTC (no zone suffix).
+std::string utc_time_text(std::int64_t epoch);
 
 /// The help texts are the verb table's (ctl/verb_table.cc, where these three are defined).
 ///

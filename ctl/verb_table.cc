@@ -1,4 +1,5 @@
-// The verb table. The help texts are supervisorctl's help_* methods, verbatim (spec/ctl.md §8).
+// The verb table. The help texts are supervisorctl's help_* methods, verbatim (spec/ctl.md §8);
+// zctl's own verbs (why, crashes) come last.
 #include "ctl/verb_table.h"
 
 #include <fmt/format.h>
@@ -116,6 +117,15 @@ constexpr Verb kVerbs[] = {
          "open <url>\tConnect to a remote supervisord process.\n"
          "\t\t(for UNIX domain socket, use unix:///socket/path)\n",
      true, false, verb_open},
+    // zctl's own verbs: they have help topics, but `help` keeps supervisorctl's index.
+    {"why",
+         "why <name>\t\tWhy a process last ended: cause, evidence, last output\n",
+     false, false, verb_why},
+    {"crashes",
+         "crashes\t\t\tList the last 20 crashes of all processes, newest first\n"
+         "crashes <name>\t\tList the last 20 crashes of a process\n"
+         "crashes -n <N> [<name>]\tList the last N crashes (0: all that are kept)\n",
+     false, false, verb_crashes},
 };
 // clang-format on
 

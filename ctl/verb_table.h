@@ -69,5 +69,8 @@ Outcome verb_shutdown(Session& s, const VerbCall& call);
 Outcome verb_open(Session& s, const VerbCall& call);
 Outcome verb_help(Session& s, const VerbCall& call);
 Outcome verb_quit(Session& s, const VerbCall& call);
+// verbs_crash.cc
+Outcome verb_why(Session& s, const VerbCall& call);
+Outcome verb_crashes(Session& s, const VerbCall& call);
 
 }  // namespace zagent::ctl

@@ -59,6 +59,10 @@ Json status_row_json(const Json& info) {
       row[key] = info[key];
     }
   }
+  // How the process last ended (a crash cause name); null when it has not ended since the
+  // agent started, or from an agent that does not say.
+  const auto cause = info.is_object() ? info.find("last_cause") : info.end();
+  row["last_cause"] = info.is_object() && cause != info.end() ? *cause : Json(nullptr);
   return row;
 }
 

@@ -159,6 +159,23 @@ TEST(Reread, SortedNamesAndNothingChanged) {
   EXPECT_EQ(reread_text({"x"}, {}, {"x"}), "x: disappeared\n");
 }
 
+TEST(Durations, UptimeIsPythonsTimedelta) {
+  EXPECT_EQ(uptime_text(0), "0:00:00");
+  EXPECT_EQ(uptime_text(5.99), "0:00:05");
+  EXPECT_EQ(uptime_text(3764.25), "1:02:44");
+  EXPECT_EQ(uptime_text(86399), "23:59:59");
+  EXPECT_EQ(uptime_text(86400), "1 day, 0:00:00");
+  EXPECT_EQ(uptime_text(86400 * 3 + 4 * 3600 + 5 * 60 + 6), "3 days, 4:05:06");
+  EXPECT_EQ(uptime_text(-3), "0:00:00");
+}
+
+TEST(Durations, UtcTime) {
+  EXPECT_EQ(utc_time_text(0), "1970-01-01 00:00:00");
+  EXPECT_EQ(utc_time_text(1764648764), "2025-12-02 04:12:44");
+  EXPECT_EQ(utc_time_text(951782400), "2000-02-29 00:00:00");
+  EXPECT_EQ(utc_time_text(-1), "1969-12-31 23:59:59");
+}
+
 TEST(Help, IndexIsByteExact) {
   // spec/ctl.md §8 (lines 4-6 end with the padding shown).
   EXPECT_EQ(help_index(),
