@@ -1,6 +1,8 @@
-// exit_with N [MS] [--signal SIG]: sleeps MS milliseconds (default 0), then exits with code N,
-// or with --signal kills itself with SIG (a number or a name such as TERM or SIGKILL).
+// exit_with N [MS] [--signal SIG] [--core]: sleeps MS milliseconds (default 0), then exits with
+// code N, or with --signal kills itself with SIG (a number or a name such as TERM or SIGKILL);
+// --core raises RLIMIT_CORE to its hard limit first, so a SIGSEGV leaves a core.
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -37,7 +39,12 @@ int main(int argc, char** argv) {
   int signo = 0;
   int positional = 0;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--signal") == 0 && i + 1 < argc) {
+    if (std::strcmp(argv[i], "--core") == 0) {
+      struct rlimit limit {};
+      getrlimit(RLIMIT_CORE, &limit);
+      limit.rlim_cur = limit.rlim_max;
+      setrlimit(RLIMIT_CORE, &limit);
+    } else if (std::strcmp(argv[i], "--signal") == 0 && i + 1 < argc) {
       signo = signal_number(argv[++i]);
     } else if (positional++ == 0) {
       code = std::atoi(argv[i]);
