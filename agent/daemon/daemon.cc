@@ -26,13 +26,17 @@
 
 #include "agent/config/config.h"
 #include "agent/config/config_host.h"
+#include "agent/crash/crash_record.h"
+#include "agent/crash/crash_store.h"
 #include "agent/logs/file_range.h"
 #include "agent/logs/follow_registry.h"
 #include "agent/logs/log_capture.h"
 #include "agent/logs/main_log.h"
 #include "agent/os/child_stdin.h"
+#include "agent/os/oom_evidence.h"
 #include "agent/os/posix_spawner.h"
 #include "agent/os/sha1.h"
+#include "agent/os/snapshot_runner.h"
 #include "agent/os/system_config_host.h"
 #include "agent/os/system_file_probe.h"
 #include "agent/process/supervisor.h"
@@ -341,6 +345,7 @@ class AgentLife {
   MainLog& main_log() { return log_; }
   LogCapture& capture() { return capture_; }
   ChildStdin& child_stdin() { return stdin_; }
+  const CrashLog& crashes() const { return crashes_; }
   FollowRegistry& follows() { return follows_; }
   asio::io_context& io() { return io_; }
 
@@ -442,6 +447,9 @@ class AgentLife {
       if (pid <= 0) {
         break;
       }
+      if (snapshot_runner_.on_child_exit(pid, status)) {
+        continue;  // a snapshot_command's shell
+      }
       // What the child wrote before it died goes to its log before its exit is handled.
       capture_.drain(pid);
       stdin_.close(pid);
@@ -485,6 +493,10 @@ class AgentLife {
   ChildStdin stdin_;            // children's stdin pipes (sendProcessStdin, fg)
   PosixSpawner spawner_;        // fork/exec and kill
   Supervisor supervisor_;       // the process table
+  CrashLog crashes_;            // crash records (zagent.getCrashRecords)
+  CrashStore crash_store_;      // records and snapshots on disk
+  PosixSnapshotRunner snapshot_runner_;        // snapshot_command
+  std::unique_ptr<SystemOomEvidence> oom_;     // OOM evidence (null: crash_attribution=false)
   asio::signal_set signals_;    // CHLD, TERM, INT, QUIT, HUP (reload), USR2 (reopen logs)
   asio::steady_timer timer_;    // armed at the earliest deadline only
   LifeEnd end_ = LifeEnd::Shutdown;
@@ -547,6 +559,7 @@ class LifeControl final : public AgentControl {
   Result<void> write_stdin(pid_t pid, std::string_view data) override {
     return life_.child_stdin().write(pid, data);
   }
+  const CrashLog* crash_log() const override { return &life_.crashes(); }
 
  private:
   AgentLife& life_;
@@ -568,10 +581,22 @@ AgentLife::AgentLife(const AgentConfig& config, MainLog& log, Clock& clock, Envi
         stdin_.attach(pid, pipes.stdin_fd);
       }),
       supervisor_(config, prepare_logs(config), std::move(env), spawner_, clock, log),
+      crash_store_(io_, crashes_, log,
+                   CrashStore::Options{config.supervisord.crash_dir,
+                                       static_cast<std::size_t>(config.supervisord.crash_keep)}),
+      snapshot_runner_(io_),
       signals_(io_, SIGCHLD, SIGTERM, SIGINT),
       timer_(io_) {
   for (const int signo : {SIGQUIT, SIGHUP, SIGUSR2}) {
     signals_.add(signo);
+  }
+  if (config.supervisord.crash_attribution) {
+    crash_store_.load();
+    SystemOomEvidence::Options oom;
+    oom.use_cgroups = ::geteuid() == 0;
+    oom_ = std::make_unique<SystemOomEvidence>(oom);
+    log_.log(LogLevel::Debug, "crash evidence: " + oom_->describe());
+    supervisor_.set_crash_ports({oom_.get(), &crash_store_, &snapshot_runner_});
   }
   control_ = std::make_unique<LifeControl>(*this);
   methods_ = std::make_unique<RpcMethods>(supervisor_, *control_, clock, config);
