@@ -592,7 +592,7 @@ AgentLife::AgentLife(const AgentConfig& config, MainLog& log, Clock& clock, Envi
   }
   if (config.supervisord.crash_attribution) {
     crash_store_.load();
-    SystemOomEvidence::Options oom;
+    OomEvidenceOptions oom;
     oom.use_cgroups = ::geteuid() == 0;
     oom_ = std::make_unique<SystemOomEvidence>(oom);
     log_.log(LogLevel::Debug, "crash evidence: " + oom_->describe());
