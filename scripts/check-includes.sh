@@ -58,7 +58,7 @@ done
 for f in "${!core[@]}"; do
   case "$f" in
     agent/os/* | agent/daemon/daemon.* | agent/rpc/server* | agent/rpc/session* | \
-      agent/rpc/peer.* | agent/logs/file_range.* | \
+      agent/rpc/peer.* | agent/logs/file_range.* | agent/crash/crash_store.* | \
       agent/logs/log_capture.* | agent/logs/main_log.* | \
       agent/logs/rotating_log.*)
       report "$f" "adapter file is reached from the pure core" ;;

@@ -95,6 +95,7 @@ struct ChildPlan {
   mode_t umask = 0;
   int parent_death_signal = 0;  // 0: none
   pid_t agent_pid = 0;          // the parent, to detect that it died before prctl()
+  const char* cgroup_procs = nullptr;  // a cgroup.procs file to join; nullptr: none
 };
 
 // --- Child side: async-signal-safe only. ---
@@ -175,6 +176,17 @@ void close_from(int first, int last, int max_fd) {
   // supervisord compat: setpgrp(), so that signals to the agent's group (Ctrl-C in the
   // foreground) do not reach the children, and a group kill reaches the child's own tree.
   ::setpgid(0, 0);
+
+  // Join the program's cgroup before anything else, so everything the child does is counted
+  // there, and while it still has the agent's credentials (the file belongs to root). "0"
+  // names the writer. A failure only costs the cgroup evidence: the start goes on.
+  if (plan.cgroup_procs != nullptr) {
+    const int fd = ::open(plan.cgroup_procs, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      write_all(fd, "0", 1);
+      ::close(fd);
+    }
+  }
 
   // The agent catches or ignores some signals; an exec'd program starts with defaults.
   // All signals were blocked across the clone so no agent handler can run in the child.
@@ -453,6 +465,7 @@ Result<pid_t> PosixSpawner::spawn(const SpawnSpec& spec) {
   plan.umask = spec.umask.value_or(0);
   plan.parent_death_signal = spec.parent_death_signal;
   plan.agent_pid = ::getpid();
+  plan.cgroup_procs = spec.cgroup_procs.empty() ? nullptr : spec.cgroup_procs.c_str();
 
   // CLONE_VM | CLONE_VFORK, as posix_spawn() does: the child borrows the agent's memory
   // instead of copying its page tables, and the agent sleeps until the child has exec'd or

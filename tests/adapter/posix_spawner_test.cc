@@ -353,6 +353,30 @@ TEST_F(PosixSpawnerTest, DirectoryAndUmaskAreApplied) {
   EXPECT_EQ(field("umask"), "0027");
 }
 
+TEST_F(PosixSpawnerTest, ChildWritesZeroToItsCgroupProcsFile) {
+  // A regular file stands for cgroup.procs: the child writes "0" (itself) to it before exec.
+  const std::string procs = dir_.write("cgroup.procs", "");
+  SpawnSpec s = spec(helper("exit_with") + " 3");
+  s.cgroup_procs = procs;
+  const pid_t pid = start(s);
+  ASSERT_GT(pid, 0);
+  const auto status = wait_exit(pid);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(WEXITSTATUS(*status), 3);
+  EXPECT_EQ(test::read_file(procs), "0");
+}
+
+TEST_F(PosixSpawnerTest, ACgroupThatCannotBeJoinedDoesNotStopTheStart) {
+  SpawnSpec s = spec(helper("exit_with") + " 4");
+  s.cgroup_procs = dir_.file("no-such-cgroup/cgroup.procs");
+  const pid_t pid = start(s);
+  ASSERT_GT(pid, 0);
+  const auto status = wait_exit(pid);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(WEXITSTATUS(*status), 4);
+  EXPECT_EQ(err(), "");
+}
+
 TEST_F(PosixSpawnerTest, SeparatePipesGetTheirOwnBytes) {
   const pid_t pid = start(spec(helper("spew") + " 200000 --stderr"));
   ASSERT_GT(pid, 0);

@@ -40,7 +40,8 @@ class CrashTest : public AgentFixture {
   }
   Json status_json(const std::string& name) const {
     const Json j = Json::parse(ctl("--json status " + name).out, nullptr, false);
-    return j.is_array() && !j.empty() ? j[0] : Json::object();
+    return j.is_object() && j.contains("processes") && !j["processes"].empty() ? j["processes"][0]
+                                                                               : Json::object();
   }
   std::vector<std::string> snapshots(const std::string& dir, const std::string& prefix) const {
     std::vector<std::string> out;
@@ -226,10 +227,16 @@ TEST_F(CrashTest, DelayedRestartSaysWhenAndWhy) {
 }
 
 TEST_F(CrashTest, PythonFaulthandlerReachesTheChild) {
-  ASSERT_TRUE(start_agent(program("py", helper("print_env") + " PYTHONFAULTHANDLER",
+  ASSERT_TRUE(start_agent(program("py", helper("print_env"),
                                   kNoRestart + "python_faulthandler=true\n"
-                                  "stdout_logfile=%(here)s/py.out\n")));
-  EXPECT_TRUE(wait_file("py.out", "PYTHONFAULTHANDLER=1\n")) << read_file(dir_.file("py.out"));
+                                  "stdout_logfile=%(here)s/py.out\n") +
+                          program("plain", helper("print_env"),
+                                  kNoRestart + "stdout_logfile=%(here)s/plain.out\n")));
+  ASSERT_TRUE(wait_state("py", "EXITED"));
+  ASSERT_TRUE(wait_state("plain", "EXITED"));
+  EXPECT_NE(read_file(dir_.file("py.out")).find("\nPYTHONFAULTHANDLER=1\n"), std::string::npos)
+      << read_file(dir_.file("py.out"));
+  EXPECT_EQ(read_file(dir_.file("plain.out")).find("PYTHONFAULTHANDLER"), std::string::npos);
 }
 
 // ---- the kernel's OOM killer ----
