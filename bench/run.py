@@ -1717,7 +1717,7 @@ def goals_table(res, cfg):
     z_off = m(("crash_off", Z))
     if z_off is not None:
         row(f"restart after SIGKILL with crash attribution and snapshots within 10% of "
-            f"crash_attribution = false ({fmt(z_off, 'ms')} ms)", z, {},
+            f"crash_attribution = false ({fmt(z_off, 'ms')})", z, {},
             z is not None and z <= 1.1 * z_off, "ms")
     z = m(("spawned", 1000, Z))
     row("1000 programs spawned within 1 s", z, {k: m(("spawned", 1000, k)) for k in others},
