@@ -125,9 +125,9 @@ SystemOomEvidence::SystemOomEvidence(OomEvidenceOptions options) : options_(std:
   }
   vmstat_readable_ = read_counter(options_.vmstat_path, "oom_kill").has_value();
   probe_cgroups();
-  description_ += "; " + kmsg_words + "; " +
-                  (vmstat_readable_ ? "vmstat readable"
-                                    : "vmstat not readable (" + options_.vmstat_path + ")");
+  description_ +=
+      "; " + kmsg_words + "; " +
+      (vmstat_readable_ ? "vmstat readable" : "vmstat not readable (" + options_.vmstat_path + ")");
 }
 
 SystemOomEvidence::~SystemOomEvidence() {
@@ -203,8 +203,8 @@ void SystemOomEvidence::probe_cgroups() {
       }
     }
     if (err != 0) {
-      description_ = "no cgroup leaves (enabling memory in " + subtree + ": " +
-                     std::strerror(err) + ")";
+      description_ =
+          "no cgroup leaves (enabling memory in " + subtree + ": " + std::strerror(err) + ")";
       return;
     }
   }

@@ -71,9 +71,9 @@ class SystemOomEvidence final : public OomEvidence {
   std::string kmsg_partial_;    // a line not yet ended (a regular file read in pieces)
   std::deque<SeenKill> kills_;  // the newest kernel OOM kills read, oldest first
   bool vmstat_readable_ = false;
-  std::string cgroup_dir_;      // the agent's cgroup, where the leaves go; "" = cgroups off
+  std::string cgroup_dir_;  // the agent's cgroup, where the leaves go; "" = cgroups off
   std::map<std::string, std::string> leaves_;  // program -> its leaf directory
-  std::string description_;     // describe()
+  std::string description_;                    // describe()
 };
 
 }  // namespace zagent

@@ -10,12 +10,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tests/support/temp_dir.h"
@@ -68,9 +71,8 @@ class FakeCgroupTest : public ::testing::Test {
 TEST_F(FakeCgroupTest, LeafPerProgramReportsItsOomKillRise) {
   SystemOomEvidence evidence(options_);
   EXPECT_EQ(evidence.describe(),
-            "cgroup v2 leaves under " + agent_dir() + "; kmsg not readable (" +
-                options_.kmsg_path + ": No such file or directory); vmstat not readable (" +
-                options_.vmstat_path + ")");
+            "cgroup v2 leaves under " + agent_dir() + "; kmsg not readable (" + options_.kmsg_path +
+                ": No such file or directory); vmstat not readable (" + options_.vmstat_path + ")");
   EXPECT_EQ(read_file(agent_dir() + "/cgroup.subtree_control"), "+memory");
 
   const std::string leaf = agent_dir() + "/zagent-web%3Aapi";
@@ -173,15 +175,27 @@ TEST_F(FakeCgroupTest, NoUnifiedLineMeansNoLeaves) {
   EXPECT_TRUE(contains(evidence.describe(), "no cgroup v2 line")) << evidence.describe();
 }
 
-TEST_F(FakeCgroupTest, SubtreeControlThatCannotBeWrittenMeansNoLeaves) {
-  // A directory where the file should be: opening it for writing fails, even for root.
+TEST_F(FakeCgroupTest, SubtreeControlThatCannotBeReadMeansNoLeaves) {
+  // A directory where the file should be: reading it fails, even for root.
   fs::remove(agent_dir() + "/cgroup.subtree_control");
   fs::create_directory(agent_dir() + "/cgroup.subtree_control");
   SystemOomEvidence evidence(options_);
   EXPECT_EQ(evidence.cgroup_procs_for("a"), "");
   EXPECT_TRUE(contains(evidence.describe(), "no cgroup leaves (" + agent_dir() +
-                                                "/cgroup.subtree_control"))
+                                                "/cgroup.subtree_control not readable)"))
       << evidence.describe();
+}
+
+TEST_F(FakeCgroupTest, SubtreeControlThatRefusesTheWriteMeansNoLeaves) {
+  // A file that reads but takes no write, even from root (it has no write operation).
+  fs::remove(agent_dir() + "/cgroup.subtree_control");
+  fs::create_symlink("/proc/version", agent_dir() + "/cgroup.subtree_control");
+  SystemOomEvidence evidence(options_);
+  EXPECT_EQ(evidence.cgroup_procs_for("a"), "");
+  EXPECT_TRUE(contains(evidence.describe(), "no cgroup leaves (enabling memory in " + agent_dir() +
+                                                "/cgroup.subtree_control: "))
+      << evidence.describe();
+  EXPECT_FALSE(fs::exists(agent_dir() + "/zagent-agent"));
 }
 
 TEST_F(FakeCgroupTest, ReadOnlyCgroupDirectoryMeansNoLeaves) {
@@ -202,8 +216,8 @@ constexpr auto kSpawned = SteadyTime(std::chrono::seconds(1000));
 
 std::string record(unsigned priority, std::uint64_t seq, std::chrono::microseconds ts,
                    const std::string& message) {
-  return std::to_string(priority) + "," + std::to_string(seq) + "," +
-         std::to_string(ts.count()) + ",-;" + message + "\n";
+  return std::to_string(priority) + "," + std::to_string(seq) + "," + std::to_string(ts.count()) +
+         ",-;" + message + "\n";
 }
 
 std::string oom_line(pid_t pid, const std::string& comm) {

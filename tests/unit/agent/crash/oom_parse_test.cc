@@ -37,10 +37,10 @@ TEST(KmsgRecord, EmptyMessage) {
 }
 
 TEST(KmsgRecord, MalformedPrefixes) {
-  for (const char* bad : {"", "\n", "no semicolon at all", "3,1,2;three fields", "3,1;x",
-                          ";x", "a,1,2,-;x", "3,b,2,-;x", "3,1,c,-;x", "3,1,2,;empty flags",
-                          "3,,2,-;x", "-3,1,2,-;x", "3,1,2.5,-;x", " SUBSYSTEM=memory",
-                          "3,99999999999999999999999,2,-;x"}) {
+  for (const char* bad :
+       {"", "\n", "no semicolon at all", "3,1,2;three fields", "3,1;x", ";x", "a,1,2,-;x",
+        "3,b,2,-;x", "3,1,c,-;x", "3,1,2,;empty flags", "3,,2,-;x", "-3,1,2,-;x", "3,1,2.5,-;x",
+        " SUBSYSTEM=memory", "3,99999999999999999999999,2,-;x"}) {
     EXPECT_FALSE(parse_kmsg_record(bad).has_value()) << bad;
   }
 }
@@ -67,8 +67,7 @@ TEST(FindOomKill, Table) {
       {"Out of memory: Killed process 8 () total-vm:1kB", true, 8, "", "Killed process 8 ()"},
       // Not the OOM killer's line.
       {"oom_reaper: reaped process 4242 (python3), now anon-rss:0kB", false, 0, "", ""},
-      {"Out of memory: Kill process 4242 (python3) score 900 or sacrifice child", false, 0, "",
-       ""},
+      {"Out of memory: Kill process 4242 (python3) score 900 or sacrifice child", false, 0, "", ""},
       {"my app says: Killed process 1 (x) total-vm:1kB", false, 0, "", ""},
       {"Out of memory: Killed process x (python3)", false, 0, "", ""},
       {"Out of memory: Killed process 0 (python3)", false, 0, "", ""},
@@ -88,8 +87,7 @@ TEST(FindOomKill, Table) {
 }
 
 TEST(CounterFiles, MemoryEventsOomKill) {
-  const std::string events =
-      "low 0\nhigh 0\nmax 12\noom 3\noom_kill 2\noom_group_kill 0\n";
+  const std::string events = "low 0\nhigh 0\nmax 12\noom 3\noom_kill 2\noom_group_kill 0\n";
   EXPECT_EQ(memory_events_oom_kill(events), 2);
   EXPECT_EQ(memory_events_oom_kill("oom_group_kill 5\noom_kill 0"), 0);
   EXPECT_EQ(memory_events_oom_kill("low 0\nhigh 0\n"), std::nullopt);
