@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   g++ make cmake pkg-config
   libboost1.81-dev libcli11-dev nlohmann-json3-dev libfmt-dev libssl-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev libpcre2-dev
 )
 # Extra tools by purpose: `--bench` adds the peers measured side by side; `--fuzz` adds clang
 # and its libFuzzer/sanitizer runtimes (libclang_rt.fuzzer-x86_64.a) for `make fuzz`.
