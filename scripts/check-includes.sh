@@ -57,7 +57,7 @@ done
 # adapter header that happens to include nothing of the OS is caught here by its folder.
 for f in "${!core[@]}"; do
   case "$f" in
-    agent/os/* | agent/daemon/daemon.* | agent/rpc/server* | agent/rpc/session* | \
+    agent/os/* | agent/daemon/daemon.* | agent/daemon/process_setup.* | agent/rpc/server* | agent/rpc/session* | \
       agent/rpc/peer.* | agent/logs/file_range.* | agent/crash/crash_store.* | \
       agent/logs/log_capture.* | agent/logs/main_log.* | \
       agent/logs/rotating_log.*)

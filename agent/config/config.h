@@ -41,6 +41,9 @@ struct LogChannelConfig {
   friend bool operator==(const LogChannelConfig&, const LogChannelConfig&) = default;
 };
 
+/// memory_growth_action: what a trend over memory_growth_limit does.
+enum class GrowthAction { Warn, Restart };
+
 /// One process: a [program:x] section yields numprocs of these.
 struct ProcessConfig {
   std::string name;          ///< expanded process_name
@@ -86,6 +89,16 @@ struct ProcessConfig {
   std::int64_t snapshot_timeout = 10;  ///< seconds snapshot_command may take; at least 1
   /// Sets PYTHONFAULTHANDLER=1 for the program (a Python traceback on a fatal signal).
   bool python_faulthandler = false;
+  // resource guards (docs/monitoring.md); all off by default
+  std::int64_t memory_limit = 0;  ///< bytes of the tree's RSS; 0 = off
+  std::chrono::milliseconds memory_limit_for{0};  ///< how long it must stay over
+  std::int64_t memory_growth_limit = 0;  ///< bytes per hour of the RSS trend; 0 = off
+  GrowthAction memory_growth_action = GrowthAction::Warn;
+  double cpu_limit = 0;  ///< % of one core, summed over the tree; 0 = off
+  std::chrono::milliseconds cpu_limit_for{60'000};
+  std::string restart_on_output;  ///< a PCRE2 pattern or @sets (checked at load); "" = off
+  /// The trend window of this program; nullopt = [supervisord] memory_trend_window.
+  std::optional<std::chrono::milliseconds> memory_trend_window;
 
   friend bool operator==(const ProcessConfig&, const ProcessConfig&) = default;
 };
@@ -128,6 +141,10 @@ struct SupervisordConfig {
   /// Off: no OOM evidence, records, snapshots or crash lines (the cause from the wait status
   /// stays, in the status only).
   bool crash_attribution = true;
+  // resource sampling (docs/monitoring.md)
+  /// Every program's tree is sampled this often; 0 = only when a client asks.
+  std::chrono::milliseconds sample_interval{10'000};
+  std::chrono::milliseconds memory_trend_window{1'800'000};  ///< the trend's default window
 };
 
 struct UnixHttpServerConfig {

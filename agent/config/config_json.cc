@@ -66,6 +66,12 @@ Json config_to_json(const AgentConfig& c) {
   s["crash_lines"] = sd.crash_lines;
   s["crash_env_values"] = sd.crash_env_values;
   s["crash_attribution"] = sd.crash_attribution;
+  const auto seconds = [](std::chrono::milliseconds ms) {
+    return ms.count() % 1000 == 0 ? Json(ms.count() / 1000)
+                                  : Json(static_cast<double>(ms.count()) / 1000.0);
+  };
+  s["sample_interval"] = seconds(sd.sample_interval);
+  s["memory_trend_window"] = seconds(sd.memory_trend_window);
   out["supervisord"] = s;
 
   if (c.unix_http_server) {

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 
 #include "agent/config/config_json.h"
 #include "agent/config/loader.h"
 #include "agent/config/value_parsers.h"
+#include "agent/monitor/output_patterns.h"
 #include "common/pystr.h"
 
 namespace zagent {
@@ -124,6 +126,66 @@ void read_environment(R& r) {
   for (const auto& [k, v] : p.environment) {
     r.names()["ENV_" + k] = v;
   }
+}
+
+void read_growth_action(R& r) {
+  r.value(r.process().memory_growth_action,
+          [](std::string_view v) -> Result<GrowthAction> {
+            const std::string word = ascii_lower(py_strip(v));
+            if (word == "warn") {
+              return GrowthAction::Warn;
+            }
+            if (word == "restart") {
+              return GrowthAction::Restart;
+            }
+            return fail(invalid_value("memory_growth_action", v, "use warn or restart"));
+          });
+}
+
+// `95`, `95%`, `150.5`: percent of one core, more than 0 (several cores: more than 100).
+void read_cpu_limit(R& r) {
+  r.value(r.process().cpu_limit, [](std::string_view v) -> Result<double> {
+    std::string text(py_strip(v));
+    if (text.ends_with('%')) {
+      text.pop_back();
+    }
+    char* end = nullptr;
+    const double value = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !(value >= 0) ||
+        value > 1e6) {
+      return fail(invalid_value("cpu_limit", v, "a percentage of one core, such as 95"));
+    }
+    return value;
+  });
+}
+
+void read_trend_window(R& r) {
+  r.value(r.process().memory_trend_window,
+          [](std::string_view v) -> Result<std::optional<std::chrono::milliseconds>> {
+            auto window = parse_seconds("memory_trend_window", v);
+            if (!window) {
+              return window.error();
+            }
+            if (window->count() == 0) {
+              return fail(invalid_value("memory_trend_window", v, "must be more than 0"));
+            }
+            return std::optional<std::chrono::milliseconds>(*window);
+          });
+}
+
+// A PCRE2 pattern, or @sets: compiled here so that a bad one is a config error with its line.
+// The value is taken as written (no %(...)s expansion: a pattern may hold a '%').
+void read_restart_on_output(R& r) {
+  const IniOption* option = r.option();
+  if (option == nullptr) {
+    return;
+  }
+  auto compiled = OutputPattern::compile(option->value);
+  if (!compiled) {
+    r.error(invalid_value("restart_on_output", option->value, compiled.error().message));
+    return;
+  }
+  r.process().restart_on_output = compiled->spec();
 }
 
 // `%(pid)s` is only known when the command runs: it survives the expansion here.
@@ -356,6 +418,34 @@ const std::array kRows = {
   ProgramKey{"python_faulthandler", kSection, 180,
              read_value<parse_boolean, &P::python_faulthandler>,
              "python_faulthandler", dump<&P::python_faulthandler>, "", nullptr},
+  // resource guards (docs/monitoring.md)
+  ProgramKey{"memory_limit", kSection, 230, read_value<parse_byte_size, &P::memory_limit>,
+             "memory_limit", dump<&P::memory_limit>, "", nullptr},
+  ProgramKey{"memory_limit_for", kSection, 240, read_seconds<&P::memory_limit_for>,
+             "memory_limit_for", dump_seconds<&P::memory_limit_for>, "", nullptr},
+  ProgramKey{"memory_growth_limit", kSection, 250,
+             read_value<parse_byte_size, &P::memory_growth_limit>,
+             "memory_growth_limit", dump<&P::memory_growth_limit>, "", nullptr},
+  ProgramKey{"memory_growth_action", kSection, 260, read_growth_action,
+             "memory_growth_action",
+             [](const P& p) {
+               return OJson(p.memory_growth_action == GrowthAction::Restart ? "restart" : "warn");
+             },
+             "", nullptr},
+  ProgramKey{"memory_trend_window", kSection, 270, read_trend_window,
+             "memory_trend_window",
+             [](const P& p) {
+               return p.memory_trend_window
+                          ? OJson(static_cast<double>(p.memory_trend_window->count()) / 1000.0)
+                          : OJson(nullptr);
+             },
+             "", nullptr},
+  ProgramKey{"cpu_limit", kSection, 280, read_cpu_limit,
+             "cpu_limit", dump<&P::cpu_limit>, "", nullptr},
+  ProgramKey{"cpu_limit_for", kSection, 290, read_seconds<&P::cpu_limit_for>,
+             "cpu_limit_for", dump_seconds<&P::cpu_limit_for>, "", nullptr},
+  ProgramKey{"restart_on_output", kSection, 300, read_restart_on_output,
+             "restart_on_output", dump<&P::restart_on_output>, "", nullptr},
 };
 // clang-format on
 

@@ -13,6 +13,8 @@ const KeySet kSupervisordKeys = {
     "environment", "identifier",
     // zagent extensions (docs/crashes.md)
     "crash_dir", "crash_keep", "crash_lines", "crash_env_values", "crash_attribution",
+    // zagent extensions (docs/monitoring.md)
+    "sample_interval", "memory_trend_window",
 };
 
 }  // namespace
@@ -100,6 +102,18 @@ void Loader::load_crash_keys(const IniSection& s, const FormatNames& names) {
       value_of(s, "crash_env_values", names, kNoSuffix, sd.crash_env_values, parse_boolean);
   sd.crash_attribution =
       value_of(s, "crash_attribution", names, kNoSuffix, sd.crash_attribution, parse_boolean);
+  sd.sample_interval =
+      value_of(s, "sample_interval", names, kNoSuffix, sd.sample_interval,
+               [](std::string_view v) { return parse_seconds("sample_interval", v); });
+  sd.memory_trend_window = value_of(
+      s, "memory_trend_window", names, kNoSuffix, sd.memory_trend_window,
+      [](std::string_view v) -> Result<std::chrono::milliseconds> {
+        auto window = parse_seconds("memory_trend_window", v);
+        if (window && window->count() == 0) {
+          return fail(invalid_value("memory_trend_window", v, "must be more than 0"));
+        }
+        return window;
+      });
 }
 
 void Loader::apply_overrides() {

@@ -71,6 +71,7 @@ nlohmann::json crash_record_json(const CrashRecord& r) {
   j["last_output"] = {{"stdout", r.last_stdout}, {"stderr", r.last_stderr}};
   j["snapshot"] = nullable(r.snapshot);
   j["snapshot_error"] = nullable(r.snapshot_error);
+  j["resources"] = r.resources ? *r.resources : nlohmann::json(nullptr);
   return j;
 }
 
@@ -118,6 +119,9 @@ std::optional<CrashRecord> crash_record_from_json(const nlohmann::json& j) {
   }
   if (pid) {
     r.pid = static_cast<pid_t>(*pid);
+  }
+  if (const auto res = j.find("resources"); res != j.end() && res->is_object()) {
+    r.resources = *res;
   }
   const auto started = j.find("started");
   const auto ended = j.find("ended");

@@ -35,6 +35,8 @@ struct CrashRecord {
   std::vector<std::string> last_stderr;
   std::optional<std::string> snapshot;   ///< the snapshot file, or null
   std::optional<std::string> snapshot_error;  ///< why the snapshot could not be written
+  /// The resource monitor's newest sample and trend (docs/monitoring.md), or null.
+  std::optional<nlohmann::json> resources;
   friend bool operator==(const CrashRecord&, const CrashRecord&) = default;
 };
 

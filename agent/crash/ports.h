@@ -55,6 +55,16 @@ class CrashSink {
   virtual CrashRecord add(CrashRecord record, std::optional<nlohmann::json> snapshot) = 0;
 };
 
+/// What the resource monitor knows of a program when it ends.
+class ResourceSource {
+ public:
+  virtual ~ResourceSource() = default;
+  /// For the crash record: the newest sample and the trend; nullopt = nothing sampled.
+  virtual std::optional<nlohmann::json> summary(const std::string& program) = 0;
+  /// For the snapshot: the summary and the samples of the last minutes; nullopt = none.
+  virtual std::optional<nlohmann::json> series(const std::string& program) = 0;
+};
+
 /// Runs snapshot_command while the process is still alive.
 class SnapshotRunner {
  public:

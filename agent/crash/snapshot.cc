@@ -89,8 +89,9 @@ nlohmann::json snapshot_json(const SnapshotInput& in) {
   } else {
     j["snapshot_command"] = nullptr;
   }
-  // Filled by later guardians (resource samples, GPU state) and by the store (memory).
-  j["resources"] = nullptr;
+  // The resource samples; the GPU state is filled by a later guardian, the machine's memory
+  // by the store.
+  j["resources"] = in.resources ? *in.resources : nlohmann::json(nullptr);
   j["gpu"] = nullptr;
   j["memory"] = nullptr;
   return j;

@@ -24,6 +24,7 @@ struct SnapshotInput {
   std::vector<std::string> stdout_lines;
   std::vector<std::string> stderr_lines;
   std::optional<std::string> command_output;  ///< snapshot_command's output, if it ran
+  std::optional<nlohmann::json> resources;     ///< the resource monitor's series, if any
 };
 
 /// Bytes of snapshot_command output kept in a snapshot.

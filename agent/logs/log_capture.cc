@@ -64,6 +64,7 @@ struct LogCapture::Child {
   std::string name;  // the process name, for the main log
   std::array<Channel, 2> channels;
   std::shared_ptr<OutputTail> tail;  // the last lines, for crash records (null = none)
+  std::shared_ptr<OutputWatch> watch;  // restart_on_output (null = none)
 };
 
 LogCapture::LogCapture(asio::io_context& io, LogSink& main_log, bool strip_ansi)
@@ -123,6 +124,7 @@ void LogCapture::attach(const SpawnSpec& spec, pid_t pid, int stdout_fd, int std
   child->pid = pid;
   child->name = spec.name;
   child->tail = spec.output_tail;
+  child->watch = spec.output_watch;
   const std::array<int, 2> fds = {stdout_fd, stderr_fd};
   const std::array<const OutputLog*, 2> targets = {&spec.stdout_log, &spec.stderr_log};
   for (std::size_t which = 0; which < 2; ++which) {
@@ -267,10 +269,13 @@ void LogCapture::consume(Child& child, Channel& channel, std::string_view data) 
   if (channel.log) {
     channel.log->write(data);
   }
+  const auto which =
+      &channel == &child.channels[0] ? OutputTail::Channel::Stdout : OutputTail::Channel::Stderr;
   if (child.tail) {
-    child.tail->append(&channel == &child.channels[0] ? OutputTail::Channel::Stdout
-                                                      : OutputTail::Channel::Stderr,
-                       data);
+    child.tail->append(which, data);
+  }
+  if (child.watch) {
+    child.watch->feed(which, data);
   }
   if (main_log_.enabled(LogLevel::Debug)) {
     main_log_.log(LogLevel::Debug, debug_record(child.name, channel.name, data));

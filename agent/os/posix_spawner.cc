@@ -541,39 +541,6 @@ Result<void> PosixSpawner::send_signal(pid_t pid, int signo, bool to_group) {
   return {};
 }
 
-std::optional<ProcStat> parse_proc_stat(std::string_view text) {
-  const auto open = text.find('(');
-  const auto close = text.rfind(')');
-  if (open == std::string_view::npos || close == std::string_view::npos || close < open) {
-    return std::nullopt;
-  }
-  ProcStat st;
-  st.pid = static_cast<pid_t>(std::strtol(std::string(text.substr(0, open)).c_str(), nullptr, 10));
-  // After ") ": field 3 (state), 4 (ppid), ... 22 (starttime).
-  std::string rest(text.substr(close + 1));
-  std::vector<std::string_view> fields;
-  std::string_view r(rest);
-  while (!r.empty()) {
-    const auto start = r.find_first_not_of(' ');
-    if (start == std::string_view::npos) {
-      break;
-    }
-    r.remove_prefix(start);
-    const auto end = r.find(' ');
-    fields.push_back(r.substr(0, end));
-    r.remove_prefix(end == std::string_view::npos ? r.size() : end);
-  }
-  if (fields.size() < 20) {
-    return std::nullopt;
-  }
-  st.ppid = static_cast<pid_t>(std::strtol(std::string(fields[1]).c_str(), nullptr, 10));
-  st.start_time = std::strtoull(std::string(fields[19]).c_str(), nullptr, 10);
-  if (st.pid <= 0) {
-    return std::nullopt;
-  }
-  return st;
-}
-
 namespace {
 
 std::optional<ProcStat> read_proc_stat(pid_t pid) {
@@ -665,7 +632,7 @@ std::vector<ProcessId> descendants_by_full_scan(pid_t root) {
     todo.pop_back();
     const auto [begin, end] = children.equal_range(parent);
     for (auto it = begin; it != end; ++it) {
-      out.push_back(ProcessId{it->second.pid, it->second.start_time});
+      out.push_back(ProcessId{it->second.pid, it->second.starttime});
       todo.push_back(it->second.pid);
     }
   }
@@ -688,7 +655,7 @@ std::vector<ProcessId> PosixSpawner::descendants(pid_t root) {
     }
     for (const pid_t kid : *kids) {
       if (auto st = read_proc_stat(kid)) {
-        out.push_back(ProcessId{st->pid, st->start_time});
+        out.push_back(ProcessId{st->pid, st->starttime});
         todo.push_back(kid);
       }
     }
@@ -698,7 +665,7 @@ std::vector<ProcessId> PosixSpawner::descendants(pid_t root) {
 
 bool PosixSpawner::signal_if_alive(const ProcessId& process, int signo) {
   const auto st = read_proc_stat(process.pid);
-  if (!st || st->start_time != process.start_time) {
+  if (!st || st->starttime != process.start_time) {
     return false;  // gone, or the pid now names another process
   }
   return ::kill(process.pid, signo) == 0;

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/monitor/proc_stat.h"
 #include "agent/process/spawner.h"
 
 namespace zagent {
@@ -46,13 +47,5 @@ class PosixSpawner final : public Spawner {
   PipeHandler on_pipes_;  // takes the agent's ends of every spawned child's pipes
 };
 
-/// Parses the pid, ppid and start time out of the text of /proc/PID/stat (the command name in
-/// parentheses may itself contain spaces and parentheses). nullopt if malformed.
-struct ProcStat {
-  pid_t pid = 0;
-  pid_t ppid = 0;
-  unsigned long long start_time = 0;
-};
-std::optional<ProcStat> parse_proc_stat(std::string_view text);
 
 }  // namespace zagent

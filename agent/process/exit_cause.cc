@@ -64,8 +64,10 @@ ExitCause ended_by_agent(const ExitFacts& f) {
                                                  f.stopwaitsecs)});
       break;
     case EndedBy::Guardian:
+      // Never an expected exit: the program was unwell, whatever code it ended with.
       c.kind = f.guardian.value_or(CauseKind::Stopped);
-      c.evidence.push_back({"agent", f.guardian_reason});
+      c.expected = false;
+      c.evidence.push_back(f.guardian_evidence);
       break;
     case EndedBy::Stop:
     case EndedBy::Itself:

@@ -98,7 +98,7 @@ struct ExitFacts {
   bool expected = false;  ///< exit code in exitcodes
   EndedBy ended_by = EndedBy::Itself;
   std::optional<CauseKind> guardian;  ///< with EndedBy::Guardian: which guardian
-  std::string guardian_reason;        ///< its words, for the evidence
+  Evidence guardian_evidence;         ///< its words (source `sampler`, `output`, ...)
   int stopsignal = 15;                ///< the program's stopsignal (for the evidence text)
   std::int64_t stopwaitsecs = 10;
   /// The signal a `signal` request sent in this run (its death is the operator's doing).

@@ -12,6 +12,9 @@
 namespace zagent {
 
 EndedBy ended_by(const ProcessRecord& record) {
+  if (record.guardian_stop) {
+    return EndedBy::Guardian;
+  }
   if (!record.killing) {
     return EndedBy::Itself;
   }
@@ -43,8 +46,8 @@ bool wants_autostart(const ProcessConfig& config, const ProcessRecord& record) {
 }
 
 EventKind event_kind(const Event& event) {
-  static_assert(std::variant_size_v<Event> == 10, "keep EventKind in step with Event");
-  static_assert(std::is_same_v<std::variant_alternative_t<9, Event>, SnapshotCommandDone>);
+  static_assert(std::variant_size_v<Event> == 11, "keep EventKind in step with Event");
+  static_assert(std::is_same_v<std::variant_alternative_t<10, Event>, RestartRequested>);
   return static_cast<EventKind>(event.index());
 }
 
@@ -70,6 +73,8 @@ std::string_view event_kind_name(EventKind kind) {
       return "SignalFailed";
     case EventKind::SnapshotCommandDone:
       return "SnapshotCommandDone";
+    case EventKind::RestartRequested:
+      return "RestartRequested";
   }
   return "?";
 }

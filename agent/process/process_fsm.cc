@@ -1,5 +1,7 @@
 #include "agent/process/process_fsm.h"
 
+#include "agent/process/fsm_rules.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -11,101 +13,8 @@ namespace zagent {
 
 namespace {
 
+using namespace fsm_rules;  // NOLINT(google-build-using-namespace): the machine's own rules
 using std::chrono::seconds;
-
-// supervisord compares with strict `>` in several places (`now - laststart > startsecs`,
-// `now > delay`, `now > laststopreport + 2`). A deadline is the first instant at which the
-// rule holds, so strict thresholds are stored one clock tick late.
-SteadyTime just_after(SteadyTime t) { return t + SteadyTime::duration(1); }
-
-constexpr seconds kStopReportInterval{2};
-
-// ---- rules, each a small pure decision ----
-
-// supervisord compat: Subprocess.finish(), `now - laststart < startsecs` -> exited too quickly.
-// Decided from the reap time, not from a loop pass (spec/states.md §3, "Race").
-bool exited_too_quickly(const ProcessConfig& config, SteadyTime last_start, SteadyTime now) {
-  return now - last_start < seconds(config.startsecs);
-}
-
-// supervisord compat: transition(), STARTING -> RUNNING once `now - laststart > startsecs`.
-bool stayed_up_long_enough(const ProcessConfig& config, SteadyTime last_start, SteadyTime now) {
-  return now - last_start > seconds(config.startsecs);
-}
-
-// supervisord compat: `es in exitcodes`; a signal death is es == -1, never in the list.
-bool exit_was_expected(const ProcessConfig& config, int exit_code) {
-  return std::find(config.exitcodes.begin(), config.exitcodes.end(), exit_code) !=
-         config.exitcodes.end();
-}
-
-// supervisord compat: change_state(BACKOFF) sets `delay = now + backoff` after incrementing.
-seconds next_backoff_delay(int backoff) { return seconds(backoff); }
-
-// supervisord compat: transition(), BACKOFF -> FATAL once `backoff > startretries`.
-bool retries_exhausted(const ProcessConfig& config, int backoff) {
-  return backoff > config.startretries;
-}
-
-// supervisord compat: transition(), EXITED -> STARTING (autorestart matrix, states.md §2.2).
-// It looks at `exitstatus`, which is -1 after a signal, so a signal death is "unexpected".
-bool should_autorestart(const ProcessConfig& config, int exit_status) {
-  switch (config.autorestart) {
-    case AutoRestart::Never:
-      return false;
-    case AutoRestart::Always:
-      return true;
-    case AutoRestart::Unexpected:
-      return !exit_was_expected(config, exit_status);
-  }
-  return false;
-}
-
-// zagent extension (restart_delay_max): a run at least this long starts the delay sequence
-// over, so a service that crashes once a day is not punished for last week's crash loop.
-bool run_outlived_backoff(const ProcessConfig& config, SteadyTime last_start, SteadyTime now) {
-  return now - last_start >= config.restart_delay_max;
-}
-
-// zagent extension (crashloop_window_secs): the autorestarts still inside the window at `now`.
-std::vector<SteadyTime> restarts_in_window(const ProcessConfig& config,
-                                           std::vector<SteadyTime> restarts, SteadyTime now) {
-  std::erase_if(restarts,
-                [&](SteadyTime at) { return now - at >= seconds(config.crashloop_window_secs); });
-  return restarts;
-}
-
-// zagent extension (crashloop_max_restarts): one more autorestart would exceed the limit.
-bool crash_loop_reached(const ProcessConfig& config, std::size_t restarts_in_window) {
-  return config.crashloop_max_restarts > 0 &&
-         static_cast<std::int64_t>(restarts_in_window) >= config.crashloop_max_restarts;
-}
-
-std::string crash_loop_reason(const ProcessConfig& config) {
-  return fmt::format("crash loop: {} restarts within {} seconds", config.crashloop_max_restarts,
-                     config.crashloop_window_secs);
-}
-
-// Enough doublings to pass any cap (kMaxSeconds in config.cc is below 2^50 ms); keeps the
-// counter from growing without end while the delay sits at its cap.
-constexpr int kMaxConsecutiveRestarts = 64;
-
-// supervisord compat: kill() uses stopasgroup for the first signal and killasgroup once the
-// process is already STOPPING (the SIGKILL).
-bool signal_to_group(const ProcessConfig& config, ProcessState state) {
-  return state == ProcessState::Stopping ? config.killasgroup : config.stopasgroup;
-}
-
-FsmError refuse(Fault fault, std::string detail) {
-  return FsmError{fault, std::move(detail), false};
-}
-
-FsmError not_expected(const ProcessConfig& config, ProcessState state, EventKind kind) {
-  return FsmError{Fault::Failed,
-                  fmt::format("internal: event {} is not expected for '{}' in state {}",
-                              event_kind_name(kind), config.name, state_name(state)),
-                  true};
-}
 
 // The machinery of one step: the next record and the actions, built up by the helpers that
 // mirror supervisord's Subprocess methods. Only used inside step().
@@ -144,6 +53,8 @@ class Machine {
     next_.administrative_stop = false;
     next_.operator_signal.reset();
     next_.snapshot_taken = false;
+    next_.snapshot_pending = false;
+    next_.guardian_stop.reset();
     next_.last_start = now_.steady;
     next_.last_start_wall = now_.wall;
     next_.deadline.reset();
@@ -260,8 +171,9 @@ class Machine {
   }
 
   // supervisord compat: kill() for a process with a pid (STARTING/RUNNING/STOPPING).
-  void kill(int signo) {
-    const bool to_group = signal_to_group(config_, next_.state);
+  void kill(int signo) { kill_with(signo, signal_to_group(config_, next_.state)); }
+
+  void kill_with(int signo, bool to_group) {
     log(LogLevel::Debug,
         fmt::format("killing {} (pid {}) {}with signal {}", config_.name, next_.pid,
                     to_group ? "process group " : "", signal_name(signo)));
@@ -269,6 +181,40 @@ class Machine {
     next_.deadline = now_.steady + seconds(config_.stopwaitsecs);
     change_state(ProcessState::Stopping);
     actions_.emplace_back(SendSignal{next_.pid, signo, to_group});
+  }
+
+  // zagent extension: a guardian's restart (RestartRequested) from RUNNING. A snapshot_command
+  // runs first while the process still works (STOPPING, no signal yet, at most
+  // snapshot_timeout), then the stop signal goes out as for a stop.
+  void guardian_restart(const RestartRequested& request) {
+    next_.guardian_stop = GuardianStop{request.cause, request.evidence};
+    next_.next_stop_report.reset();
+    if (!config_.snapshot_command.empty()) {
+      next_.snapshot_taken = true;
+      next_.snapshot_pending = true;
+      next_.deadline = now_.steady + seconds(config_.snapshot_timeout);
+      change_state(ProcessState::Stopping);
+      log(LogLevel::Debug, fmt::format("running snapshot_command for {} (pid {}) before the "
+                                       "restart",
+                                       config_.name, next_.pid));
+      actions_.emplace_back(RunSnapshotCommand{next_.pid});
+      return;
+    }
+    kill(config_.stopsignal);
+  }
+
+  // The snapshot before a guardian's stop signal is done (or out of time): the signal goes
+  // out now, to the group with stopasgroup as the first signal of a stop.
+  void send_stop_signal_after_snapshot() {
+    next_.snapshot_pending = false;
+    kill_with(config_.stopsignal, config_.stopasgroup);
+  }
+
+  // A stop request while a guardian's restart is under way: it becomes a plain stop (the
+  // process will not start again). Its signal, if not yet sent, follows the snapshot.
+  void guardian_restart_to_stop() {
+    next_.guardian_stop.reset();
+    next_.administrative_stop = true;
   }
 
   // supervisord compat: stop() = administrative stop + kill(stopsignal); the stop RPC's
@@ -321,6 +267,10 @@ class Machine {
     facts.stopwaitsecs = config_.stopwaitsecs;
     facts.operator_signal = next_.operator_signal;
     facts.oom = event.oom;
+    if (next_.guardian_stop) {
+      facts.guardian = next_.guardian_stop->cause;
+      facts.guardian_evidence = next_.guardian_stop->evidence;
+    }
     RecordCrash crash{attribute_exit(facts), exit, next_.pid, next_.last_start_wall};
     next_.last_cause = crash.cause;
     next_.last_stop_wall = now_.wall;
@@ -344,6 +294,7 @@ class Machine {
   void stop_deadline_passed() {
     if (!config_.snapshot_command.empty() && !next_.snapshot_taken) {
       next_.snapshot_taken = true;
+      next_.snapshot_pending = true;
       next_.deadline = now_.steady + seconds(config_.snapshot_timeout);
       log(LogLevel::Debug, fmt::format("running snapshot_command for {} (pid {}) before SIGKILL",
                                        config_.name, next_.pid));
@@ -353,12 +304,38 @@ class Machine {
     // supervisord compat: transition(), STOPPING past stopwaitsecs -> SIGKILL (to the group
     // with killasgroup), with a new stopwaitsecs deadline; repeated forever.
     log(LogLevel::Warn, fmt::format("killing '{}' ({}) with SIGKILL", config_.name, next_.pid));
+    next_.snapshot_pending = false;
     next_.sigkill_sent = true;
     kill(SIGKILL);
   }
 
+  // zagent extension: the exit ending a guardian's restart: STOPPING -> EXITED (not expected,
+  // the crash is recorded with the guardian's cause), then the autorestart path whatever
+  // `autorestart` says (restart_delay, crash-loop limit), except during a shutdown.
+  void finish_guardian_stop(const ChildExited& event) {
+    const ExitInfo& exit = event.exit;
+    RecordCrash crash = record_exit(event);
+    next_.guardian_stop.reset();
+    next_.killing = false;
+    next_.deadline.reset();
+    next_.next_stop_report.reset();
+    next_.backoff = 0;
+    next_.exit_status = exit.exit_code;
+    log(LogLevel::Info, fmt::format("stopped: {} ({}) for a restart by {}", config_.name,
+                                    describe_exit(exit), cause_name(crash.cause.kind)));
+    change_state(ProcessState::Exited, /*expected=*/false);
+    record_crash(std::move(crash));
+    if (!next_.shutting_down) {
+      autorestart();
+    }
+  }
+
   // supervisord compat: finish() with `killing` set: STOPPING -> STOPPED, any exit status.
   void finish_stopping(const ChildExited& event) {
+    if (next_.guardian_stop) {
+      finish_guardian_stop(event);
+      return;
+    }
     const ExitInfo& exit = event.exit;
     RecordCrash crash = record_exit(event);
     next_.killing = false;
@@ -479,6 +456,7 @@ FsmResult<Step> step_without_child(Machine& m, const Event& event) {
       return not_running(config);
     case EventKind::SignalRequested:
       // supervisord compat: signalProcess, state not in SIGNALLABLE_STATES -> NOT_RUNNING.
+    case EventKind::RestartRequested:  // guardians act only in RUNNING
       return not_running(config);
     case EventKind::DeadlineReached: {
       // supervisord restarts EXITED at the exit itself; only a restart_delay is timed here.
@@ -559,6 +537,8 @@ FsmResult<Step> step_starting(Machine& m, const Event& event) {
       return std::move(m).finish();
     case EventKind::SnapshotCommandDone:  // handled in step()
       return not_expected(config, rec.state, kind);
+    case EventKind::RestartRequested:  // guardians act only in RUNNING (startsecs passed)
+      return not_running(config);
     case EventKind::SignalFailed:
       if (!has_child) {
         return not_expected(config, rec.state, kind);
@@ -593,6 +573,9 @@ FsmResult<Step> step_running(Machine& m, const Event& event) {
       return std::move(m).finish();
     case EventKind::SignalFailed:
       m.signal_failed(std::get<SignalFailed>(event));
+      return std::move(m).finish();
+    case EventKind::RestartRequested:
+      m.guardian_restart(std::get<RestartRequested>(event));
       return std::move(m).finish();
     case EventKind::SpawnSucceeded:
     case EventKind::SpawnFailed:
@@ -637,6 +620,7 @@ FsmResult<Step> step_backoff(Machine& m, const Event& event) {
       return std::move(m).finish();
     case EventKind::SignalRequested:
       // supervisord compat: BACKOFF is not signallable -> NOT_RUNNING.
+    case EventKind::RestartRequested:
       return not_running(config);
     case EventKind::SpawnSucceeded:
     case EventKind::SpawnFailed:
@@ -660,7 +644,14 @@ FsmResult<Step> step_stopping(Machine& m, const Event& event) {
       m.log(LogLevel::Warn, fmt::format("process '{}' already running", config.name));
       return std::move(m).finish();
     case EventKind::StopRequested:
+      if (rec.guardian_stop) {
+        // zagent extension: the operator's stop wins over a guardian's restart under way.
+        m.guardian_restart_to_stop();
+        return std::move(m).finish();
+      }
       // supervisord compat: stopProcess, STOPPING is not in RUNNING_STATES -> NOT_RUNNING.
+      return not_running(config);
+    case EventKind::RestartRequested:  // one restart at a time
       return not_running(config);
     case EventKind::ChildExited:
       m.finish_stopping(std::get<ChildExited>(event));
@@ -669,6 +660,8 @@ FsmResult<Step> step_stopping(Machine& m, const Event& event) {
       const SteadyTime now = m.now().steady;
       if (rec.killing && rec.deadline && now >= *rec.deadline) {
         m.stop_deadline_passed();
+      } else if (!rec.killing && rec.deadline && now >= *rec.deadline) {
+        m.send_stop_signal_after_snapshot();  // snapshot_timeout ran out
       }
       if (rec.next_stop_report && now >= *rec.next_stop_report) {
         // supervisord compat: stop_report(), at most every 2 s while a stop RPC waits.
@@ -704,6 +697,7 @@ FsmResult<Step> step_unknown(Machine& m, const Event& event) {
       return refuse(Fault::Failed, fmt::format("{} is in an unknown process state", config.name));
     case EventKind::StopRequested:
     case EventKind::SignalRequested:
+    case EventKind::RestartRequested:
       // supervisord compat: UNKNOWN is neither running nor signallable -> NOT_RUNNING.
       return not_running(config);
     case EventKind::ChildExited: {
@@ -747,9 +741,11 @@ FsmResult<Step> step(const ProcessConfig& config, const ProcessRecord& record, c
     // zagent extension (snapshot_command): the SIGKILL that waited for it goes out now; in
     // any other situation (the process exited meanwhile) nothing waits.
     const ProcessRecord& rec = m.record();
-    if (rec.state == ProcessState::Stopping && rec.killing && rec.snapshot_taken &&
+    if (rec.state == ProcessState::Stopping && rec.killing && rec.snapshot_pending &&
         !rec.sigkill_sent) {
       m.stop_deadline_passed();
+    } else if (rec.state == ProcessState::Stopping && !rec.killing && rec.snapshot_pending) {
+      m.send_stop_signal_after_snapshot();  // a guardian's restart waited for it
     }
     return std::move(m).finish();
   }

@@ -30,6 +30,13 @@ struct Now {
   WallTime wall;
 };
 
+/// A guardian's restart in progress: why, in the guardian's words (crash record evidence).
+struct GuardianStop {
+  CauseKind cause = CauseKind::MemoryLimit;
+  Evidence evidence;
+  friend bool operator==(const GuardianStop&, const GuardianStop&) = default;
+};
+
 /// Everything the machine remembers about one process. Plain data, owned by the supervisor;
 /// `step` never changes it in place but returns the next version.
 struct ProcessRecord {
@@ -66,12 +73,18 @@ struct ProcessRecord {
   std::optional<int> operator_signal;
   /// snapshot_command ran (or runs) before this stop's SIGKILL; the SIGKILL waits for it.
   bool snapshot_taken = false;
+  /// snapshot_command runs now and a signal waits for it (SnapshotCommandDone releases it,
+  /// once; a late one after the deadline changes nothing).
+  bool snapshot_pending = false;
+  /// A guardian asked for a restart (RestartRequested) and the child has not ended yet; the
+  /// exit then restarts the process whatever `autorestart` says.
+  std::optional<GuardianStop> guardian_stop;
 
   friend bool operator==(const ProcessRecord&, const ProcessRecord&) = default;
 };
 
-/// Who is ending the child now, as far as the record knows: the agent's stop (with or without
-/// the SIGKILL after stopwaitsecs) or nobody it knows of.
+/// Who is ending the child now, as far as the record knows: a guardian's restart, the agent's
+/// stop (with or without the SIGKILL after stopwaitsecs) or nobody it knows of.
 EndedBy ended_by(const ProcessRecord& record);
 
 /// The earliest of `deadline` and `next_stop_report`: when the caller must send
@@ -134,9 +147,19 @@ struct SignalFailed {
 /// Ignored when nothing waits (the process exited meanwhile).
 struct SnapshotCommandDone {};
 
+/// A guardian (resource, output, health) asks for a graceful restart: in RUNNING only
+/// (NOT_RUNNING otherwise). snapshot_command runs first when configured, then stopsignal,
+/// stopwaitsecs and SIGKILL as for a stop; the exit is recorded with the guardian's cause and
+/// the process starts again through the autorestart path (restart_delay, crash-loop limit),
+/// whatever `autorestart` says. A stop request meanwhile turns it into a plain stop.
+struct RestartRequested {
+  CauseKind cause = CauseKind::MemoryLimit;
+  Evidence evidence;
+};
+
 using Event = std::variant<StartRequested, StopRequested, SpawnSucceeded, SpawnFailed, ChildExited,
                            DeadlineReached, ShutdownBegun, SignalRequested, SignalFailed,
-                           SnapshotCommandDone>;
+                           SnapshotCommandDone, RestartRequested>;
 
 /// The event's alternative, for `switch`: same order as `Event`.
 enum class EventKind {
@@ -150,6 +173,7 @@ enum class EventKind {
   SignalRequested,
   SignalFailed,
   SnapshotCommandDone,
+  RestartRequested,
 };
 EventKind event_kind(const Event& event);
 /// "StartRequested", ...

@@ -12,6 +12,7 @@
 
 #include "agent/config/config.h"
 #include "agent/crash/output_tail.h"
+#include "agent/monitor/output_patterns.h"
 #include "common/error.h"
 
 namespace zagent {
@@ -46,6 +47,8 @@ struct SpawnSpec {
   /// Where the capture also copies the child's output (the last lines for crash records);
   /// null = nowhere.
   std::shared_ptr<OutputTail> output_tail;
+  /// restart_on_output: every line of output is matched here too (null = no pattern).
+  std::shared_ptr<OutputWatch> output_watch;
 };
 
 /// A process identity that survives pid reuse: the pid plus its start time (clock ticks

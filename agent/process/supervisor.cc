@@ -105,6 +105,19 @@ ProcessEntry Supervisor::make_entry(const GroupConfig& group, const ProcessConfi
   };
   entry.stdout_path = path_of("stdout", process.stdout_log);
   entry.stderr_path = path_of("stderr", process.stderr_log);
+  if (!process.restart_on_output.empty()) {
+    // Checked when the config was loaded; a pattern that no longer compiles watches nothing.
+    if (auto pattern = OutputPattern::compile(process.restart_on_output)) {
+      entry.output_watch = std::make_shared<OutputWatch>(
+          std::move(*pattern),
+          [trigger = output_trigger_, group = process.group,
+           name = process.name](const OutputMatch& match) {
+            if (*trigger) {
+              (*trigger)(group, name, match);
+            }
+          });
+    }
+  }
   return entry;
 }
 
@@ -267,6 +280,15 @@ FsmResult<void> Supervisor::signal_process(const std::string& group, const std::
   return result;
 }
 
+FsmResult<void> Supervisor::guardian_restart(const std::string& group, const std::string& name,
+                                             const RestartRequested& request) {
+  ProcessEntry* entry = find_entry(groups_, group, name);
+  if (entry == nullptr) {
+    return FsmError{Fault::BadName, group + ":" + name, false};
+  }
+  return deliver(*entry, request);
+}
+
 FsmResult<void> Supervisor::deliver(ProcessEntry& entry, const Event& event) {
   changed_ = true;
   auto result = step(entry.config, entry.record, event, now());
@@ -347,6 +369,10 @@ void Supervisor::record_crash(ProcessEntry& entry, const RecordCrash& crash) {
   } else {
     r.description = entry.record.spawn_error;
   }
+  const std::string program = r.program;
+  if (crash_.resources != nullptr) {
+    r.resources = crash_.resources->summary(program);
+  }
   r.last_stdout = entry.tail->last_lines(OutputTail::Channel::Stdout, kRecordLines);
   r.last_stderr = entry.tail->last_lines(OutputTail::Channel::Stderr, kRecordLines);
   std::optional<nlohmann::json> snapshot;
@@ -359,7 +385,8 @@ void Supervisor::record_crash(ProcessEntry& entry, const RecordCrash& crash) {
     snapshot = snapshot_json(SnapshotInput{
         r, entry.config, env, supervisord_.crash_env_values,
         entry.tail->last_lines(OutputTail::Channel::Stdout, lines),
-        entry.tail->last_lines(OutputTail::Channel::Stderr, lines), entry.snapshot_output});
+        entry.tail->last_lines(OutputTail::Channel::Stderr, lines), entry.snapshot_output,
+        crash_.resources != nullptr ? crash_.resources->series(program) : std::nullopt});
   }
   entry.snapshot_output.reset();
   const CrashRecord kept = crash_.sink->add(std::move(r), std::move(snapshot));
@@ -412,6 +439,8 @@ void Supervisor::spawn(ProcessEntry& entry) {
   spec.redirect_stderr = entry.config.redirect_stderr;
   spec.parent_death_signal = entry.config.stopsignal;
   spec.output_tail = entry.tail;
+  spec.output_watch = entry.output_watch;
+  entry.spawns += 1;
   entry.snapshot_output.reset();
   if (crash_.oom != nullptr) {
     const std::string program = namespec_of(entry.config);

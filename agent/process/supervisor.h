@@ -40,7 +40,15 @@ struct ProcessEntry {
   OomBaseline oom_baseline;  ///< the OOM counters at the last spawn
   /// snapshot_command's output for the crash record of this stop; nullopt = it did not run.
   std::optional<std::string> snapshot_output;
+  /// Spawns in this agent life; the restarts are all but the first.
+  std::int64_t spawns = 0;
+  /// restart_on_output's matcher, fed by the log capture (null without the key).
+  std::shared_ptr<OutputWatch> output_watch;
 };
+
+/// A restart_on_output match of one process, reported through set_output_trigger().
+using OutputTrigger =
+    std::function<void(const std::string& group, const std::string& name, const OutputMatch&)>;
 
 /// supervisord's namespec of a process: `name`, or `group:name` when they differ.
 std::string namespec_of(const ProcessConfig& config);
@@ -50,6 +58,7 @@ struct CrashPorts {
   OomEvidence* oom = nullptr;
   CrashSink* sink = nullptr;
   SnapshotRunner* runner = nullptr;
+  ResourceSource* resources = nullptr;
 };
 
 struct GroupEntry {
@@ -123,6 +132,11 @@ class Supervisor {
   /// STOPPING; FAILED when kill() fails).
   FsmResult<void> signal_process(const std::string& group, const std::string& name, int signo);
 
+  /// A guardian's restart (RestartRequested): the FSM's verdict (NOT_RUNNING outside RUNNING
+  /// or while a restart is under way; BAD_NAME for an unknown process).
+  FsmResult<void> guardian_restart(const std::string& group, const std::string& name,
+                                   const RestartRequested& request);
+
   /// Called after every state change (the StateChanged action), once the change is complete.
   /// The observer must not change the process table from inside the call (post the work).
   using Observer = std::function<void(const ProcessEntry&, const StateChanged&)>;
@@ -131,6 +145,10 @@ class Supervisor {
   /// Connects crash attribution (evidence, records, snapshot_command). Without it the causes
   /// still come from the wait status, and nothing is recorded.
   void set_crash_ports(CrashPorts ports) { crash_ = ports; }
+
+  /// Where restart_on_output matches go. Called from the log capture's read: the receiver
+  /// must not change the process table from inside the call (post the work).
+  void set_output_trigger(OutputTrigger trigger) { *output_trigger_ = std::move(trigger); }
 
   // ---- the process table changes of reloadConfig/addProcessGroup/update (never during a
   // shutdown: the callers refuse with SHUTDOWN_STATE first) ----
@@ -188,6 +206,8 @@ class Supervisor {
   std::map<pid_t, ProcessEntry*> by_pid_;  // live children -> their entry (see reindex())
   Observer observer_;                    // state changes, for RPC waiters
   CrashPorts crash_;                     // crash attribution (all null = off)
+  // restart_on_output matches; shared with every entry's OutputWatch
+  std::shared_ptr<OutputTrigger> output_trigger_ = std::make_shared<OutputTrigger>();
   bool changed_ = false;                 // see take_changed()
   bool signal_request_ = false;          // inside signal_process()
   std::optional<std::string> signal_error_;  // kill() failure seen inside signal_process()

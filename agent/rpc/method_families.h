@@ -24,6 +24,8 @@ void register_log_methods(MethodRegistry& registry, MethodContext& context);
 void register_config_methods(MethodRegistry& registry, MethodContext& context);
 /// zagent.getCrashRecords (crash_methods.cc).
 void register_crash_methods(MethodRegistry& registry, MethodContext& context);
+/// zagent.getProcessStats (monitor_methods.cc).
+void register_monitor_methods(MethodRegistry& registry, MethodContext& context);
 /// system.listMethods, methodHelp, methodSignature, multicall, over `registry` itself: the
 /// calls of a multicall go through registry.call like any other (system_methods.cc).
 void register_system_methods(MethodRegistry& registry);

@@ -17,6 +17,7 @@ RpcMethods::RpcMethods(Supervisor& supervisor, AgentControl& control, Clock& clo
   register_log_methods(registry_, context_);
   register_config_methods(registry_, context_);
   register_crash_methods(registry_, context_);
+  register_monitor_methods(registry_, context_);
   register_system_methods(registry_);
   supervisor.set_observer(
       [this](const ProcessEntry&, const StateChanged&) { context_.waiters.schedule(); });

@@ -30,6 +30,7 @@
 namespace zagent {
 
 class CrashLog;
+class ResourceMonitor;
 
 /// What the methods need from the agent besides the process table. The daemon implements it
 /// with the real OS; tests with a fake.
@@ -81,6 +82,8 @@ class AgentControl {
   // ---- crash records ----
   /// The crash records the agent keeps (zagent.getCrashRecords); null = none kept.
   virtual const CrashLog* crash_log() const { return nullptr; }
+  /// The resource monitor (zagent.getProcessStats); null = none (tests without one).
+  virtual ResourceMonitor* resource_monitor() { return nullptr; }
 };
 
 /// `pid 42, uptime 1:02:03`, `Exited too quickly ...`, `Nov 24 02:16 PM`, `Not started`, ''

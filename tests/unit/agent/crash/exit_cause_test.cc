@@ -60,7 +60,7 @@ ExitFacts facts(ExitInfo exit, EndedBy by = EndedBy::Itself, OomFacts oom = {}) 
 std::vector<CauseRow> cause_rows() {
   ExitFacts guardian = facts(killed(SIGTERM), EndedBy::Guardian);
   guardian.guardian = CauseKind::MemoryLimit;
-  guardian.guardian_reason = "rss 5.1 GB over memory_limit 4 GB";
+  guardian.guardian_evidence = {"agent", "rss 5.1 GB over memory_limit 4 GB"};
   ExitFacts asked = facts(killed(SIGKILL), EndedBy::Itself, vmstat_rise());
   asked.operator_signal = SIGKILL;
   return {

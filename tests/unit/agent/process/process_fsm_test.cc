@@ -282,6 +282,7 @@ std::vector<Row> transition_table() {
   {
     ProcessRecord waiting = stopping();
     waiting.snapshot_taken = true;
+    waiting.snapshot_pending = true;
     rows.push_back({.name = "Stopping_SnapshotCommandDone_SigkillNow",
                     .before = waiting,
                     .event = SnapshotCommandDone{},
@@ -291,6 +292,34 @@ std::vector<Row> transition_table() {
                                 Debug("killing web (pid 42) with signal SIGKILL"), Kill(SIGKILL)},
                     .check = [](const ProcessRecord& r) { EXPECT_TRUE(r.sigkill_sent); }});
   }
+
+  // ---------------- a guardian's restart: only RUNNING takes it (guardian_restart_test.cc) ----
+  for (const auto& [name, record] :
+       std::vector<std::pair<std::string, ProcessRecord>>{{"Stopped", never_started()},
+                                                          {"Starting", starting()},
+                                                          {"Backoff", backoff()},
+                                                          {"Stopping", stopping()},
+                                                          {"Exited", exited()},
+                                                          {"Fatal", fatal()},
+                                                          {"Unknown", unknown()}}) {
+    rows.push_back(refused(name + "_RestartRequested_NotRunning", record,
+                           RestartRequested{CauseKind::CpuLimit, {"sampler", "CPU 99%"}},
+                           Fault::NotRunning));
+  }
+  rows.push_back({.name = "Running_RestartRequested_Stopping",
+                  .before = running(),
+                  .event = RestartRequested{CauseKind::CpuLimit, {"sampler", "CPU 99%"}},
+                  .now = at(5s),
+                  .state = S::Stopping,
+                  .actions = {Debug("killing web (pid 42) with signal SIGTERM"),
+                              Changed(S::Running, S::Stopping), Kill(SIGTERM)},
+                  .check = [](const ProcessRecord& r) {
+                    EXPECT_EQ(r.deadline, t(15s));
+                    EXPECT_EQ(r.next_stop_report, std::nullopt);
+                    EXPECT_FALSE(r.administrative_stop);
+                    ASSERT_TRUE(r.guardian_stop.has_value());
+                    EXPECT_EQ(r.guardian_stop->cause, CauseKind::CpuLimit);
+                  }});
 
   // ---------------- STOPPED ----------------
   rows.push_back({.name = "Stopped_StartRequested_Starting",
