@@ -298,6 +298,24 @@ std::string utc_time_text(std::int64_t epoch) {
                      time.hours().count(), time.minutes().count(), time.seconds().count());
 }
 
+std::string column_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()), 0);
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], py_len(row[i]));
+    }
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      out += i + 1 == row.size() ? row[i] : ljust(row[i], widths[i] + 2);
+    }
+    out += '\n';
+  }
+  return out;
+}
+
 std::string python_error(std::string_view cls, std::string_view value) {
   return fmt::format("error: <class '{}'>, {}: file: zctl line: 0", cls, value);
 }

@@ -87,6 +87,11 @@ std::string uptime_text(double seconds);
 /// Epoch seconds as `YYYY-MM-DD HH:MM:SS` in UTC (no zone suffix).
 std::string utc_time_text(std::int64_t epoch);
 
+/// Rows of cells as left-aligned columns, the first row being the header: every column but the
+/// last is padded to its widest cell (UTF-8 code points) plus two spaces. Each line ends in
+/// `\n`; empty for no rows.
+std::string column_table(const std::vector<std::vector<std::string>>& rows);
+
 /// The help texts are the verb table's (ctl/verb_table.cc, where these three are defined).
 ///
 /// The names `help` lists, sorted.
