@@ -1,4 +1,4 @@
-// zctl's `top` verb against a scripted client: the table's exact text
+// zctl's `top` verb and status's `resources` against a scripted client: the table's exact text
 // (sizes, signs, uptime, `-` for null), unknown names, --json, --watch's arguments and its
 // refreshes (docs/zctl.md "top").
 #include <gmock/gmock.h>
@@ -350,6 +350,59 @@ TEST_F(TopTest, CtrlCDuringARefreshEndsTheWatchQuietly) {
   const Outcome out = run_line(session_, "top --watch 1");
   EXPECT_FALSE(out.interrupted);
   EXPECT_EQ(out.exit_code, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// status --json
+
+TEST_F(TopTest, StatusJsonRowsCarryTheResourcesByNamespec) {
+  Json w1 = worker();
+  w1.erase("namespec");  // matched by group and name all the same
+  Json idle = web();
+  idle["name"] = "idle";
+  idle["group"] = "idle";
+  idle["namespec"] = "idle";
+  idle["resources"] = nullptr;
+  fake_.version_ok()
+      .expect("supervisor.getAllProcessInfo", Json::array(),
+              ok(Json::array({info("grp", "w1", PS::Running, "pid 77", 77),
+                              info("idle", "idle", PS::Starting, ""),
+                              info("new", "new", PS::Stopped, "Not started"),
+                              info("web", "web", PS::Running, "pid 1234", 1234)})))
+      .expect(std::string(kMethod), all(), ok(Json::array({web(), w1, idle})));
+  const CommandResult r = run("status --json");
+  EXPECT_EQ(r.exit_code, 3);
+  const Json doc = Json::parse(r.out);
+  ASSERT_EQ(doc["processes"].size(), 4U);
+  EXPECT_EQ(doc["processes"][0]["resources"], worker()["resources"]);
+  EXPECT_TRUE(doc["processes"][1]["resources"].is_null()) << "no sample yet";
+  ASSERT_TRUE(doc["processes"][2].contains("resources"));
+  EXPECT_TRUE(doc["processes"][2]["resources"].is_null()) << "not in the reply";
+  EXPECT_EQ(doc["processes"][3]["resources"], web_resources());
+  EXPECT_EQ(fake_.batches, std::vector<std::size_t>{3}) << "one round trip";
+}
+
+TEST_F(TopTest, StatusJsonFromAnAgentWithoutTheMethodHasNullResources) {
+  for (auto reply : {std_error(rpc::StdError::MethodNotFound), fault(Fault::UnknownMethod)}) {
+    fake_.version_ok()
+        .expect("supervisor.getProcessInfo", Json::array({"web"}),
+                ok(info("web", "web", PS::Running, "pid 1234", 1234)))
+        .expect(std::string(kMethod), all(), reply);
+    const CommandResult r = run("status --json web");
+    EXPECT_EQ(r.exit_code, 0);
+    const Json doc = Json::parse(r.out);
+    ASSERT_EQ(doc["processes"].size(), 1U);
+    EXPECT_EQ(doc["processes"][0]["namespec"], "web");
+    ASSERT_TRUE(doc["processes"][0].contains("resources"));
+    EXPECT_TRUE(doc["processes"][0]["resources"].is_null());
+  }
+}
+
+TEST_F(TopTest, StatusTextMakesNoStatsCall) {
+  fake_.version_ok().expect("supervisor.getAllProcessInfo", Json::array(),
+                            ok(Json::array({info("web", "web", PS::Running, "pid 1234", 1234)})));
+  expect("status", "web                              RUNNING   pid 1234\n", 0);
+  EXPECT_EQ(fake_.batches, std::vector<std::size_t>{2});
 }
 
 }  // namespace
