@@ -68,10 +68,20 @@ struct Session {
   Input* input = nullptr;          ///< the user's lines; null: confirmations read as "no", no fg
   ClientFactory connect;           ///< for `open`; empty: `open` cannot switch servers
   std::unique_ptr<Client> opened;  ///< a client made by `open` (owned here)
-  /// The time source of `fg`'s once-a-second status poll.
+  /// The time source of `fg`'s once-a-second status poll and of `top --watch`'s refreshes.
   std::function<std::chrono::steady_clock::time_point()> now = [] {
     return std::chrono::steady_clock::now();
   };
+  /// The wall clock, for display only (the time of day on a `top --watch` screen).
+  std::function<std::chrono::system_clock::time_point()> wall_now = [] {
+    return std::chrono::system_clock::now();
+  };
+  /// stdout is a terminal: `top --watch` redraws the screen instead of appending tables.
+  bool terminal = false;
+  /// Called with true when a verb starts redrawing until it is stopped (`top --watch`): from
+  /// then on SIGTERM ends its waits as Ctrl-C does; called with false when it ends. Empty:
+  /// SIGTERM keeps its default action.
+  std::function<void(bool)> catch_sigterm;
 };
 
 /// The result of one command line.

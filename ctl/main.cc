@@ -142,6 +142,8 @@ int run(int argc, char** argv) {
   session.output = &output;
   session.input = &input;
   session.connect = connect;
+  session.terminal = ::isatty(STDOUT_FILENO) == 1;
+  session.catch_sigterm = [](bool on) { zagent::ctl::catch_sigterm_in_interrupt_pipe(on); };
 
   if (parsed->command.empty()) {
     return zagent::ctl::run_shell(session, settings.prompt);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <utility>
 
@@ -296,6 +297,74 @@ std::string utc_time_text(std::int64_t epoch) {
   return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", static_cast<int>(ymd.year()),
                      static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
                      time.hours().count(), time.minutes().count(), time.seconds().count());
+}
+
+std::string column_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()), 0);
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], py_len(row[i]));
+    }
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      out += i + 1 == row.size() ? row[i] : ljust(row[i], widths[i] + 2);
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+std::string human_size(double bytes) {
+  constexpr std::array<char, 4> kUnits{'K', 'M', 'G', 'T'};
+  const double value = bytes > 0 ? bytes : 0;
+  if (std::llround(value) < 1024) {
+    return fmt::format("{}B", std::llround(value));
+  }
+  double scaled = value / 1024;
+  std::size_t unit = 0;
+  // 1023.96K prints as 1024.0K with one decimal: that is 1.0M.
+  while (unit + 1 < kUnits.size() && scaled >= 1023.95) {
+    scaled /= 1024;
+    ++unit;
+  }
+  return fmt::format("{:.1f}{}", scaled, kUnits[unit]);
+}
+
+std::string signed_human_size(double bytes) {
+  const std::string magnitude = human_size(std::fabs(bytes));
+  return (bytes < 0 && magnitude != "0B" ? "-" : "+") + magnitude;
+}
+
+std::string hours_uptime_text(double seconds) {
+  const std::int64_t total = seconds > 0 ? static_cast<std::int64_t>(seconds) : 0;
+  return fmt::format("{}:{:02}:{:02}", total / 3600, (total / 60) % 60, total % 60);
+}
+
+std::string top_table(const std::vector<TopRow>& rows) {
+  const auto or_dash = [](const auto& value, const auto& text) -> std::string {
+    return value ? text(*value) : "-";
+  };
+  const auto integer = [](std::int64_t n) { return std::to_string(n); };
+  std::vector<std::vector<std::string>> cells{
+      {"NAME", "STATE", "PID", "CPU%", "RSS", "PSS", "THREADS", "TREND/H", "UPTIME", "RESTARTS"}};
+  for (const TopRow& row : rows) {
+    const bool running = row.pid != 0;
+    cells.push_back({row.namespec, row.statename, running ? std::to_string(row.pid) : "-",
+                     or_dash(row.cpu_percent, [](double p) { return fmt::format("{:.1f}", p); }),
+                     or_dash(row.rss_bytes, human_size), or_dash(row.pss_bytes, human_size),
+                     or_dash(row.threads, integer),
+                     or_dash(row.trend_bytes_per_hour, signed_human_size),
+                     running ? or_dash(row.uptime_seconds, hours_uptime_text) : "-",
+                     or_dash(row.restarts, integer)});
+  }
+  return column_table(cells);
+}
+
+std::string top_title(double seconds, std::string_view clock) {
+  return fmt::format("zctl top - every {}s - {}", seconds, clock);
 }
 
 std::string python_error(std::string_view cls, std::string_view value) {

@@ -87,6 +87,46 @@ std::string uptime_text(double seconds);
 /// Epoch seconds as `YYYY-MM-DD HH:MM:SS` in UTC (no zone suffix).
 std::string utc_time_text(std::int64_t epoch);
 
+/// Rows of cells as left-aligned columns, the first row being the header: every column but the
+/// last is padded to its widest cell (UTF-8 code points) plus two spaces. Each line ends in
+/// `\n`; empty for no rows.
+std::string column_table(const std::vector<std::vector<std::string>>& rows);
+
+/// A byte count in 1024-based units with one decimal: `512B`, `1.5K`, `12.0M`, `1.2G`, `1.0T`
+/// (whole bytes below 1 KiB; T is the largest unit). A value that would round to 1024.0 of a
+/// unit is shown in the next one (`1.0M`, not `1024.0K`). Negative is 0.
+std::string human_size(double bytes);
+
+/// human_size of the magnitude with its sign: `+12.0M`, `-1.5M`; whatever rounds to 0 bytes is
+/// `+0B`.
+std::string signed_human_size(double bytes);
+
+/// A duration as `H:MM:SS` with the hours not wrapped into days (`51:04:05`). Fractions are
+/// dropped; negative is 0.
+std::string hours_uptime_text(double seconds);
+
+/// One process of `zctl top` (docs/zctl.md "top"): nullopt prints `-`.
+struct TopRow {
+  std::string namespec;
+  std::string statename;
+  std::int64_t pid = 0;  ///< 0: not running (`-`, and no uptime)
+  std::optional<double> cpu_percent;
+  std::optional<double> rss_bytes;
+  std::optional<double> pss_bytes;
+  std::optional<std::int64_t> threads;
+  std::optional<double> trend_bytes_per_hour;  ///< memory trend
+  std::optional<double> uptime_seconds;
+  std::optional<std::int64_t> restarts;
+};
+
+/// `top`'s table: the header `NAME  STATE  PID  CPU%  RSS  PSS  THREADS  TREND/H  UPTIME
+/// RESTARTS`, then one line per row, as column_table() lays them out.
+std::string top_table(const std::vector<TopRow>& rows);
+
+/// The first line of a `top --watch` screen: `zctl top - every 2s - 14:03:07`. `seconds` is
+/// printed in its shortest form (`2`, `0.5`); `clock` is the local time of day.
+std::string top_title(double seconds, std::string_view clock);
+
 /// The help texts are the verb table's (ctl/verb_table.cc, where these three are defined).
 ///
 /// The names `help` lists, sorted.

@@ -11,6 +11,8 @@ namespace zagent::ctl {
 namespace {
 
 int g_interrupt_pipe[2] = {-1, -1};
+bool g_sigterm_caught = false;        // SIGTERM goes to on_sigint
+struct sigaction g_saved_sigterm {};  // SIGTERM's action before that
 
 extern "C" void on_sigint(int /*signo*/) {
   const int saved = errno;
@@ -58,6 +60,23 @@ int install_interrupt_pipe() {
   sa.sa_flags = 0;  // no SA_RESTART: a blocking call returns EINTR and looks at the pipe
   ::sigaction(SIGINT, &sa, nullptr);
   return g_interrupt_pipe[0];
+}
+
+void catch_sigterm_in_interrupt_pipe(bool on) {
+  // Without the pipe a caught SIGTERM would be lost: it keeps its action.
+  if (on == g_sigterm_caught || g_interrupt_pipe[0] < 0) {
+    return;
+  }
+  if (on) {
+    struct sigaction sa {};
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;
+    ::sigaction(SIGTERM, &sa, &g_saved_sigterm);
+  } else {
+    ::sigaction(SIGTERM, &g_saved_sigterm, nullptr);
+  }
+  g_sigterm_caught = on;
 }
 
 void drain_interrupt_pipe(int fd) {

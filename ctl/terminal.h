@@ -15,6 +15,10 @@ namespace zagent::ctl {
 /// and returns the pipe's read end (-1 if the pipe cannot be made). Idempotent.
 int install_interrupt_pipe();
 
+/// While `on`, SIGTERM writes to the interrupt pipe as SIGINT does (install_interrupt_pipe()
+/// first); `false` puts back the action SIGTERM had before.
+void catch_sigterm_in_interrupt_pipe(bool on);
+
 /// Reads and discards every byte waiting in the interrupt pipe.
 void drain_interrupt_pipe(int fd);
 

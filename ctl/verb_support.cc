@@ -104,6 +104,17 @@ bool bool_field(const Json& j, const char* key) {
   return false;
 }
 
+std::optional<double> number_field(const Json& j, const char* key) {
+  if (!j.is_object()) {
+    return std::nullopt;
+  }
+  const auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) {
+    return std::nullopt;
+  }
+  return it->get<double>();
+}
+
 bool is_stopped(const Json& info) {
   const auto state = process_state_from_code(static_cast<int>(int_field(info, "state", -1)));
   return state && is_stopped_state(*state);

@@ -24,6 +24,8 @@ std::string py_str(const Json& j);
 std::string str_field(const Json& j, const char* key);
 std::int64_t int_field(const Json& j, const char* key, std::int64_t fallback = 0);
 bool bool_field(const Json& j, const char* key);
+/// A number field (integer or not); nullopt when missing, null or not a number.
+std::optional<double> number_field(const Json& j, const char* key);
 /// The info struct's state is one of the stopped states.
 bool is_stopped(const Json& info);
 /// `group:name` of an info or result struct.

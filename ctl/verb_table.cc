@@ -1,5 +1,5 @@
 // The verb table. The help texts are supervisorctl's help_* methods, verbatim (spec/ctl.md §8);
-// zctl's own verbs (why, crashes) come last.
+// zctl's own verbs (why, crashes, top) come last.
 #include "ctl/verb_table.h"
 
 #include <fmt/format.h>
@@ -126,6 +126,11 @@ constexpr Verb kVerbs[] = {
          "crashes <name>\t\tList the last 20 crashes of a process\n"
          "crashes -n <N> [<name>]\tList the last N crashes (0: all that are kept)\n",
      false, false, verb_crashes},
+    {"top",
+         "top\t\t\tShow the resource use of every process: CPU, memory, threads\n"
+         "top <name> [...]\tShow the resource use of the named processes or groups\n"
+         "top --watch <secs>\tRedraw every <secs> seconds until Ctrl-C\n",
+     false, false, verb_top},
 };
 // clang-format on
 

@@ -72,5 +72,7 @@ Outcome verb_quit(Session& s, const VerbCall& call);
 // verbs_crash.cc
 Outcome verb_why(Session& s, const VerbCall& call);
 Outcome verb_crashes(Session& s, const VerbCall& call);
+// verbs_top.cc
+Outcome verb_top(Session& s, const VerbCall& call);
 
 }  // namespace zagent::ctl

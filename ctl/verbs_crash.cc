@@ -3,7 +3,6 @@
 // Both read zagent.getCrashRecords (docs/crashes.md for the record's fields).
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -22,18 +21,6 @@ namespace {
 constexpr std::string_view kMethod = "zagent.getCrashRecords";
 /// `crashes` without -n.
 constexpr std::int64_t kDefaultLimit = 20;
-
-/// A number field (integer or not); nullopt when missing, null or not a number.
-std::optional<double> number_field(const Json& j, const char* key) {
-  if (!j.is_object()) {
-    return std::nullopt;
-  }
-  const auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) {
-    return std::nullopt;
-  }
-  return it->get<double>();
-}
 
 /// A string field; nullopt when missing, null or not a string.
 std::optional<std::string> string_field(const Json& j, const char* key) {
@@ -252,14 +239,6 @@ std::string exit_column(const Json& record) {
   return "-";
 }
 
-/// Characters as ljust() counts them: UTF-8 continuation bytes do not count.
-std::size_t display_len(std::string_view text) {
-  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U;
-  }));
-}
-
-/// The columns padded to their widest cell plus two spaces; the last one is not padded.
 std::string crashes_table(const std::vector<Json>& records) {
   std::vector<std::vector<std::string>> rows{
       {"TIME", "PROGRAM", "CAUSE", "EXIT", "UPTIME", "CONFIDENCE"}};
@@ -270,21 +249,7 @@ std::string crashes_table(const std::vector<Json>& records) {
                     str_field(record, "cause"), exit_column(record),
                     ran && uptime ? uptime_text(*uptime) : "-", str_field(record, "confidence")});
   }
-  std::vector<std::size_t> widths(rows.front().size(), 0);
-  for (const auto& row : rows) {
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      widths[i] = std::max(widths[i], display_len(row[i]));
-    }
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      line += i + 1 == row.size() ? row[i] : ljust(row[i], widths[i] + 2);
-    }
-    out += line + "\n";
-  }
-  return out;
+  return column_table(rows);
 }
 
 std::string to_text(const CrashesResult& r) {

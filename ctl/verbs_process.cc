@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <optional>
 #include <utility>
 
 #include "common/faults.h"
@@ -33,6 +35,8 @@ struct StatusResult : VerbResult {
   bool checked = false;           ///< the connection check passed (JSON has both lists)
   std::vector<NameError> errors;  ///< printed before the table, as supervisorctl does
   std::vector<Json> processes;    ///< the matching info structs, once all were read
+  /// --json only: each process's `resources` from zagent.getProcessStats, by namespec.
+  std::map<std::string, Json> resources;
 };
 
 std::string to_text(const StatusResult& r) {
@@ -49,7 +53,7 @@ std::string to_text(const StatusResult& r) {
   return out + status_table(rows);
 }
 
-Json status_row_json(const Json& info) {
+Json status_row_json(const Json& info, const std::map<std::string, Json>& resources) {
   Json row = Json::object();
   row["namespec"] = namespec_of(info);
   for (const char* key : {"name", "group", "state", "statename", "description", "pid", "start",
@@ -63,6 +67,10 @@ Json status_row_json(const Json& info) {
   // agent started, or from an agent that does not say.
   const auto cause = info.is_object() ? info.find("last_cause") : info.end();
   row["last_cause"] = info.is_object() && cause != info.end() ? *cause : Json(nullptr);
+  // The latest resource sample (docs/zctl.md "top"); null without a sample, or from an agent
+  // without zagent.getProcessStats.
+  const auto sample = resources.find(row["namespec"].get<std::string>());
+  row["resources"] = sample != resources.end() ? sample->second : Json(nullptr);
   return row;
 }
 
@@ -71,7 +79,7 @@ Json to_json(const StatusResult& r) {
   if (r.checked) {
     doc["processes"] = Json::array();
     for (const Json& info : r.processes) {
-      doc["processes"].push_back(status_row_json(info));
+      doc["processes"].push_back(status_row_json(info, r.resources));
     }
     doc["errors"] = Json::array();
     for (const NameError& e : r.errors) {
@@ -127,6 +135,34 @@ bool match_names(StatusResult& r, const std::vector<std::string>& words,
   return true;
 }
 
+/// The `resources` objects of a zagent.getProcessStats("") reply, by namespec. False, with
+/// the failure, only for a failure that ends the verb (Ctrl-C, the connection): a fault (an
+/// agent without the method, supervisord) or a reply of another shape leaves them all null.
+bool read_resources(StatusResult& r, const CallResult<Json>& reply) {
+  if (!reply) {
+    if (reply.error().kind == Kind::Rpc) {
+      return true;
+    }
+    r.unexpected(reply.error());
+    return false;
+  }
+  if (!reply->is_array()) {
+    return true;
+  }
+  for (const Json& process : *reply) {
+    if (!process.is_object()) {
+      continue;
+    }
+    const auto ns = process.find("namespec");
+    const auto resources = process.find("resources");
+    if (resources != process.end()) {
+      r.resources[ns != process.end() && ns->is_string() ? ns->get<std::string>()
+                                                         : namespec_of(process)] = *resources;
+    }
+  }
+  return true;
+}
+
 StatusResult status(Session& s, const std::vector<std::string>& words) {
   StatusResult r;
   // zagent: the connection check goes in the same round trip as the status calls (pipelined,
@@ -149,7 +185,17 @@ StatusResult status(Session& s, const std::vector<std::string>& words) {
   if (need_all) {
     calls.push_back({"supervisor.getAllProcessInfo", Json::array()});
   }
-  const auto replies = s.client->call_all(calls);
+  // zagent: --json rows carry the resource samples, from one more call in the same round
+  // trip; the text table is supervisorctl's and makes no such call.
+  if (s.json) {
+    calls.push_back({"zagent.getProcessStats", Json{{"name", ""}}});
+  }
+  auto replies = s.client->call_all(calls);
+  std::optional<CallResult<Json>> stats;
+  if (s.json) {
+    stats = std::move(replies.back());
+    replies.pop_back();
+  }
   if (!upcheck_reply(s, r, replies.front(), /*for_status=*/true)) {
     return r;
   }
@@ -175,6 +221,9 @@ StatusResult status(Session& s, const std::vector<std::string>& words) {
     if (is_stopped(info)) {
       r.exit_code = exit_code::kStatusNotRunning;
     }
+  }
+  if (stats && !read_resources(r, *stats)) {
+    return r;
   }
   r.processes = std::move(matching);
   return r;

@@ -1013,7 +1013,9 @@ TEST_F(CommandsTest, JsonStatus) {
   fake_.version_ok()
       .expect("supervisor.getProcessInfo", args("grp:g1"),
               ok(info("grp", "g1", PS::Running, "pid 7, uptime 0:00:01", 7)))
-      .expect("supervisor.getProcessInfo", args("nosuch"), fault(Fault::BadName, "nosuch"));
+      .expect("supervisor.getProcessInfo", args("nosuch"), fault(Fault::BadName, "nosuch"))
+      .expect("zagent.getProcessStats", Json{{"name", ""}},
+              std_error(rpc::StdError::MethodNotFound));
   const CommandResult r = run("status --json grp:g1 nosuch");
   EXPECT_EQ(r.exit_code, 4);
   const Json doc = parse(r.out);
@@ -1028,6 +1030,9 @@ TEST_F(CommandsTest, JsonStatus) {
   EXPECT_EQ(p["pid"], 7);
   EXPECT_TRUE(p.contains("exitstatus"));
   EXPECT_TRUE(p.contains("spawnerr"));
+  ASSERT_TRUE(p.contains("resources"));
+  EXPECT_TRUE(p["resources"].is_null());
+  EXPECT_EQ(fake_.batches, std::vector<std::size_t>{4}) << "one round trip";
   EXPECT_EQ(doc["errors"], Json::parse(R"j([{"name":"nosuch","error":"no such process"}])j"));
   EXPECT_EQ(r.out.back(), '\n');
   EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "one line";

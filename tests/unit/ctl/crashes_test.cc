@@ -263,6 +263,7 @@ TEST_F(CrashesTest, JsonStatusCarriesLastCause) {
   crashed["last_cause"] = "oom_killed";
   fake_.version_ok().expect("supervisor.getAllProcessInfo", Json::array(),
                             ok(Json::array({crashed, info("new", "new", PS::Running, "", 5)})));
+  fake_.expect("zagent.getProcessStats", Json{{"name", ""}}, ok(Json::array()));
   const Json doc = parse(run("status --json").out);
   ASSERT_EQ(doc["processes"].size(), 2U);
   EXPECT_EQ(doc["processes"][0]["last_cause"], "oom_killed");
