@@ -129,34 +129,41 @@ void read_environment(R& r) {
 }
 
 void read_growth_action(R& r) {
-  r.value(r.process().memory_growth_action,
-          [](std::string_view v) -> Result<GrowthAction> {
-            const std::string word = ascii_lower(py_strip(v));
-            if (word == "warn") {
-              return GrowthAction::Warn;
-            }
-            if (word == "restart") {
-              return GrowthAction::Restart;
-            }
-            return fail(invalid_value("memory_growth_action", v, "use warn or restart"));
-          });
+  r.value(r.process().memory_growth_action, [](std::string_view v) -> Result<GrowthAction> {
+    const std::string word = ascii_lower(py_strip(v));
+    if (word == "warn") {
+      return GrowthAction::Warn;
+    }
+    if (word == "restart") {
+      return GrowthAction::Restart;
+    }
+    return fail(invalid_value("memory_growth_action", v, "use warn or restart"));
+  });
 }
 
-// `95`, `95%`, `150.5`: percent of one core, more than 0 (several cores: more than 100).
+// `95`, `95%`, `150.5`: percent of one core (several cores: more than 100). Taken as written,
+// without %(...)s expansion, so that `95%` needs no doubling.
+Result<double> parse_cpu_limit(std::string_view v) {
+  std::string text(py_strip(v));
+  if (text.ends_with('%')) {
+    text.pop_back();
+  }
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !(value >= 0) || value > 1e6) {
+    return fail(invalid_value("cpu_limit", v, "a percentage of one core, such as 95"));
+  }
+  return value;
+}
+
 void read_cpu_limit(R& r) {
-  r.value(r.process().cpu_limit, [](std::string_view v) -> Result<double> {
-    std::string text(py_strip(v));
-    if (text.ends_with('%')) {
-      text.pop_back();
+  if (const IniOption* option = r.option()) {
+    if (auto value = parse_cpu_limit(option->value)) {
+      r.process().cpu_limit = *value;
+    } else {
+      r.error(value.error().message);
     }
-    char* end = nullptr;
-    const double value = std::strtod(text.c_str(), &end);
-    if (text.empty() || end != text.c_str() + text.size() || !(value >= 0) ||
-        value > 1e6) {
-      return fail(invalid_value("cpu_limit", v, "a percentage of one core, such as 95"));
-    }
-    return value;
-  });
+  }
 }
 
 void read_trend_window(R& r) {

@@ -1,6 +1,7 @@
 #include "agent/daemon/process_setup.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <grp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -21,8 +22,6 @@
 #include <fstream>
 #include <random>
 #include <regex>
-
-#include <fmt/format.h>
 
 #include "agent/config/config.h"
 #include "agent/config/config_host.h"
@@ -79,7 +78,7 @@ Result<int> open_control_socket(const UnixHttpServerConfig& server) {
   if (path.size() >= sizeof(sockaddr_un::sun_path)) {
     return fail("Cannot open an HTTP server: socket path too long: " + path);
   }
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (socket_answers(path)) {
       return fail(
@@ -208,8 +207,8 @@ namespace {
 Result<std::string> raise_limit(int resource, const char* name, const char* key,
                                 std::int64_t wanted) {
   rlimit lim{};
-  if (::getrlimit(resource, &lim) != 0 || wanted <= 0 ||
-      lim.rlim_cur == RLIM_INFINITY || static_cast<std::int64_t>(lim.rlim_cur) >= wanted) {
+  if (::getrlimit(resource, &lim) != 0 || wanted <= 0 || lim.rlim_cur == RLIM_INFINITY ||
+      static_cast<std::int64_t>(lim.rlim_cur) >= wanted) {
     return std::string();
   }
   if (lim.rlim_max != RLIM_INFINITY && static_cast<std::int64_t>(lim.rlim_max) < wanted) {
@@ -253,8 +252,7 @@ Result<std::string> drop_privileges(const SupervisordConfig& sd, ConfigHost& hos
   }
   if (::initgroups(user->name.c_str(), user->gid) != 0 || ::setgid(user->gid) != 0 ||
       ::setuid(user->uid) != 0) {
-    return errno_error("Could not set user id of process to " + std::to_string(user->uid),
-                       errno);
+    return errno_error("Could not set user id of process to " + std::to_string(user->uid), errno);
   }
   return fmt::format("Set uid to user {} succeeded", user->uid);
 }
@@ -371,6 +369,5 @@ AccessPolicy access_policy(const UnixHttpServerConfig& server) {
   policy.sha1_hex = sha1_hex;
   return policy;
 }
-
 
 }  // namespace zagent::daemon_setup

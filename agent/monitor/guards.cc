@@ -73,10 +73,10 @@ std::optional<GuardTrip> evaluate_guards(const ProcessConfig& c, const std::stri
   if (c.memory_limit > 0) {
     const bool over = in.latest.figures.rss_bytes > static_cast<std::uint64_t>(c.memory_limit);
     if (auto lasted = over_for(over, state.memory_over_since, now, c.memory_limit_for)) {
-      return trip(CauseKind::MemoryLimit, true, namespec,
-                  fmt::format("RSS {} > memory_limit {} for {}", format_bytes(rss),
-                              format_bytes(static_cast<double>(c.memory_limit)),
-                              seconds_text(*lasted)));
+      return trip(
+          CauseKind::MemoryLimit, true, namespec,
+          fmt::format("RSS {} > memory_limit {} for {}", format_bytes(rss),
+                      format_bytes(static_cast<double>(c.memory_limit)), seconds_text(*lasted)));
     }
   }
   if (c.cpu_limit > 0) {
@@ -93,14 +93,14 @@ std::optional<GuardTrip> evaluate_guards(const ProcessConfig& c, const std::stri
       state.growth_reported = false;
     } else if (c.memory_growth_action == GrowthAction::Restart || !state.growth_reported) {
       state.growth_reported = true;
-      return trip(CauseKind::MemoryGrowth, c.memory_growth_action == GrowthAction::Restart,
-                  namespec,
-                  fmt::format("RSS growth {}/h > memory_growth_limit {}/h over the last {} "
-                              "(RSS {})",
-                              format_bytes(in.trend->bytes_per_hour), format_bytes(limit),
-                              seconds_text(std::chrono::milliseconds(
-                                  std::llround(in.trend->span_seconds * 1000))),
-                              format_bytes(rss)));
+      return trip(
+          CauseKind::MemoryGrowth, c.memory_growth_action == GrowthAction::Restart, namespec,
+          fmt::format(
+              "RSS growth {}/h > memory_growth_limit {}/h over the last {} "
+              "(RSS {})",
+              format_bytes(in.trend->bytes_per_hour), format_bytes(limit),
+              seconds_text(std::chrono::milliseconds(std::llround(in.trend->span_seconds * 1000))),
+              format_bytes(rss)));
     }
   }
   return std::nullopt;

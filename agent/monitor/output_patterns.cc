@@ -1,9 +1,8 @@
 #include "agent/monitor/output_patterns.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include <fmt/format.h>
+#include <pcre2.h>
 
 #include <array>
 
@@ -14,35 +13,33 @@ namespace {
 
 // The messages frameworks print when the GPU ran out of memory (PyTorch, CUDA runtime,
 // cuBLAS/cuDNN, TensorFlow/JAX's XLA, ROCm).
-const NamedPatternSet kCudaOom{
-    "@cuda_oom",
-    {
-        R"(torch\.(cuda\.)?OutOfMemoryError)",
-        R"(CUDA out of memory)",
-        R"(CUDA error: out of memory)",
-        R"(CUBLAS_STATUS_ALLOC_FAILED)",
-        R"(CUDNN_STATUS_ALLOC_FAILED)",
-        R"(cudaErrorMemoryAllocation)",
-        R"(RESOURCE_EXHAUSTED: Out of memory)",
-        R"(HIP out of memory)",
-    }};
+const NamedPatternSet kCudaOom{"@cuda_oom",
+                               {
+                                   R"(torch\.(cuda\.)?OutOfMemoryError)",
+                                   R"(CUDA out of memory)",
+                                   R"(CUDA error: out of memory)",
+                                   R"(CUBLAS_STATUS_ALLOC_FAILED)",
+                                   R"(CUDNN_STATUS_ALLOC_FAILED)",
+                                   R"(cudaErrorMemoryAllocation)",
+                                   R"(RESOURCE_EXHAUSTED: Out of memory)",
+                                   R"(HIP out of memory)",
+                               }};
 
 // Faults after which a CUDA context is unusable (the process must start over): illegal
 // accesses, launch failures, the kernel driver's Xid reports, ECC errors, a lost device.
-const NamedPatternSet kGpuFault{
-    "@gpu_fault",
-    {
-        R"(an illegal memory access was encountered)",
-        R"(an illegal instruction was encountered)",
-        R"(cudaErrorIllegalAddress)",
-        R"(CUDA error: unspecified launch failure)",
-        R"(CUDA error: misaligned address)",
-        R"(CUDA error: device-side assert triggered)",
-        R"(the launch timed out and was terminated)",
-        R"(NVRM: Xid)",
-        R"(uncorrectable ECC error encountered)",
-        R"(GPU has fallen off the bus)",
-    }};
+const NamedPatternSet kGpuFault{"@gpu_fault",
+                                {
+                                    R"(an illegal memory access was encountered)",
+                                    R"(an illegal instruction was encountered)",
+                                    R"(cudaErrorIllegalAddress)",
+                                    R"(CUDA error: unspecified launch failure)",
+                                    R"(CUDA error: misaligned address)",
+                                    R"(CUDA error: device-side assert triggered)",
+                                    R"(the launch timed out and was terminated)",
+                                    R"(NVRM: Xid)",
+                                    R"(uncorrectable ECC error encountered)",
+                                    R"(GPU has fallen off the bus)",
+                                }};
 
 const std::array<NamedPatternSet, 2> kSets = {kCudaOom, kGpuFault};
 
@@ -69,8 +66,7 @@ Result<std::string> sets_pattern(std::string_view spec) {
     }
     const NamedPatternSet* set = find_set(token);
     if (set == nullptr) {
-      return fail(fmt::format("unknown pattern set '{}' (known: @cuda_oom, @gpu_fault)",
-                                    token));
+      return fail(fmt::format("unknown pattern set '{}' (known: @cuda_oom, @gpu_fault)", token));
     }
     for (std::string_view p : set->patterns) {
       pattern += pattern.empty() ? "" : "|";
@@ -114,13 +110,13 @@ Result<OutputPattern> OutputPattern::compile(std::string_view spec) {
   }
   int error = 0;
   PCRE2_SIZE offset = 0;
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                                   0, &error, &offset, nullptr);
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), 0,
+                                   &error, &offset, nullptr);
   if (code == nullptr) {
     std::array<PCRE2_UCHAR, 256> message{};
     pcre2_get_error_message(error, message.data(), message.size());
     return fail(fmt::format("invalid pattern at offset {}: {}", offset,
-                                  reinterpret_cast<const char*>(message.data())));
+                            reinterpret_cast<const char*>(message.data())));
   }
   // The JIT makes a match a few hundred nanoseconds; without it (a platform lacking it) the
   // interpreter gives the same answers.
@@ -137,8 +133,8 @@ bool OutputPattern::matches(std::string_view line) const {
       return false;
     }
   }
-  const int rc = pcre2_match(code_->code, reinterpret_cast<PCRE2_SPTR>(line.data()), line.size(),
-                             0, 0, code_->data, nullptr);
+  const int rc = pcre2_match(code_->code, reinterpret_cast<PCRE2_SPTR>(line.data()), line.size(), 0,
+                             0, code_->data, nullptr);
   return rc >= 0;
 }
 

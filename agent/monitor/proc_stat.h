@@ -17,11 +17,11 @@ struct ProcStat {
   pid_t pid = 0;
   pid_t ppid = 0;
   char state = '?';
-  std::uint64_t utime = 0;   ///< field 14
-  std::uint64_t stime = 0;   ///< field 15
-  std::uint64_t cutime = 0;  ///< field 16: waited-for children, so a reaped child's CPU stays
-  std::uint64_t cstime = 0;  ///< field 17
-  std::int64_t threads = 0;  ///< field 20
+  std::uint64_t utime = 0;      ///< field 14
+  std::uint64_t stime = 0;      ///< field 15
+  std::uint64_t cutime = 0;     ///< field 16: waited-for children, so a reaped child's CPU stays
+  std::uint64_t cstime = 0;     ///< field 17
+  std::int64_t threads = 0;     ///< field 20
   std::uint64_t starttime = 0;  ///< field 22: ticks after boot (tells a reused pid)
   std::int64_t rss_pages = 0;   ///< field 24
   friend bool operator==(const ProcStat&, const ProcStat&) = default;
@@ -54,7 +54,7 @@ struct TreeFigures {
   std::uint64_t rss_bytes = 0;
   std::optional<std::uint64_t> pss_bytes;  ///< nullopt when some member's PSS is unknown
   std::int64_t threads = 0;
-  std::optional<std::int64_t> fds;         ///< nullopt when some member's fds are unknown
+  std::optional<std::int64_t> fds;  ///< nullopt when some member's fds are unknown
   friend bool operator==(const TreeFigures&, const TreeFigures&) = default;
 };
 

@@ -22,9 +22,9 @@ Json nullable(const std::optional<T>& v) {
 
 // A process with a child the monitor can sample.
 bool has_live_child(const ProcessEntry& e) {
-  return e.record.pid != 0 && (e.record.state == ProcessState::Starting ||
-                               e.record.state == ProcessState::Running ||
-                               e.record.state == ProcessState::Stopping);
+  return e.record.pid != 0 &&
+         (e.record.state == ProcessState::Starting || e.record.state == ProcessState::Running ||
+          e.record.state == ProcessState::Stopping);
 }
 
 Json sample_json(const TreeSample& s, std::optional<double> cpu) {
@@ -73,7 +73,22 @@ std::optional<SteadyTime> ResourceMonitor::next_wakeup() const {
   if (options_.interval.count() <= 0) {
     return std::nullopt;
   }
-  return next_due_;
+  // Nothing to sample, nothing to wake for (the first live child is found at once when
+  // programs run; the whole table is read only when none does).
+  for (const GroupEntry& group : supervisor_.groups()) {
+    for (const ProcessEntry& entry : group.processes) {
+      if (has_live_child(entry)) {
+        // After a time with nothing to sample, the first sample comes an interval after the
+        // first child, not at once.
+        const SteadyTime now = clock_.steady_now();
+        if (next_due_ + options_.interval < now) {
+          next_due_ = now + options_.interval;
+        }
+        return next_due_;
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 void ResourceMonitor::tick() {
@@ -159,9 +174,9 @@ void ResourceMonitor::sample_all() {
       h.ring.push(TreeSample{now, wall, *figures[i]});
       if (has_resource_guards(entry.config)) {
         const std::chrono::milliseconds window = window_of(entry.config);
-        GuardInput input{*h.ring.latest(), cpu_of(h), memory_trend(h.ring, now, window), window,
-                         entry.record.state == ProcessState::Running &&
-                             !entry.record.guardian_stop};
+        GuardInput input{
+            *h.ring.latest(), cpu_of(h), memory_trend(h.ring, now, window), window,
+            entry.record.state == ProcessState::Running && !entry.record.guardian_stop};
         if (auto trip = evaluate_guards(entry.config, live[i].program, h.guards, input)) {
           trips.push_back({entry.config.group, entry.config.name, std::move(*trip)});
         }
@@ -173,8 +188,8 @@ void ResourceMonitor::sample_all() {
   for (const Trip& t : trips) {
     log_.log(LogLevel::Warn, t.trip.line);
     if (t.trip.restart) {
-      (void)supervisor_.guardian_restart(t.group, t.name,
-                                         RestartRequested{t.trip.cause, {"sampler", t.trip.reason}});
+      (void)supervisor_.guardian_restart(
+          t.group, t.name, RestartRequested{t.trip.cause, {"sampler", t.trip.reason}});
     }
   }
 }
@@ -242,8 +257,8 @@ std::optional<Json> ResourceMonitor::series(const std::string& program) {
   const std::vector<TreeSample> samples = h.ring.since(h.ring.latest()->at - kSnapshotSeries);
   Json rows = Json::array();
   for (std::size_t i = 0; i < samples.size(); ++i) {
-    rows.push_back(sample_json(samples[i], i > 0 ? cpu_percent(samples[i - 1], samples[i])
-                                                 : std::optional<double>()));
+    rows.push_back(sample_json(
+        samples[i], i > 0 ? cpu_percent(samples[i - 1], samples[i]) : std::optional<double>()));
   }
   return Json{{"summary", std::move(*head)},
               {"series_seconds", std::chrono::duration<double>(kSnapshotSeries).count()},

@@ -7,10 +7,9 @@
 
 #include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "agent/crash/ports.h"
 #include "agent/monitor/guards.h"
@@ -35,7 +34,8 @@ class ResourceMonitor final : public ResourceSource {
 
   /// sample_interval=0: the trees are sampled only when a client asks.
   bool samples_on_request() const { return options_.interval.count() <= 0; }
-  /// When tick() has a sample to take; nullopt with sample_interval=0.
+  /// When tick() has a sample to take; nullopt with sample_interval=0 or while no program
+  /// has a child.
   std::optional<SteadyTime> next_wakeup() const;
   /// Takes the periodic sample if it is due. Call when the timer fires.
   void tick();
@@ -45,8 +45,7 @@ class ResourceMonitor final : public ResourceSource {
 
   /// restart_on_output matched a line of `group:name` (posted by the daemon, so the process
   /// may have ended meanwhile: then nothing happens).
-  void on_output_match(const std::string& group, const std::string& name,
-                       const OutputMatch& match);
+  void on_output_match(const std::string& group, const std::string& name, const OutputMatch& match);
 
   /// The `resources` object of zagent.getProcessStats for one process, or null.
   nlohmann::json resources_json(const ProcessEntry& entry) const;
@@ -74,7 +73,7 @@ class ResourceMonitor final : public ResourceSource {
   LogSink& log_;
   std::map<std::string, History> history_;  // namespec -> the current run's samples
   std::optional<SteadyTime> last_sample_;   // the last pass (periodic or on request)
-  SteadyTime next_due_;
+  mutable SteadyTime next_due_;             // moved on by next_wakeup() after an idle time
 };
 
 }  // namespace zagent

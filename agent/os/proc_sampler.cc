@@ -89,8 +89,7 @@ SystemTreeSampler::SystemTreeSampler(std::string proc_root)
       ticks_per_second_(::sysconf(_SC_CLK_TCK)),
       page_size_(::sysconf(_SC_PAGESIZE)) {}
 
-std::vector<std::optional<TreeFigures>> SystemTreeSampler::sample(
-    const std::vector<pid_t>& roots) {
+std::vector<std::optional<TreeFigures>> SystemTreeSampler::sample(const std::vector<pid_t>& roots) {
   std::vector<std::optional<TreeFigures>> out(roots.size());
   Fd proc(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (proc.fd < 0) {

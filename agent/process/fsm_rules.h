@@ -33,7 +33,8 @@ inline bool exited_too_quickly(const ProcessConfig& config, SteadyTime last_star
 }
 
 // supervisord compat: transition(), STARTING -> RUNNING once `now - laststart > startsecs`.
-inline bool stayed_up_long_enough(const ProcessConfig& config, SteadyTime last_start, SteadyTime now) {
+inline bool stayed_up_long_enough(const ProcessConfig& config, SteadyTime last_start,
+                                  SteadyTime now) {
   return now - last_start > seconds(config.startsecs);
 }
 
@@ -67,13 +68,15 @@ inline bool should_autorestart(const ProcessConfig& config, int exit_status) {
 
 // zagent extension (restart_delay_max): a run at least this long starts the delay sequence
 // over, so a service that crashes once a day is not punished for last week's crash loop.
-inline bool run_outlived_backoff(const ProcessConfig& config, SteadyTime last_start, SteadyTime now) {
+inline bool run_outlived_backoff(const ProcessConfig& config, SteadyTime last_start,
+                                 SteadyTime now) {
   return now - last_start >= config.restart_delay_max;
 }
 
 // zagent extension (crashloop_window_secs): the autorestarts still inside the window at `now`.
 inline std::vector<SteadyTime> restarts_in_window(const ProcessConfig& config,
-                                           std::vector<SteadyTime> restarts, SteadyTime now) {
+                                                  std::vector<SteadyTime> restarts,
+                                                  SteadyTime now) {
   std::erase_if(restarts,
                 [&](SteadyTime at) { return now - at >= seconds(config.crashloop_window_secs); });
   return restarts;
@@ -110,6 +113,5 @@ inline FsmError not_expected(const ProcessConfig& config, ProcessState state, Ev
                               event_kind_name(kind), config.name, state_name(state)),
                   true};
 }
-
 
 }  // namespace zagent::fsm_rules

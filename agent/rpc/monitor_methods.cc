@@ -75,7 +75,8 @@ void get_process_stats(MethodContext& ctx, const MethodArgs& a, RpcReply reply) 
 }  // namespace
 
 void register_monitor_methods(MethodRegistry& r, MethodContext& c) {
-  r.add({"zagent.getProcessStats", "array",
+  r.add({"zagent.getProcessStats",
+         "array",
          {{"name", "string", Json("")}},
          "Resources of each process's tree (CPU, RSS, PSS, threads, fds, memory trend), its "
          "uptime and restarts: of one process (namespec), of a group (`g:*`), or of all when "

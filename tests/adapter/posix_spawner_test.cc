@@ -602,7 +602,7 @@ TEST(ProcStat, ParsesFieldsAfterTheCommandName) {
   ASSERT_TRUE(st.has_value());
   EXPECT_EQ(st->pid, 4242);
   EXPECT_EQ(st->ppid, 17);
-  EXPECT_EQ(st->start_time, 987654u);
+  EXPECT_EQ(st->starttime, 987654u);
   EXPECT_FALSE(parse_proc_stat("garbage").has_value());
   EXPECT_FALSE(parse_proc_stat("12 (x) S 1 2").has_value());
 }

@@ -88,9 +88,9 @@ TEST_F(GuardTest, MemoryLimitRestartsALeakingProgramWithItsCause) {
 }
 
 TEST_F(GuardTest, CpuLimitRestartsASpinningProgram) {
-  ASSERT_TRUE(start_agent(program("spin", helper("spin_cpu"),
-                                  "cpu_limit=40\ncpu_limit_for=1\nstartsecs=1\n"),
-                          kFastSampling));
+  ASSERT_TRUE(start_agent(
+      program("spin", helper("spin_cpu"), "cpu_limit=40\ncpu_limit_for=1\nstartsecs=1\n"),
+      kFastSampling));
   ASSERT_TRUE(wait_log("guard cpu_limit tripped for spin: CPU ")) << main_log();
   const Json r = wait_record("spin");
   ASSERT_FALSE(r.empty()) << main_log();
@@ -102,15 +102,16 @@ TEST_F(GuardTest, CpuLimitRestartsASpinningProgram) {
 TEST_F(GuardTest, CudaOomLineRestartsAProgramThatStaysAlive) {
   ASSERT_TRUE(start_agent(program("sd", helper("print_cuda_oom") + " --delay-ms 1500",
                                   "restart_on_output=@cuda_oom\nstartsecs=1\n")));
-  ASSERT_TRUE(wait_log("guard output_pattern tripped for sd: stderr line matched @cuda_oom: "
-                       "torch.cuda.OutOfMemoryError: CUDA out of memory."))
+  ASSERT_TRUE(
+      wait_log("guard output_pattern tripped for sd: stderr line matched @cuda_oom: "
+               "torch.cuda.OutOfMemoryError: CUDA out of memory."))
       << main_log();
   const Json r = wait_record("sd");
   ASSERT_FALSE(r.empty()) << main_log();
   EXPECT_EQ(r["cause"], "output_pattern");
   EXPECT_EQ(r["evidence"][0]["source"], "output");
   EXPECT_NE(r["evidence"][0]["text"].get<std::string>().find("CUDA out of memory. Tried to "
-                                                               "allocate 2.00 GiB"),
+                                                             "allocate 2.00 GiB"),
             std::string::npos);
   bool seen = false;
   for (const Json& line : r["last_output"]["stderr"]) {
@@ -126,8 +127,9 @@ TEST_F(GuardTest, AGpuFaultSetDoesNotFireOnACudaOomAndAPlainTracebackFiresNothin
               "restart_on_output=@cuda_oom,@gpu_fault\nstartsecs=0\n") +
       program("bad", helper("print_cuda_oom") + " --kind gpu_fault --delay-ms 500",
               "restart_on_output=@gpu_fault\nstartsecs=0\n")));
-  ASSERT_TRUE(wait_log("guard output_pattern tripped for bad: stderr line matched @gpu_fault: "
-                       "RuntimeError: CUDA error: an illegal memory access was encountered"))
+  ASSERT_TRUE(
+      wait_log("guard output_pattern tripped for bad: stderr line matched @gpu_fault: "
+               "RuntimeError: CUDA error: an illegal memory access was encountered"))
       << main_log();
   EXPECT_TRUE(records("sd").empty());
   EXPECT_TRUE(records("calm").empty());
@@ -165,8 +167,7 @@ TEST_F(GuardTest, ATreeIsSampledWholeAndAProgramWithoutGuardsIsNeverTouched) {
   ASSERT_TRUE(start_agent(
       program("tree", helper("fork_tree") + " --children 2 --depth 2 --child-mib 8",
               "startsecs=0\nstopasgroup=true\n") +
-          program("leak", helper("leak_memory") + " --rate 32 --start 4 --max 64",
-                  "startsecs=0\n"),
+          program("leak", helper("leak_memory") + " --rate 32 --start 4 --max 64", "startsecs=0\n"),
       kFastSampling));
   // Root + 2 children + 4 grandchildren, each holding 8 MiB.
   const Json tree = wait_resources("tree", [](const Json& r) {
@@ -175,9 +176,8 @@ TEST_F(GuardTest, ATreeIsSampledWholeAndAProgramWithoutGuardsIsNeverTouched) {
   ASSERT_TRUE(tree.is_object()) << top("tree").dump();
   EXPECT_GE(tree["threads"].get<int>(), 7);
   EXPECT_TRUE(tree["cpu_seconds"].is_number());
-  const Json leak = wait_resources("leak", [](const Json& r) {
-    return r["rss_bytes"].get<double>() >= 60.0 * 1024 * 1024;
-  });
+  const Json leak = wait_resources(
+      "leak", [](const Json& r) { return r["rss_bytes"].get<double>() >= 60.0 * 1024 * 1024; });
   ASSERT_TRUE(leak.is_object()) << top("leak").dump();
   EXPECT_TRUE(leak["memory_limit_bytes"].is_null());
   EXPECT_EQ(count_log("guard "), 0u) << main_log();
@@ -194,7 +194,7 @@ TEST_F(GuardTest, ATreeIsSampledWholeAndAProgramWithoutGuardsIsNeverTouched) {
   EXPECT_TRUE(std::regex_search(text.out, std::regex("^NAME +STATE +PID +CPU% +RSS +PSS +"
                                                      "THREADS +TREND/H +UPTIME +RESTARTS\n")))
       << text.out;
-  EXPECT_TRUE(std::regex_search(text.out, std::regex("\nleak +RUNNING +[0-9]+ ")) ) << text.out;
+  EXPECT_TRUE(std::regex_search(text.out, std::regex("\nleak +RUNNING +[0-9]+ "))) << text.out;
   EXPECT_TRUE(std::regex_search(text.out, std::regex("\ntree +RUNNING +[0-9]+ "))) << text.out;
 }
 

@@ -1,9 +1,9 @@
 // Every resource guard's decision: memory_limit (with _for), cpu_limit (with _for),
 // memory_growth (warn once, or restart), nothing outside RUNNING, nothing without a key.
+#include "agent/monitor/guards.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include "agent/monitor/guards.h"
 
 namespace zagent {
 namespace {
@@ -32,9 +32,8 @@ TEST(Guards, NoKeysNoTripWhateverTheFigures) {
   ProcessConfig c;
   GuardState state;
   EXPECT_FALSE(has_resource_guards(c));
-  EXPECT_FALSE(check(c, state, at(0s, 1'000'000 * kMB), 800.0,
-                     MemoryTrend{1e12, 1800, 100})
-                   .has_value());
+  EXPECT_FALSE(
+      check(c, state, at(0s, 1'000'000 * kMB), 800.0, MemoryTrend{1e12, 1800, 100}).has_value());
 }
 
 TEST(Guards, MemoryLimitTripsAtTheFirstSampleOverIt) {

@@ -1,9 +1,9 @@
 // restart_on_output: the named sets, PCRE2 patterns (case-sensitive), errors, and the line
 // splitter that feeds the pattern across reads.
+#include "agent/monitor/output_patterns.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include "agent/monitor/output_patterns.h"
 
 namespace zagent {
 namespace {
@@ -24,8 +24,10 @@ TEST(NamedSets, CudaOomMatchesWhatFrameworksPrint) {
            "torch.cuda.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB",
            "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 20.00 MiB",
            "RuntimeError: CUDA error: out of memory",
-           "RuntimeError: CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`",
-           "2024-05-01 12:00:00.1: W external/xla/bfc_allocator.cc RESOURCE_EXHAUSTED: Out of memory while trying to allocate",
+           "RuntimeError: CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling "
+           "`cublasCreate(handle)`",
+           "2024-05-01 12:00:00.1: W external/xla/bfc_allocator.cc RESOURCE_EXHAUSTED: Out of "
+           "memory while trying to allocate",
        }) {
     EXPECT_TRUE(p.matches(line)) << line;
   }

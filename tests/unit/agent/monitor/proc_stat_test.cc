@@ -1,9 +1,9 @@
 // Tree figures from the text of /proc: the stat and smaps_rollup parsers, tree membership by
 // parent pid, and the sum over a tree.
+#include "agent/monitor/proc_stat.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include "agent/monitor/proc_stat.h"
 
 namespace zagent {
 namespace {
@@ -15,14 +15,13 @@ using ::testing::ElementsAre;
 std::string stat_line(pid_t pid, pid_t ppid, char state, int utime, int stime, int cutime,
                       int cstime, int threads, long rss_pages, const std::string& comm = "x") {
   return std::to_string(pid) + " (" + comm + ") " + state + " " + std::to_string(ppid) +
-         " 1 1 0 -1 4194560 10 0 0 0 " + std::to_string(utime) + " " + std::to_string(stime) +
-         " " + std::to_string(cutime) + " " + std::to_string(cstime) + " 20 0 " +
+         " 1 1 0 -1 4194560 10 0 0 0 " + std::to_string(utime) + " " + std::to_string(stime) + " " +
+         std::to_string(cutime) + " " + std::to_string(cstime) + " 20 0 " +
          std::to_string(threads) + " 0 555 12345678 " + std::to_string(rss_pages) +
          " 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
 }
 
-ProcStat st(pid_t pid, pid_t ppid, char state = 'S', int ticks = 0, long rss = 0,
-            int threads = 1) {
+ProcStat st(pid_t pid, pid_t ppid, char state = 'S', int ticks = 0, long rss = 0, int threads = 1) {
   ProcStat s;
   s.pid = pid;
   s.ppid = ppid;
@@ -72,7 +71,7 @@ TEST(ProcStatParse, PssIsTheSumOfPssLinesOnly) {
 
 TEST(TreeMembers, RootThenDescendantsButNotOthers) {
   // 100 -> 101 -> 103; 100 -> 102; 200 is someone else's; 104 is a child of 200.
-  const std::vector<ProcStat> all = {st(1, 0), st(101, 100), st(200, 1), st(100, 1),
+  const std::vector<ProcStat> all = {st(1, 0),     st(101, 100), st(200, 1),  st(100, 1),
                                      st(103, 101), st(102, 100), st(104, 200)};
   std::vector<pid_t> pids;
   for (std::size_t i : tree_members(100, all)) {

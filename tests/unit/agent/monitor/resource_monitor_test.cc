@@ -1,12 +1,13 @@
 // The resource monitor over a real supervisor and fake ports: when it samples, what it keeps,
 // and how a guard's trip becomes a restart through the one restart engine.
+#include "agent/monitor/resource_monitor.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <csignal>
 
 #include "agent/config/loader.h"
-#include "agent/monitor/resource_monitor.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_config_host.h"
 #include "tests/support/fake_log_sink.h"
@@ -120,6 +121,17 @@ TEST_F(ResourceMonitorTest, SamplesEveryIntervalAndOnlyLiveChildren) {
   EXPECT_TRUE(monitor_->resources_json(entry("off")).is_null());
 }
 
+TEST_F(ResourceMonitorTest, NoChildNoWakeUpAndTheFirstSampleAnIntervalAfterOne) {
+  make("[program:web]\ncommand=/bin/web\nautostart=false\n");
+  supervisor_->start();
+  EXPECT_FALSE(monitor_->next_wakeup().has_value());
+  run_for(1h);
+  ASSERT_TRUE(supervisor_->start_process("web", "web").has_value());
+  EXPECT_EQ(monitor_->next_wakeup(), clock_.steady_now() + 10s);
+  run_for(10s);
+  EXPECT_EQ(sampler_.passes, 1);
+}
+
 TEST_F(ResourceMonitorTest, CpuPercentFromTwoSamplesOrSinceTheSpawn) {
   make("[program:web]\ncommand=/bin/web\n");
   supervisor_->start();
@@ -229,9 +241,10 @@ TEST_F(ResourceMonitorTest, GrowthWarnDoesNotTouchTheProgram) {
 }
 
 TEST_F(ResourceMonitorTest, GrowthRestartWithTheRestartAction) {
-  make("[program:leak]\ncommand=/bin/leak\nmemory_growth_limit=100MB\n"
-       "memory_growth_action=restart\nmemory_trend_window=20\n",
-       1s);
+  make(
+      "[program:leak]\ncommand=/bin/leak\nmemory_growth_limit=100MB\n"
+      "memory_growth_action=restart\nmemory_trend_window=20\n",
+      1s);
   supervisor_->start();
   const pid_t p = pid("leak");
   for (int s = 0; s < 10 && spawner_.signals.empty(); ++s) {
@@ -264,10 +277,9 @@ TEST_F(ResourceMonitorTest, OutputMatchRestartsOnlyWhileRunning) {
   ASSERT_EQ(spawner_.signals.size(), 1u);
   monitor_->on_output_match("gpu", "gpu", OutputMatch{OutputTail::Channel::Stderr, "again"});
   EXPECT_EQ(spawner_.signals.size(), 1u);  // one restart at a time
-  EXPECT_THAT(log_.lines,
-              Contains("WARN guard output_pattern tripped for gpu: stderr line matched "
-                       "@cuda_oom: torch.cuda.OutOfMemoryError: CUDA out of memory., "
-                       "restarting"));
+  EXPECT_THAT(log_.lines, Contains("WARN guard output_pattern tripped for gpu: stderr line matched "
+                                   "@cuda_oom: torch.cuda.OutOfMemoryError: CUDA out of memory., "
+                                   "restarting"));
   ASSERT_TRUE(supervisor_->on_child_exit(pid("gpu"), killed_by(SIGTERM)));
   const ExitCause& cause = *entry("gpu").record.last_cause;
   EXPECT_EQ(cause.kind, CauseKind::OutputPattern);

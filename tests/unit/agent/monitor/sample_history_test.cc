@@ -1,7 +1,7 @@
 // The sample ring, the CPU share between samples and the least-squares memory trend.
-#include <gtest/gtest.h>
-
 #include "agent/monitor/sample_history.h"
+
+#include <gtest/gtest.h>
 
 namespace zagent {
 namespace {
@@ -56,7 +56,7 @@ TEST(SampleRing, ClearForgetsEverything) {
 TEST(CpuPercent, IsCpuSecondsOverWallSeconds) {
   EXPECT_DOUBLE_EQ(*cpu_percent(sample(0ms, 0, 1.0), sample(10s, 0, 6.0)), 50.0);
   EXPECT_DOUBLE_EQ(*cpu_percent(sample(0ms, 0, 0), sample(1s, 0, 2.0)), 200.0);  // two cores
-  EXPECT_DOUBLE_EQ(*cpu_percent(sample(0ms, 0, 5.0), sample(1s, 0, 4.0)), 0.0);   // lost member
+  EXPECT_DOUBLE_EQ(*cpu_percent(sample(0ms, 0, 5.0), sample(1s, 0, 4.0)), 0.0);  // lost member
   EXPECT_FALSE(cpu_percent(sample(1s, 0, 0), sample(1s, 0, 1)).has_value());
 }
 
@@ -78,8 +78,7 @@ TEST(MemoryTrend, FitsNoisyDataAndShrinkingMemory) {
   // Falling 2 MB per minute with +-1 MB alternating noise: the fit still says -120 MB/h.
   for (int i = 0; i <= 20; ++i) {
     const double noise = (i % 2 == 0) ? 1e6 : -1e6;
-    ring.push(sample(std::chrono::minutes(i),
-                     static_cast<std::uint64_t>(1e9 - 2e6 * i + noise)));
+    ring.push(sample(std::chrono::minutes(i), static_cast<std::uint64_t>(1e9 - 2e6 * i + noise)));
   }
   const auto trend = memory_trend(ring, kT0 + 20min, 30min);
   ASSERT_TRUE(trend.has_value());

@@ -65,8 +65,8 @@ std::vector<T> actions_of(const Step& s) {
 
 TEST(GuardianRestart, RefusedOutsideRunning) {
   const ProcessConfig c = web();
-  for (S state : {S::Stopped, S::Starting, S::Backoff, S::Stopping, S::Exited, S::Fatal,
-                  S::Unknown}) {
+  for (S state :
+       {S::Stopped, S::Starting, S::Backoff, S::Stopping, S::Exited, S::Fatal, S::Unknown}) {
     ProcessRecord r = running();
     r.state = state;
     auto s = step(c, r, kTrip, at(5s));
@@ -141,8 +141,8 @@ TEST(GuardianRestart, CountsInTheCrashLoopLimit) {
   ProcessRecord r = running();
   for (int i = 0; i < 2; ++i) {
     const Step stop = must(c, r, kTrip, at(std::chrono::seconds(10 * i + 2)));
-    const Step exit = must(c, stop.next, ChildExited(killed_by(SIGTERM)),
-                           at(std::chrono::seconds(10 * i + 3)));
+    const Step exit =
+        must(c, stop.next, ChildExited(killed_by(SIGTERM)), at(std::chrono::seconds(10 * i + 3)));
     ASSERT_EQ(exit.next.state, S::Starting) << i;
     r = exit.next;
     r.state = S::Running;
