@@ -268,12 +268,14 @@ class Peer:
     """One peer: kind (a PEERS name), the supervisor binary, and how to talk to it: ctl (the
     CLI's argv, zagent and supervisord) or tools ({name: path} of S6_TOOLS, s6)."""
 
-    def __init__(self, kind, binary, ctl=None, tools=None, supervisord_lines=()):
+    def __init__(self, kind, binary, ctl=None, tools=None, supervisord_lines=(),
+                 program_lines=()):
         self.kind = kind
         self.binary = binary
         self.ctl = ctl
         self.tools = tools
         self.supervisord_lines = tuple(supervisord_lines)  # extra [supervisord] keys
+        self.program_lines = tuple(program_lines)  # extra keys of every [program:pNNNN]
 
     def session(self, prog, n, startsecs, scenario, writer=None):
         """writer: optional ((path, realpath) of the log writer, bytes to write (0: forever),
@@ -366,6 +368,7 @@ class Session(SupervisorProcess):
         self.leftovers = 0
         self.scenario = scenario
         self.supervisord_lines = peer.supervisord_lines
+        self.program_lines = peer.program_lines
         if writer:
             wprog, wn, backups, wsize = writer
             self.extra_conf = writer_conf(wprog, wn, backups, wsize)
@@ -409,6 +412,7 @@ class Session(SupervisorProcess):
                 f"startsecs = {startsecs}",
                 f"stdout_logfile = {d}/logs/{name}.out",
                 f"stderr_logfile = {d}/logs/{name}.err",
+                *self.program_lines,
                 "",
             ]
         with open(self.conf, "w") as f:
@@ -1359,6 +1363,40 @@ def parse_strace_c(path):
     return total, per
 
 
+def measure_quiet(s, secs, strace):
+    """What the supervisor's own processes (s6: s6-svscan and every s6-supervise) cost while
+    nothing happens: (CPU ms by utime+stime, CPU ms by schedstat) over `secs` untraced, then
+    (syscalls, {syscall: calls}) over the next `secs` under `strace -f -c` ((None, None)
+    without strace). Two windows: ptrace stops inflate the CPU time of a traced process."""
+    pids = s.tree_pids()
+    t0 = sum(cpu_ticks(p) for p in pids)
+    n0 = sum(sched_ns(p) for p in pids)
+    time.sleep(secs)
+    t1 = sum(cpu_ticks(p) for p in pids)
+    n1 = sum(sched_ns(p) for p in pids)
+    hz = os.sysconf("SC_CLK_TCK")
+    ticks_ms, sched_ms = (t1 - t0) * 1000.0 / hz, (n1 - n0) / 1e6
+    if not strace:
+        return ticks_ms, sched_ms, None, None
+    out = os.path.join(s.dir, "strace.txt")
+    attach = [a for p in pids for a in ("-p", str(p))]
+    tr = subprocess.Popen(
+        [strace, "-f", "-c", "-o", out] + attach,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE)
+    time.sleep(secs)
+    tr.send_signal(signal.SIGINT)
+    try:
+        _, err = tr.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        tr.kill()
+        _, err = tr.communicate()
+    if not os.path.exists(out):
+        raise RuntimeError(f"strace wrote no summary: {err.decode(errors='replace')}")
+    total, per = parse_strace_c(out)
+    return ticks_ms, sched_ms, total, per
+
+
 def scenario_idle(peers, prog, n, secs, rounds, startsecs, settle, res, strace):
     """Idle cost with N RUNNING: CPU over `secs` untraced, then syscalls over `secs` traced,
     summed over the supervisor's own processes (s6: s6-svscan and every s6-supervise)."""
@@ -1371,32 +1409,10 @@ def scenario_idle(peers, prog, n, secs, rounds, startsecs, settle, res, strace):
                 s.wait_all()
                 time.sleep(settle)  # past every startsecs deadline: nothing left to happen
                 record_mem(s, n, res)
-                pids = s.tree_pids()
-                t0 = sum(cpu_ticks(p) for p in pids)
-                n0 = sum(sched_ns(p) for p in pids)
-                time.sleep(secs)
-                t1 = sum(cpu_ticks(p) for p in pids)
-                n1 = sum(sched_ns(p) for p in pids)
-                hz = os.sysconf("SC_CLK_TCK")
-                res.setdefault(("idle_ticks", kind), []).append((t1 - t0) * 1000.0 / hz)
-                res.setdefault(("idle_sched", kind), []).append((n1 - n0) / 1e6)
+                ticks, sched, total, per = measure_quiet(s, secs, strace)
+                res.setdefault(("idle_ticks", kind), []).append(ticks)
+                res.setdefault(("idle_sched", kind), []).append(sched)
                 if strace:
-                    out = os.path.join(s.dir, "strace.txt")
-                    attach = [a for p in pids for a in ("-p", str(p))]
-                    tr = subprocess.Popen(
-                        [strace, "-f", "-c", "-o", out] + attach,
-                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                        stderr=subprocess.PIPE)
-                    time.sleep(secs)
-                    tr.send_signal(signal.SIGINT)
-                    try:
-                        _, err = tr.communicate(timeout=20)
-                    except subprocess.TimeoutExpired:
-                        tr.kill()
-                        _, err = tr.communicate()
-                    if not os.path.exists(out):
-                        raise RuntimeError(f"strace wrote no summary: {err.decode(errors='replace')}")
-                    total, per = parse_strace_c(out)
                     res.setdefault(("idle_sys", kind), []).append(total)
                     res.setdefault(("idle_sys_per", kind), []).append(per)
             finally:
