@@ -1420,6 +1420,172 @@ def scenario_idle(peers, prog, n, secs, rounds, startsecs, settle, res, strace):
                 res.setdefault(("leftovers", kind), []).append(s.leftovers)
 
 
+# The guard scenario: the agent samples every program's process tree each sample_interval
+# seconds (default 10) and restarts a program whose tree RSS is over its memory_limit.
+GUARD_DEFAULT_INTERVAL = 10  # [supervisord] sample_interval when the config says nothing
+GUARD_LIMIT_MIB = 64  # `memory_limit = 64MB` (supervisord sizes: MB = 2^20 bytes)
+# The leaking program: tests/helpers/leak_memory starts at 8 MiB, grows by 20 MiB/s, prints
+# `over NS` when its RSS reaches the limit and `sigterm NS` when SIGTERM comes (both
+# CLOCK_MONOTONIC). --max caps it should no guard ever stop it.
+GUARD_LEAK_ARGS = f"--rate 20 --start 8 --report-over {GUARD_LIMIT_MIB} --max 256"
+GUARD_STARTSECS = 1
+GUARD_PER = 10.0  # the guard rows are per 10 s of wall time
+GUARD_SLOW = 5  # sample_interval from which fewer trips are timed (guard_rounds_slow)
+
+
+def leak_lives(path):
+    """(latencies in seconds, trips before `over`) from leak_memory's stdout log: each life
+    starts with `ready`; a life with `over A` then `sigterm B` is one latency B - A, one
+    with `sigterm` but no `over` was stopped before its own RSS read the limit."""
+    try:
+        with open(path, errors="replace") as f:
+            lines = f.read().split("\n")
+    except OSError:
+        return [], 0
+    lats, early, over = [], 0, None
+    for line in lines:
+        words = line.split()
+        if len(words) == 1 and words[0] == "ready":
+            over = None
+        elif len(words) == 2 and words[0] == "over" and words[1].isdigit():
+            over = int(words[1])
+        elif len(words) == 2 and words[0] == "sigterm" and words[1].isdigit():
+            if over is None:
+                early += 1
+            else:
+                lats.append((int(words[1]) - over) / 1e9)
+            over = None
+    return lats, early
+
+
+def tail_lines(path, k):
+    try:
+        with open(path, errors="replace") as f:
+            return "\n".join(f.read().splitlines()[-k:])
+    except OSError as e:
+        return f"({e})"
+
+
+def count_in_file(path, needle):
+    """Lines of path that hold needle, less zagent's `unknown key` warnings."""
+    try:
+        with open(path, errors="replace") as f:
+            return sum(needle in line and "unknown key" not in line for line in f)
+    except OSError:
+        return 0
+
+
+def require_keys(s, keys):
+    """Raises if the agent's main log says it ignored one of `keys` (zagent warns `unknown
+    key 'K' in [...] is ignored` and runs on): that build has no resource sampling."""
+    try:
+        with open(s.logfile, errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return
+    ignored = [k for k in keys if f"unknown key '{k}'" in text]
+    if ignored:
+        raise RuntimeError(f"{s.kind} ignores {', '.join(ignored)} (unknown key, says its "
+                           f"main log): this build has no resource sampling")
+
+
+def guard_trips(peer, leak, interval, rounds, res):
+    """One zagent session with one leaking program (`memory_limit = 64MB`, sample_interval
+    = `interval`, nothing written for the default): waits for `rounds` trips, each a life
+    of the program that reached the limit and got SIGTERM (it is restarted after each)."""
+    lines = () if interval == GUARD_DEFAULT_INTERVAL else (f"sample_interval = {interval}",)
+    p = Peer(peer.kind, peer.binary, ctl=peer.ctl, supervisord_lines=lines,
+             program_lines=(f"memory_limit = {GUARD_LIMIT_MIB}MB",))
+    cmd = f"{shlex.quote(leak)} {GUARD_LEAK_ARGS}"
+    s = p.session((cmd, os.path.realpath(leak)), 1, GUARD_STARTSECS, "guard")
+    out = os.path.join(s.dir, "logs", f"{s.names[0]}.out")
+    # Per trip: the climb from 8 to 64 MiB (2.8 s), one interval, a restart; and a margin.
+    per_round = (GUARD_LIMIT_MIB - 8) / 20 + interval + 10
+    try:
+        s.start()
+        s.wait_all()
+        require_keys(s, ["memory_limit"] + (["sample_interval"] if lines else []))
+        end = time.monotonic() + rounds * per_round
+        while True:
+            s.check_alive()
+            s.running_children()  # every pid of the program: cleanup candidates
+            lats, early = leak_lives(out)
+            if len(lats) + early >= rounds:
+                break
+            if time.monotonic() > end:
+                raise RuntimeError(
+                    f"zagent: {len(lats) + early} of {rounds} memory_limit trips within "
+                    f"{rounds * per_round:.0f} s (sample_interval {interval}, memory_limit "
+                    f"{GUARD_LIMIT_MIB}MB); {out} ends:\n{tail_lines(out, 6)}")
+            time.sleep(0.05)
+        trips = count_in_file(s.logfile, "memory_limit")
+        res.setdefault(("guard_lat", interval, p.kind), []).extend(lats)
+        res.setdefault(("guard_early", interval, p.kind), []).append(early)
+        res.setdefault(("guard_trips", interval, p.kind), []).append(trips)
+        print(f"  guard trips, sample_interval {interval}: "
+              f"{', '.join(f'{v * 1000:.0f}' for v in lats)} ms from `over` to SIGTERM"
+              + (f", {early} stopped before `over`" if early else "")
+              + f"; {trips} `memory_limit` line(s) in the main log", file=sys.stderr)
+    finally:
+        s.cleanup()
+        res.setdefault(("leftovers", p.kind), []).append(s.leftovers)
+
+
+def scenario_guard(peers, prog, leak, ns, window, off_n, off_secs, intervals, rounds,
+                   rounds_slow, startsecs, settle, res, strace):
+    """Resource sampling: (a) with N programs RUNNING, zagent sampling at the default
+    interval (nothing written) against supervisord idle (it samples nothing): CPU over
+    `window` untraced, then syscalls over `window` traced, each per 10 s; (b) zagent with
+    sample_interval = 0 and no guard, off_n programs: its idle cost over off_secs; (c) the
+    latency of a memory_limit trip (guard_trips) at each of `intervals`, `rounds` each
+    (`rounds_slow` at intervals of GUARD_SLOW s and more: each trip waits up to an interval).
+    s6 samples nothing either and is not run."""
+    pair = [p for p in peers if p.kind in ("zagent", "supervisord")]
+    per = GUARD_PER / window
+    for i, n in enumerate(ns):
+        for peer in alternate(pair, i):
+            kind = peer.kind
+            s = peer.session(prog, n, startsecs, "guard")
+            try:
+                s.start()
+                s.wait_all()
+                time.sleep(settle)
+                ticks, sched, total, sys_per = measure_quiet(s, window, strace)
+                res.setdefault(("guard_ticks", n, kind), []).append(ticks * per)
+                res.setdefault(("guard_sched", n, kind), []).append(sched * per)
+                if strace:
+                    res.setdefault(("guard_sys", n, kind), []).append(total * per)
+                    res.setdefault(("guard_sys_per", n, kind), []).append(sys_per)
+            finally:
+                s.cleanup()
+                res.setdefault(("leftovers", kind), []).append(s.leftovers)
+            print(f"  guard N={n} {kind}: CPU {sched * per:.1f} ms per 10 s (schedstat), "
+                  f"{fmt(total * per if strace else None, 'n')} syscalls per 10 s",
+                  file=sys.stderr)
+    zagent = next(p for p in peers if p.kind == "zagent")
+    off = Peer(zagent.kind, zagent.binary, ctl=zagent.ctl,
+               supervisord_lines=("sample_interval = 0",))
+    s = off.session(prog, off_n, startsecs, "guard")
+    try:
+        s.start()
+        s.wait_all()
+        require_keys(s, ["sample_interval"])
+        time.sleep(settle)
+        ticks, sched, total, _ = measure_quiet(s, off_secs, strace)
+        per = GUARD_PER / off_secs
+        res.setdefault(("guard_off_ticks", "zagent"), []).append(ticks * per)
+        res.setdefault(("guard_off_sched", "zagent"), []).append(sched * per)
+        if strace:
+            res.setdefault(("guard_off_sys", "zagent"), []).append(total * per)
+    finally:
+        s.cleanup()
+        res.setdefault(("leftovers", "zagent"), []).append(s.leftovers)
+    if leak:
+        for interval in intervals:
+            guard_trips(zagent, leak, interval,
+                        rounds_slow if interval >= GUARD_SLOW else rounds, res)
+
+
 # --------------------------------------------------------------------------------------
 # Report
 
@@ -1566,6 +1732,29 @@ def build_table(res, cfg):
         "cpu_ms")
     add(f"idle CPU in {secs:g} s, {n} RUNNING (utime+stime)", lambda k: ("idle_ticks", k),
         "cpu_ms")
+    if any(key[0].startswith("guard_") for key in res if isinstance(key, tuple)):
+        for n in cfg["guard_ns"]:
+            add(f"sampling cost, CPU per 10 s, {n} RUNNING (schedstat; zagent "
+                f"sample_interval={GUARD_DEFAULT_INTERVAL}, the default; supervisord idle)",
+                lambda k: ("guard_sched", n, k), "cpu_ms")
+            add(f"sampling cost, CPU per 10 s, {n} RUNNING (utime+stime)",
+                lambda k: ("guard_ticks", n, k), "cpu_ms")
+            add(f"sampling cost, syscalls per 10 s, {n} RUNNING (strace -f -c)",
+                lambda k: ("guard_sys", n, k), "n")
+        n = cfg["guard_off_n"]
+        add_values(f"idle syscalls per 10 s, {n} RUNNING, zagent sample_interval=0 "
+                   f"(supervisord: the sampling-cost row)",
+                   [med(res.get(("guard_off_sys", "zagent"), [])),
+                    med(res.get(("guard_sys", n, "supervisord"), [])), None], "n",
+                   [len(res.get(("guard_off_sys", "zagent"), [])),
+                    len(res.get(("guard_sys", n, "supervisord"), [])), 0])
+        for iv in cfg["guard_intervals"]:
+            v = res.get(("guard_lat", iv, "zagent"), [])
+            for stat, name in ((med, "median"), (vmax, "max")):
+                # no peer has a memory guard: `—`, not a missing measure
+                rows.append((f"memory_limit trip, `over {GUARD_LIMIT_MIB} MiB` to SIGTERM, "
+                             f"sample_interval={iv}: {name}", fmt(stat(v), "ms"), "—", "—",
+                             "n/a", "n/a", f"{len(v)}/0/0"))
     for n in cfg["mass_ns"]:
         add(f"mass start N={n}: first spawned", lambda k: ("first", n, k), "s")
         add(f"mass start N={n}: all spawned", lambda k: ("spawned", n, k), "s")
@@ -1727,6 +1916,23 @@ def goals_table(res, cfg):
     row(f"0 syscalls while idle ({cfg['idle_n']} programs, {cfg['idle_secs']:g} s, "
         f"every session)", z, {k: vmax(res.get(("idle_sys", k), [])) for k in others},
         z == 0, "n")
+    for n in (100, 1000):
+        z, sd = m(("guard_sched", n, Z)), m(("guard_sched", n, "supervisord"))
+        # the threshold is half of supervisord's: without its value it is not measured
+        row(f"CPU per 10 s sampling every {GUARD_DEFAULT_INTERVAL} s (the default) at most "
+            f"half of supervisord's idle CPU, {n} programs (schedstat)",
+            z if sd is not None else None, {"supervisord": sd},
+            z is not None and sd is not None and z <= 0.5 * sd, "cpu_ms")
+    z = vmax(res.get(("guard_off_sys", Z), []))
+    row(f"0 syscalls while idle with sample_interval=0 ({cfg['guard_off_n']} programs, "
+        f"per 10 s, every session)", z,
+        {"supervisord": m(("guard_sys", cfg["guard_off_n"], "supervisord"))}, z == 0, "n")
+    for iv in sorted(set(cfg["guard_intervals"]) | {1, GUARD_DEFAULT_INTERVAL}):
+        z = vmax(res.get(("guard_lat", iv, Z), []))
+        row(f"memory_limit trip to SIGTERM within one interval + 100 ms (sample_interval="
+            f"{iv}, every trip; supervisord has no memory guard, pm2's max_memory_restart "
+            f"checks every 30 s, not measured)", z, {},
+            z is not None and z <= iv + 0.1, "ms")
     z = m(("crash", Z))
     row("restart after SIGKILL under 5 ms (median)", z, {k: m(("crash", k)) for k in others},
         z is not None and z < 0.005, "ms")
@@ -1774,8 +1980,9 @@ def logs_baselines(res):
     return ", ".join(parts)
 
 
-def top_syscalls(res, kind, k=6):
-    pers = res.get(("idle_sys_per", kind), [])
+def top_syscalls(res, kind, k=6, key=None):
+    """The top k syscalls of the median session of `key` (default: the idle sessions')."""
+    pers = res.get(key or ("idle_sys_per", kind), [])
     if not pers:
         return "n/a"
     per = pers[len(pers) // 2] if len(pers) % 2 else pers[0]
@@ -1803,12 +2010,23 @@ def required_keys(scenario, kind, cfg, strace):
         return [logs_key("logs_mbps", size, kind) for size in cfg["log_sizes"]]
     if scenario == "load":
         return [("load_idle", kind), ("load_burn", kind), ("load_busy", kind)]
+    if scenario == "guard":
+        if s6:
+            return []  # s6 is not run: it samples nothing
+        keys = [(key, n, kind) for n in cfg["guard_ns"]
+                for key in ("guard_sched", "guard_ticks") + (("guard_sys",) if strace else ())]
+        if kind == "zagent":
+            keys += [("guard_off_sched", kind), ("guard_off_ticks", kind)] + \
+                ([("guard_off_sys", kind)] if strace else []) + \
+                [("guard_lat", iv, kind) for iv in cfg["guard_intervals"]]
+        return keys
     return []
 
 
 def check_results(res, cfg, ran, kinds, strace):
     """What went wrong, one line each: a scenario without samples for a peer that ran, a log
-    byte check that failed, programs left alive after their supervisor exited."""
+    byte check that failed, memory_limit trips without their main-log lines, programs left
+    alive after their supervisor exited."""
     problems = []
     for scenario in ran:
         for kind in kinds + (["cat", "direct"] if scenario == "logs" else []):
@@ -1823,6 +2041,14 @@ def check_results(res, cfg, ran, kinds, strace):
             if v and not all(v):
                 problems.append(f"logs: {kind}'s log differs from the writer's bytes in "
                                 f"{v.count(False)} of {len(v)} trials ({size}-byte writes)")
+    for key in sorted(k for k in res if isinstance(k, tuple) and k[0] == "guard_trips"):
+        iv, kind = key[1], key[2]
+        trips = len(res.get(("guard_lat", iv, kind), [])) + \
+            sum(res.get(("guard_early", iv, kind), []))
+        if sum(res[key]) < trips:
+            problems.append(f"guard: {trips} trip(s) at sample_interval {iv} but "
+                            f"{sum(res[key])} `memory_limit` line(s) in {kind}'s main log: "
+                            f"not every SIGTERM came from the guard")
     for kind in kinds:
         left = sum(res.get(("leftovers", kind), []))
         if left:
@@ -1906,7 +2132,10 @@ def markdown(args, cfg, res, info, elapsed, table, goals, peers, by_size=None):
     cmd = "python3 bench/run.py" + (" --quick" if args.quick else "") + \
         (f" --only {args.only}" if args.only else "") + \
         (f" --log-write-sizes {','.join(map(str, args.log_write_sizes))}"
-         if args.log_write_sizes else "")
+         if args.log_write_sizes else "") + \
+        (f" --guard-window {args.guard_window:g}" if args.guard_window is not None else "") + \
+        (f" --guard-intervals {','.join(map(str, args.guard_intervals))}"
+         if args.guard_intervals else "")
     left = {k: sum(res.get(("leftovers", k), [])) for k in PEERS}
     crash = {k: ", ".join(f"{v * 1000:.2f}" for v in res.get(("crash", k), [])) or "n/a"
              for k in PEERS}
@@ -2054,6 +2283,27 @@ def markdown(args, cfg, res, info, elapsed, table, goals, peers, by_size=None):
         f"on a full pipe shows the agent's pace). The writer is stopped (`CTL stop writer`, "
         f"`s6-svc -d`) before the supervisor. Should a peer not rotate, the harness cuts "
         f"the log to 0 bytes past {LOAD_CAP >> 20} MiB (times: {trunc}).",
+        f"- Resource sampling and memory_limit (`guard`): zagent and supervisord, one at "
+        f"a time, each with N = {', '.join(map(str, cfg['guard_ns']))} pause() programs "
+        f"RUNNING, nothing added to the config (zagent samples every "
+        f"{GUARD_DEFAULT_INTERVAL} s, its default `sample_interval`; supervisord samples "
+        f"nothing): CPU over {cfg['guard_window']:g} s untraced, then syscalls over the next "
+        f"{cfg['guard_window']:g} s under `strace -f -c`, both scaled to 10 s (a window of "
+        f"whole intervals holds the same number of sampling ticks wherever it starts). "
+        f"Then zagent with `sample_interval = 0` and no guard, {cfg['guard_off_n']} "
+        f"programs: CPU and syscalls over {cfg['guard_off_secs']:g} s each, per 10 s. Then "
+        f"one program, `leak_memory {GUARD_LEAK_ARGS}` (a test helper: 8 MiB, growing by "
+        f"20 MiB/s, capped at 256 MiB) with `memory_limit = {GUARD_LIMIT_MIB}MB` and "
+        f"`startsecs = {GUARD_STARTSECS}`, at `sample_interval` = "
+        f"{', '.join(map(str, cfg['guard_intervals'])) or 'none (no leak_memory)'}: the "
+        f"helper prints `over NS` when its own RSS (/proc/self/statm) first reaches "
+        f"{GUARD_LIMIT_MIB} MiB and `sigterm NS` from its SIGTERM handler (both "
+        f"CLOCK_MONOTONIC), and the trip's latency is the difference, read from its stdout "
+        f"log; the agent restarts it after each trip, {cfg['guard_rounds']} trips per "
+        f"interval ({cfg['guard_rounds_slow']} from {GUARD_SLOW} s on; "
+        f"{guard_trip_lines(res)}). supervisord has no memory guard (`—`); "
+        f"pm2's `max_memory_restart` checks every 30 s (pm2 is not installed, not "
+        f"measured); s6 samples nothing and is not run.",
         "",
         "Idle syscalls (one session, by count):",
         "",
@@ -2068,6 +2318,40 @@ def markdown(args, cfg, res, info, elapsed, table, goals, peers, by_size=None):
         "",
     ]
     return "\n".join(md)
+
+
+def intervals_arg(text):
+    """--guard-intervals: a comma list of whole seconds, at least 1."""
+    try:
+        v = [int(w) for w in text.split(",") if w.strip()]
+    except ValueError:
+        v = []
+    if not v or min(v) < 1:
+        raise argparse.ArgumentTypeError(f"not a comma list of whole seconds >= 1: {text!r}")
+    return sorted(set(v))
+
+
+def helper_path(zagent, name):
+    """tests/helpers/NAME in the build tree of the zagent binary (found by its
+    CMakeCache.txt, as build_type() finds it), or build/tests/helpers/NAME."""
+    d = os.path.dirname(os.path.abspath(zagent))
+    for _ in range(3):
+        d = os.path.dirname(d)
+        if os.path.isfile(os.path.join(d, "CMakeCache.txt")):
+            return os.path.join(d, "tests", "helpers", name)
+    return os.path.join(REPO, "build", "tests", "helpers", name)
+
+
+def guard_trip_lines(res):
+    """`memory_limit` lines in zagent's main log against the trips timed, per interval."""
+    parts = []
+    for key in sorted(k for k in res if isinstance(k, tuple) and k[0] == "guard_trips"):
+        iv = key[1]
+        early = sum(res.get(("guard_early", iv, "zagent"), []))
+        parts.append(f"sample_interval {iv}: {sum(res[key])} `memory_limit` line(s) in the "
+                     f"main log for {len(res.get(('guard_lat', iv, 'zagent'), [])) + early} "
+                     f"trip(s)" + (f", {early} stopped before `over`" if early else ""))
+    return "; ".join(parts) or "no trips timed"
 
 
 def write_sizes(text):
@@ -2095,8 +2379,8 @@ def main():
                     help="directory of s6-svscan, s6-supervise, s6-svstat, s6-svc, s6-svok, "
                          "s6-log (default /usr/bin)")
     ap.add_argument("--only", help="run only these scenarios (comma list: control, crash, "
-                    "idle, mass, memory, logs, load); prints the tables, writes nothing "
-                    "unless --output")
+                    "idle, mass, memory, logs, load, guard); prints the tables, writes "
+                    "nothing unless --output")
     ap.add_argument("--jobs", type=int, help="scenarios run at once (default 1; --quick: "
                     "3, which makes its numbers no measurement)")
     ap.add_argument("--output", help="write the markdown there (default: docs/benchmarks.md "
@@ -2106,6 +2390,17 @@ def main():
                     f"{','.join(map(str, LOG_WRITE_SIZES))}; --quick: "
                     f"{','.join(map(str, LOG_WRITE_SIZES_QUICK))}); {WRITE_SIZE} is always "
                     "measured (the Results table's row)")
+    ap.add_argument("--guard-window", type=float, metavar="SECS",
+                    help="the guard scenario's sampling-cost window: CPU over SECS, then "
+                    f"syscalls over SECS, reported per 10 s (default 20, two of the "
+                    f"default {GUARD_DEFAULT_INTERVAL} s sampling intervals; --quick: 0.25)")
+    ap.add_argument("--guard-intervals", type=intervals_arg, metavar="N,N,...",
+                    help="the sample_interval values (whole seconds) at which the guard "
+                    "scenario times memory_limit trips (default 1,10; --quick: 1)")
+    ap.add_argument("--leak-memory", metavar="PATH",
+                    help="the leak_memory test helper (default: tests/helpers/leak_memory "
+                    "in zagent's build tree; cmake --build build --target "
+                    "zagent_test_helpers)")
     args = ap.parse_args()
     if args.jobs is None:
         args.jobs = 3 if args.quick else 1
@@ -2132,24 +2427,42 @@ def main():
         cfg = dict(crash_rounds=1, crash_kills=1, mem_ns=[1, 3, 5], mem_trials=1, idle_n=5,
                    idle_secs=0.25, idle_rounds=1, mass_ns=[10], mass_trials=1, ctl_ns=[1],
                    ctl_runs=2, ctl_all_runs=1, logs_n=24 << 20, logs_trials=1, load_runs=2,
-                   startsecs=0, settle=0.1)
+                   guard_ns=[5], guard_window=0.25, guard_off_n=5, guard_off_secs=0.25,
+                   guard_intervals=[1], guard_rounds=1, guard_rounds_slow=1, startsecs=0,
+                   settle=0.1)
     else:
         cfg = dict(crash_rounds=5, crash_kills=5, mem_ns=[1, 100, 1000], mem_trials=3,
                    idle_n=100, idle_secs=10.0, idle_rounds=2, mass_ns=[200, 1000],
                    mass_trials=3, ctl_ns=[1, 1000], ctl_runs=40, ctl_all_runs=5,
-                   logs_n=1 << 30, logs_trials=5, load_runs=30, startsecs=1, settle=0.5)
+                   logs_n=1 << 30, logs_trials=5, load_runs=30, guard_ns=[100, 1000],
+                   guard_window=20.0, guard_off_n=100, guard_off_secs=10.0,
+                   guard_intervals=[1, GUARD_DEFAULT_INTERVAL], guard_rounds=5,
+                   guard_rounds_slow=3, startsecs=1, settle=0.5)
+    if args.guard_window is not None:
+        cfg["guard_window"] = args.guard_window
+    if args.guard_intervals:
+        cfg["guard_intervals"] = args.guard_intervals
     sizes = args.log_write_sizes or (LOG_WRITE_SIZES_QUICK if args.quick else LOG_WRITE_SIZES)
     cfg["log_sizes"] = sorted(set(sizes) | {WRITE_SIZE})
     idle_settle = 1.0 if cfg["startsecs"] else cfg["settle"]
 
     only = set(args.only.split(",")) if args.only else None
-    known = {"control", "crash", "idle", "mass", "memory", "logs", "load"}
+    known = {"control", "crash", "idle", "mass", "memory", "logs", "load", "guard"}
     if only and only - known:
         die(f"unknown scenario(s) for --only: {', '.join(sorted(only - known))} "
             f"(known: {', '.join(sorted(known))})")
 
     def wanted(name):
         return only is None or name in only
+
+    leak = os.path.abspath(args.leak_memory or helper_path(args.zagent, "leak_memory"))
+    if not executable(leak):
+        if wanted("guard"):
+            print(f"! leak_memory not found at {leak} (cmake --build build --target "
+                  f"zagent_test_helpers, or --leak-memory PATH): the guard scenario's "
+                  f"memory_limit trips are skipped", file=sys.stderr)
+        leak = None
+        cfg["guard_intervals"] = []
 
     res = {}
     ran = []
@@ -2215,11 +2528,17 @@ def main():
             tasks.append(("load", "control latency under log load", scenario_load,
                           (peers, prog, writer, burn, cfg["load_runs"], runner,
                            cfg["startsecs"], cfg["settle"], res)))
+        if wanted("guard"):
+            tasks.append(("guard", "resource sampling and memory_limit", scenario_guard,
+                          (peers, prog, leak, cfg["guard_ns"], cfg["guard_window"],
+                           cfg["guard_off_n"], cfg["guard_off_secs"], cfg["guard_intervals"],
+                           cfg["guard_rounds"], cfg["guard_rounds_slow"], cfg["startsecs"],
+                           idle_settle, res, strace)))
         if args.jobs > 1 and len(tasks) > 1:
             # Several scenarios at once (--quick): a check of the harness, not a measurement.
             # supervisord alone needs 3-5 s per session (its 1 s ticks to start, reach
             # RUNNING and stop), so a sequential quick run cannot be short. Longest first.
-            order = ("load", "crash", "idle", "memory", "control", "mass", "logs")
+            order = ("load", "guard", "crash", "idle", "memory", "control", "mass", "logs")
             tasks.sort(key=lambda t: order.index(t[0]))
             with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
                 for f in [pool.submit(run, *t) for t in tasks]:
@@ -2248,6 +2567,16 @@ def main():
         print(f"crash recovery samples (ms), {k}: "
               f"{', '.join(f'{v * 1000:.2f}' for v in res.get(('crash', k), []))}")
     print(f"log capture baselines (MB/s = 10^6 bytes/s): {logs_baselines(res)}")
+    for n in cfg["guard_ns"]:
+        for k in kinds:
+            if ("guard_sys_per", n, k) in res:
+                print(f"sampling syscalls in {cfg['guard_window']:g} s, N={n}, {k}: "
+                      f"{top_syscalls(res, k, key=('guard_sys_per', n, k))}")
+    for key in sorted(k for k in res if isinstance(k, tuple) and k[0] == "guard_lat"):
+        print(f"memory_limit trips (ms, `over` to SIGTERM), sample_interval {key[1]}: "
+              f"{', '.join(f'{v * 1000:.0f}' for v in res[key])}")
+    if any(isinstance(k, tuple) and k[0] == "guard_trips" for k in res):
+        print(f"memory_limit trips: {guard_trip_lines(res)}")
     print("leftover processes after their supervisor exited: " +
           ", ".join(f"{k} {sum(res.get(('leftovers', k), []))}" for k in kinds))
     print(f"peers: {', '.join(kinds)}; total {elapsed:.0f} s")
