@@ -1363,7 +1363,7 @@ def parse_strace_c(path):
     return total, per
 
 
-def measure_quiet(s, secs, strace):
+def measure_quiet(s, secs, strace, strace_secs=None):
     """What the supervisor's own processes (s6: s6-svscan and every s6-supervise) cost while
     nothing happens: (CPU ms by utime+stime, CPU ms by schedstat) over `secs` untraced, then
     (syscalls, {syscall: calls}) over the next `secs` under `strace -f -c` ((None, None)
@@ -1384,7 +1384,7 @@ def measure_quiet(s, secs, strace):
         [strace, "-f", "-c", "-o", out] + attach,
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE)
-    time.sleep(secs)
+    time.sleep(secs if strace_secs is None else strace_secs)
     tr.send_signal(signal.SIGINT)
     try:
         _, err = tr.communicate(timeout=20)
@@ -1431,6 +1431,11 @@ GUARD_LEAK_ARGS = f"--rate 20 --start 8 --report-over {GUARD_LIMIT_MIB} --max 25
 GUARD_STARTSECS = 1
 GUARD_PER = 10.0  # the guard rows are per 10 s of wall time
 GUARD_SLOW = 5  # sample_interval from which fewer trips are timed (guard_rounds_slow)
+# The sampler relists /proc and rereads every stat line every 6th pass (SystemTreeSampler::
+# kFullEvery): the CPU window covers that cycle, 60 s at the default interval, after the first
+# pass (which also reads every PSS) is over; syscalls are counted over GUARD_STRACE_SECS.
+GUARD_CYCLE = 6
+GUARD_STRACE_SECS = 20.0
 
 
 def leak_lives(path):
@@ -1542,25 +1547,30 @@ def scenario_guard(peers, prog, leak, ns, window, off_n, off_secs, intervals, ro
     s6 samples nothing either and is not run."""
     pair = [p for p in peers if p.kind in ("zagent", "supervisord")]
     per = GUARD_PER / window
+    strace_secs = min(window, GUARD_STRACE_SECS)
+    sys_scale = GUARD_PER / strace_secs
     for i, n in enumerate(ns):
         for peer in alternate(pair, i):
             kind = peer.kind
             s = peer.session(prog, n, startsecs, "guard")
             try:
+                started = time.monotonic()
                 s.start()
                 s.wait_all()
-                time.sleep(settle)
-                ticks, sched, total, sys_per = measure_quiet(s, window, strace)
+                # Past the first sample (the only one that reads everything at once).
+                first = GUARD_DEFAULT_INTERVAL + 1 if window >= GUARD_DEFAULT_INTERVAL else 0
+                time.sleep(max(settle, first - (time.monotonic() - started)))
+                ticks, sched, total, sys_per = measure_quiet(s, window, strace, strace_secs)
                 res.setdefault(("guard_ticks", n, kind), []).append(ticks * per)
                 res.setdefault(("guard_sched", n, kind), []).append(sched * per)
                 if strace:
-                    res.setdefault(("guard_sys", n, kind), []).append(total * per)
+                    res.setdefault(("guard_sys", n, kind), []).append(total * sys_scale)
                     res.setdefault(("guard_sys_per", n, kind), []).append(sys_per)
             finally:
                 s.cleanup()
                 res.setdefault(("leftovers", kind), []).append(s.leftovers)
             print(f"  guard N={n} {kind}: CPU {sched * per:.1f} ms per 10 s (schedstat), "
-                  f"{fmt(total * per if strace else None, 'n')} syscalls per 10 s",
+                  f"{fmt(total * sys_scale if strace else None, 'n')} syscalls per 10 s",
                   file=sys.stderr)
     zagent = next(p for p in peers if p.kind == "zagent")
     off = Peer(zagent.kind, zagent.binary, ctl=zagent.ctl,
@@ -2287,9 +2297,12 @@ def markdown(args, cfg, res, info, elapsed, table, goals, peers, by_size=None):
         f"a time, each with N = {', '.join(map(str, cfg['guard_ns']))} pause() programs "
         f"RUNNING, nothing added to the config (zagent samples every "
         f"{GUARD_DEFAULT_INTERVAL} s, its default `sample_interval`; supervisord samples "
-        f"nothing): CPU over {cfg['guard_window']:g} s untraced, then syscalls over the next "
-        f"{cfg['guard_window']:g} s under `strace -f -c`, both scaled to 10 s (a window of "
-        f"whole intervals holds the same number of sampling ticks wherever it starts). "
+        f"nothing): after zagent's first sample (which reads every process's stat line and "
+        f"every PSS), CPU over {cfg['guard_window']:g} s untraced (one cycle of "
+        f"{GUARD_CYCLE} samples, whose last relists /proc; the PSS pass every 30th sample is "
+        f"not in it), then syscalls over the next "
+        f"{min(cfg['guard_window'], GUARD_STRACE_SECS):g} s under `strace -f -c`, both scaled "
+        f"to 10 s. "
         f"Then zagent with `sample_interval = 0` and no guard, {cfg['guard_off_n']} "
         f"programs: CPU and syscalls over {cfg['guard_off_secs']:g} s each, per 10 s. Then "
         f"one program, `leak_memory {GUARD_LEAK_ARGS}` (a test helper: 8 MiB, growing by "
@@ -2435,7 +2448,8 @@ def main():
                    idle_n=100, idle_secs=10.0, idle_rounds=2, mass_ns=[200, 1000],
                    mass_trials=3, ctl_ns=[1, 1000], ctl_runs=40, ctl_all_runs=5,
                    logs_n=1 << 30, logs_trials=5, load_runs=30, guard_ns=[100, 1000],
-                   guard_window=20.0, guard_off_n=100, guard_off_secs=10.0,
+                   guard_window=GUARD_CYCLE * float(GUARD_DEFAULT_INTERVAL), guard_off_n=100,
+                   guard_off_secs=10.0,
                    guard_intervals=[1, GUARD_DEFAULT_INTERVAL], guard_rounds=5,
                    guard_rounds_slow=3, startsecs=1, settle=0.5)
     if args.guard_window is not None:

@@ -110,36 +110,42 @@ std::optional<std::uint64_t> parse_pss_bytes(std::string_view smaps) {
   return total;
 }
 
-std::vector<std::size_t> tree_members(pid_t root, const std::vector<ProcStat>& all) {
-  // (parent pid, index), sorted: the children of a pid in the order /proc listed them.
-  std::vector<std::pair<pid_t, std::size_t>> children;
-  std::optional<std::size_t> root_index;
-  children.reserve(all.size());
+ProcessIndex::ProcessIndex(const std::vector<ProcStat>& all) : all_(all) {
+  children_.reserve(all.size());
+  by_pid_.reserve(all.size());
   for (std::size_t i = 0; i < all.size(); ++i) {
-    children.emplace_back(all[i].ppid, i);
-    if (all[i].pid == root) {
-      root_index = i;
-    }
+    children_.emplace_back(all[i].ppid, i);
+    by_pid_.emplace_back(all[i].pid, i);
   }
-  std::sort(children.begin(), children.end());
+  std::sort(children_.begin(), children_.end());
+  std::sort(by_pid_.begin(), by_pid_.end());
+}
+
+std::vector<std::size_t> ProcessIndex::tree(pid_t root) const {
   std::vector<std::size_t> members;
-  if (!root_index || all[*root_index].state == 'Z') {
+  const auto at = std::lower_bound(by_pid_.begin(), by_pid_.end(),
+                                   std::pair<pid_t, std::size_t>(root, 0));
+  if (at == by_pid_.end() || at->first != root || all_[at->second].state == 'Z') {
     return members;
   }
-  members.push_back(*root_index);
+  members.push_back(at->second);
   // Breadth first; `members` doubles as the queue. A pid is never its own ancestor in /proc,
   // but a snapshot read over time could show a cycle: the size bound ends any loop.
-  for (std::size_t next = 0; next < members.size() && members.size() <= all.size(); ++next) {
-    const pid_t parent = all[members[next]].pid;
-    auto it = std::lower_bound(children.begin(), children.end(),
+  for (std::size_t next = 0; next < members.size() && members.size() <= all_.size(); ++next) {
+    const pid_t parent = all_[members[next]].pid;
+    auto it = std::lower_bound(children_.begin(), children_.end(),
                                std::pair<pid_t, std::size_t>(parent, 0));
-    for (; it != children.end() && it->first == parent; ++it) {
+    for (; it != children_.end() && it->first == parent; ++it) {
       if (it->second != members[next]) {
         members.push_back(it->second);
       }
     }
   }
   return members;
+}
+
+std::vector<std::size_t> tree_members(pid_t root, const std::vector<ProcStat>& all) {
+  return ProcessIndex(all).tree(root);
 }
 
 TreeFigures sum_tree(const std::vector<ProcStat>& all, const std::vector<std::size_t>& members,

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace zagent {
@@ -35,9 +36,23 @@ std::optional<ProcStat> parse_proc_stat(std::string_view text);
 /// there is none.
 std::optional<std::uint64_t> parse_pss_bytes(std::string_view smaps);
 
-/// The pids of the tree rooted at `root` (the root first, then its descendants breadth
-/// first), found by parent pid in `all` (every process of the machine). Empty when the root
-/// is not in `all` or is a zombie.
+/// The parent links of one snapshot of every process of the machine, indexed once so that
+/// each program's tree is found in time proportional to its size.
+class ProcessIndex {
+ public:
+  explicit ProcessIndex(const std::vector<ProcStat>& all);
+  /// The members of the tree rooted at `root` as indexes into `all`: the root first, then its
+  /// descendants breadth first, children in the order of `all`. Empty when the root is not in
+  /// `all` or is a zombie.
+  std::vector<std::size_t> tree(pid_t root) const;
+
+ private:
+  const std::vector<ProcStat>& all_;
+  std::vector<std::pair<pid_t, std::size_t>> children_;  // (parent pid, index), sorted
+  std::vector<std::pair<pid_t, std::size_t>> by_pid_;    // (pid, index), sorted
+};
+
+/// ProcessIndex(all).tree(root), for one tree.
 std::vector<std::size_t> tree_members(pid_t root, const std::vector<ProcStat>& all);
 
 /// What a member adds beyond its stat line; each part is nullopt when it could not be read

@@ -133,13 +133,15 @@ void ResourceMonitor::sample_all() {
   const SteadyTime now = clock_.steady_now();
   const WallTime wall = clock_.wall_now();
   last_sample_ = now;
+  ++pass_;
   struct Live {
     const ProcessEntry* entry;
     std::string program;
   };
   std::vector<Live> live;
   std::vector<pid_t> roots;
-  std::map<std::string, History> kept;
+  live.reserve(history_.size() + 8);
+  roots.reserve(history_.size() + 8);
   for (const GroupEntry& group : supervisor_.groups()) {
     for (const ProcessEntry& entry : group.processes) {
       if (!has_live_child(entry)) {
@@ -162,14 +164,14 @@ void ResourceMonitor::sample_all() {
   std::vector<Trip> trips;
   for (std::size_t i = 0; i < live.size(); ++i) {
     const ProcessEntry& entry = *live[i].entry;
-    auto node = history_.extract(live[i].program);
-    History h = node.empty() ? History{} : std::move(node.mapped());
+    History& h = history_[live[i].program];
     if (h.pid != entry.record.pid) {
       h = History{};  // a new run: its own history and guard state
       h.pid = entry.record.pid;
       h.ring = SampleRing(window_of(entry.config));
       h.started = entry.record.last_start.value_or(now);
     }
+    h.seen = pass_;
     if (i < figures.size() && figures[i]) {
       h.ring.push(TreeSample{now, wall, *figures[i]});
       if (has_resource_guards(entry.config)) {
@@ -182,9 +184,9 @@ void ResourceMonitor::sample_all() {
         }
       }
     }
-    kept.emplace(live[i].program, std::move(h));
   }
-  history_ = std::move(kept);  // programs without a child drop their history
+  // Programs without a child drop their history.
+  std::erase_if(history_, [this](const auto& item) { return item.second.seen != pass_; });
   for (const Trip& t : trips) {
     log_.log(LogLevel::Warn, t.trip.line);
     if (t.trip.restart) {

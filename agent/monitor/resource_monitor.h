@@ -60,6 +60,7 @@ class ResourceMonitor final : public ResourceSource {
     SteadyTime started{};
     SampleRing ring{std::chrono::minutes(30)};
     GuardState guards;
+    std::uint64_t seen = 0;  // the last pass that found its child
   };
   void sample_all();
   std::chrono::milliseconds window_of(const ProcessConfig& config) const;
@@ -73,6 +74,7 @@ class ResourceMonitor final : public ResourceSource {
   LogSink& log_;
   std::map<std::string, History> history_;  // namespec -> the current run's samples
   std::optional<SteadyTime> last_sample_;   // the last pass (periodic or on request)
+  std::uint64_t pass_ = 0;                  // passes so far
   mutable SteadyTime next_due_;             // moved on by next_wakeup() after an idle time
 };
 
