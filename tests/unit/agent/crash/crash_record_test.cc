@@ -47,8 +47,8 @@ TEST(CrashRecordTest, JsonHasTheContractFields) {
   EXPECT_EQ(j["started"], 1'800'000'000);
   EXPECT_EQ(j["ended"], 1'800'000'100);
   EXPECT_EQ(j["uptime_seconds"], 100.25);
-  EXPECT_EQ(j["evidence"][0], (nlohmann::json{{"source", "kmsg"},
-                                               {"text", "Killed process 4242 (python3)"}}));
+  EXPECT_EQ(j["evidence"][0],
+            (nlohmann::json{{"source", "kmsg"}, {"text", "Killed process 4242 (python3)"}}));
   EXPECT_EQ(j["last_output"]["stderr"][1], "torch.OutOfMemoryError: CUDA out of memory");
   EXPECT_EQ(j["snapshot"], "/tmp/crashes/web-20270115T080140Z.json");
   EXPECT_TRUE(j["snapshot_error"].is_null());
@@ -167,8 +167,8 @@ TEST(SnapshotTest, HidesEnvironmentValuesUnlessAsked) {
   config.snapshot_command = "py-spy dump --pid %(pid)s";
   const CrashRecord record = oom_record();
   const std::vector<std::string> env{"PATH=/usr/bin", "HF_TOKEN=secret"};
-  const auto hidden =
-      snapshot_json(SnapshotInput{record, config, env, false, {"a"}, {"b"}, std::string("dump")});
+  const auto hidden = snapshot_json(
+      SnapshotInput{record, config, env, false, {"a"}, {"b"}, std::string("dump"), std::nullopt});
   EXPECT_EQ(hidden["environment"], (nlohmann::json{"PATH", "HF_TOKEN"}));
   EXPECT_FALSE(hidden["config"].contains("environment"));
   EXPECT_THAT(hidden.dump(), ::testing::Not(::testing::HasSubstr("secret")));
@@ -178,7 +178,8 @@ TEST(SnapshotTest, HidesEnvironmentValuesUnlessAsked) {
   EXPECT_EQ(hidden["snapshot_command"]["output"], "dump");
   EXPECT_TRUE(hidden.contains("resources"));
   EXPECT_TRUE(hidden.contains("gpu"));
-  const auto shown = snapshot_json(SnapshotInput{record, config, env, true, {}, {}, std::nullopt});
+  const auto shown =
+      snapshot_json(SnapshotInput{record, config, env, true, {}, {}, std::nullopt, std::nullopt});
   EXPECT_EQ(shown["environment"]["HF_TOKEN"], "secret");
   EXPECT_TRUE(shown["snapshot_command"].is_null());
 }
@@ -188,8 +189,8 @@ TEST(SnapshotTest, CrashLineWords) {
             "web was killed by the kernel OOM killer (certain: kmsg \"Killed process 4242 "
             "(python3)\"); snapshot /tmp/crashes/web-20270115T080140Z.json");
   CrashRecord exit1 = oom_record();
-  exit1.cause = ExitCause{CauseKind::Exited, Confidence::Certain, false,
-                          {{"wait_status", "exit status 1"}}, ""};
+  exit1.cause = ExitCause{
+      CauseKind::Exited, Confidence::Certain, false, {{"wait_status", "exit status 1"}}, ""};
   exit1.exit_code = 1;
   exit1.snapshot.reset();
   EXPECT_EQ(crash_line("web", exit1),
