@@ -252,8 +252,9 @@ TEST_F(AgentFixture, StopLeavesNoSurvivorEvenAfterSetsid) {
   for (const pid_t g : grandchildren) {
     EXPECT_TRUE(wait_until([&] { return !process_alive(g); })) << g;
   }
+  // Whether their exits are reaped by the agent (`reaped unknown pid`) or by init depends on
+  // which of them runs first, so that line is not asserted here.
   EXPECT_THAT(main_log(), HasSubstr("WARN killing leftover descendants of tree with SIGKILL: "));
-  EXPECT_THAT(main_log(), HasSubstr("reaped unknown pid"));  // their exits are reaped by us
 }
 
 // Issue 12, item 4: without stopasgroup/killasgroup a stop signals the program's pid only, as
