@@ -44,6 +44,9 @@ struct LogChannelConfig {
 /// memory_growth_action: what a trend over memory_growth_limit does.
 enum class GrowthAction { Warn, Restart };
 
+/// [supervisord] gpu: which probe reads the GPUs (docs/gpu.md).
+enum class GpuMode { Auto, Nvml, NvidiaSmi, Off };
+
 /// One process: a [program:x] section yields numprocs of these.
 struct ProcessConfig {
   std::string name;          ///< expanded process_name
@@ -99,6 +102,15 @@ struct ProcessConfig {
   std::string restart_on_output;  ///< a PCRE2 pattern or @sets (checked at load); "" = off
   /// The trend window of this program; nullopt = [supervisord] memory_trend_window.
   std::optional<std::chrono::milliseconds> memory_trend_window;
+  // GPU guardian (docs/gpu.md); all off by default
+  /// gpu_devices: indices (`0`) and UUIDs (`GPU-…`, `MIG-…`) as written; empty = auto
+  /// (CUDA_VISIBLE_DEVICES / NVIDIA_VISIBLE_DEVICES of the program, else every device).
+  std::vector<std::string> gpu_devices;
+  std::int64_t gpu_min_free = 0;  ///< bytes free on each device; 0 = off
+  std::chrono::milliseconds gpu_min_free_for{10'000};
+  std::int64_t gpu_start_min_free = 0;  ///< bytes free before each spawn; 0 = off
+  std::chrono::milliseconds gpu_start_timeout{300'000};
+  std::int64_t gpu_memory_limit = 0;  ///< bytes of the program's own GPU memory; 0 = off
 
   friend bool operator==(const ProcessConfig&, const ProcessConfig&) = default;
 };
@@ -145,6 +157,11 @@ struct SupervisordConfig {
   /// Every program's tree is sampled this often; 0 = only when a client asks.
   std::chrono::milliseconds sample_interval{10'000};
   std::chrono::milliseconds memory_trend_window{1'800'000};  ///< the trend's default window
+  // the GPU guardian (docs/gpu.md)
+  GpuMode gpu = GpuMode::Auto;
+  std::string gpu_library;  ///< an explicit NVML library (absolute); "" = the search
+  /// The devices are read this often while a program uses a GPU key; 0 = only on request.
+  std::chrono::milliseconds gpu_sample_interval{5'000};
 };
 
 struct UnixHttpServerConfig {

@@ -72,6 +72,10 @@ Json config_to_json(const AgentConfig& c) {
   };
   s["sample_interval"] = seconds(sd.sample_interval);
   s["memory_trend_window"] = seconds(sd.memory_trend_window);
+  static constexpr const char* kGpuModes[] = {"auto", "nvml", "nvidia-smi", "off"};
+  s["gpu"] = kGpuModes[static_cast<int>(sd.gpu)];
+  s["gpu_library"] = sd.gpu_library.empty() ? Json(nullptr) : Json(sd.gpu_library);
+  s["gpu_sample_interval"] = seconds(sd.gpu_sample_interval);
   out["supervisord"] = s;
 
   if (c.unix_http_server) {

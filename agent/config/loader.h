@@ -76,6 +76,7 @@ class Loader {
   // --- [supervisord] (supervisord_section.cc) ----------------------------------------------
   void load_supervisord(const IniSection& section);
   void load_crash_keys(const IniSection& section, const FormatNames& names);
+  void load_gpu_keys(const IniSection& section, const FormatNames& names);
   void apply_overrides();
   /// The checks supervisord makes once the whole file is read (ServerOptions.realize()).
   void realize_supervisord();

@@ -195,6 +195,30 @@ void read_restart_on_output(R& r) {
   r.process().restart_on_output = compiled->spec();
 }
 
+// gpu_devices: `auto`, or a comma list of indices (`0,1`) and UUIDs (`GPU-…`, `MIG-…`).
+Result<std::vector<std::string>> parse_gpu_devices(std::string_view v) {
+  std::vector<std::string> devices;
+  const std::string text(py_strip(v));
+  if (ascii_lower(text) == "auto") {
+    return devices;
+  }
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', pos), text.size());
+    const std::string token(py_strip(std::string_view(text).substr(pos, comma - pos)));
+    const bool index = !token.empty() && token.size() <= 3 &&
+                       std::all_of(token.begin(), token.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const bool uuid = (token.starts_with("GPU-") || token.starts_with("MIG-")) && token.size() > 4;
+    if (!index && !uuid) {
+      return fail(invalid_value("gpu_devices", v,
+                                "use auto, or device indices and UUIDs (0,1 or GPU-...)"));
+    }
+    devices.push_back(token);
+    pos = comma + 1;
+  }
+  return devices;
+}
+
 // `%(pid)s` is only known when the command runs: it survives the expansion here.
 void read_snapshot_command(R& r) {
   const IniOption* option = r.option();
@@ -453,6 +477,22 @@ const std::array kRows = {
              "cpu_limit_for", dump_seconds<&P::cpu_limit_for>, "", nullptr},
   ProgramKey{"restart_on_output", kSection, 300, read_restart_on_output,
              "restart_on_output", dump<&P::restart_on_output>, "", nullptr},
+  // the GPU guardian (docs/gpu.md)
+  ProgramKey{"gpu_devices", kSection, 310, read_value<parse_gpu_devices, &P::gpu_devices>,
+             "gpu_devices",
+             [](const P& p) { return p.gpu_devices.empty() ? OJson("auto") : OJson(p.gpu_devices); },
+             "", nullptr},
+  ProgramKey{"gpu_min_free", kSection, 320, read_value<parse_byte_size, &P::gpu_min_free>,
+             "gpu_min_free", dump<&P::gpu_min_free>, "", nullptr},
+  ProgramKey{"gpu_min_free_for", kSection, 330, read_seconds<&P::gpu_min_free_for>,
+             "gpu_min_free_for", dump_seconds<&P::gpu_min_free_for>, "", nullptr},
+  ProgramKey{"gpu_start_min_free", kSection, 340,
+             read_value<parse_byte_size, &P::gpu_start_min_free>,
+             "gpu_start_min_free", dump<&P::gpu_start_min_free>, "", nullptr},
+  ProgramKey{"gpu_start_timeout", kSection, 350, read_seconds<&P::gpu_start_timeout>,
+             "gpu_start_timeout", dump_seconds<&P::gpu_start_timeout>, "", nullptr},
+  ProgramKey{"gpu_memory_limit", kSection, 360, read_value<parse_byte_size, &P::gpu_memory_limit>,
+             "gpu_memory_limit", dump<&P::gpu_memory_limit>, "", nullptr},
 };
 // clang-format on
 

@@ -1,6 +1,7 @@
 // The [supervisord] section and the command-line values that override it.
 #include "agent/config/loader.h"
 #include "agent/config/value_parsers.h"
+#include "common/pystr.h"
 
 namespace zagent::loading {
 namespace {
@@ -15,6 +16,8 @@ const KeySet kSupervisordKeys = {
     "crash_dir", "crash_keep", "crash_lines", "crash_env_values", "crash_attribution",
     // zagent extensions (docs/monitoring.md)
     "sample_interval", "memory_trend_window",
+    // zagent extensions (docs/gpu.md)
+    "gpu", "gpu_library", "gpu_sample_interval",
 };
 
 }  // namespace
@@ -114,6 +117,32 @@ void Loader::load_crash_keys(const IniSection& s, const FormatNames& names) {
         }
         return window;
       });
+  load_gpu_keys(s, names);
+}
+
+void Loader::load_gpu_keys(const IniSection& s, const FormatNames& names) {
+  auto& sd = config_.supervisord;
+  constexpr bool kNoSuffix = false;
+  sd.gpu = value_of(s, "gpu", names, kNoSuffix, sd.gpu, [](std::string_view v) -> Result<GpuMode> {
+    const std::string word = ascii_lower(py_strip(v));
+    if (word == "auto") return GpuMode::Auto;
+    if (word == "nvml") return GpuMode::Nvml;
+    if (word == "nvidia-smi") return GpuMode::NvidiaSmi;
+    if (word == "off") return GpuMode::Off;
+    return fail(invalid_value("gpu", v, "use auto, nvml, nvidia-smi or off"));
+  });
+  if (auto library = expanded(s, "gpu_library", names, kNoSuffix)) {
+    if (library->empty()) {
+      sd.gpu_library.clear();
+    } else if (auto path = expand_user(*library); !path) {
+      add_error(path.error().message, &s, s.find("gpu_library"), kNoSuffix);
+    } else {
+      sd.gpu_library = absolute_normal(cwd_, *path);
+    }
+  }
+  sd.gpu_sample_interval =
+      value_of(s, "gpu_sample_interval", names, kNoSuffix, sd.gpu_sample_interval,
+               [](std::string_view v) { return parse_seconds("gpu_sample_interval", v); });
 }
 
 void Loader::apply_overrides() {

@@ -72,6 +72,7 @@ nlohmann::json crash_record_json(const CrashRecord& r) {
   j["snapshot"] = nullable(r.snapshot);
   j["snapshot_error"] = nullable(r.snapshot_error);
   j["resources"] = r.resources ? *r.resources : nlohmann::json(nullptr);
+  j["gpu"] = r.gpu ? *r.gpu : nlohmann::json(nullptr);
   return j;
 }
 
@@ -119,6 +120,9 @@ std::optional<CrashRecord> crash_record_from_json(const nlohmann::json& j) {
   }
   if (pid) {
     r.pid = static_cast<pid_t>(*pid);
+  }
+  if (const auto gpu = j.find("gpu"); gpu != j.end() && gpu->is_object()) {
+    r.gpu = *gpu;
   }
   if (const auto res = j.find("resources"); res != j.end() && res->is_object()) {
     r.resources = *res;

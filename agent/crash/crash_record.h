@@ -37,6 +37,8 @@ struct CrashRecord {
   std::optional<std::string> snapshot_error;  ///< why the snapshot could not be written
   /// The resource monitor's newest sample and trend (docs/monitoring.md), or null.
   std::optional<nlohmann::json> resources;
+  /// The GPU monitor's view of the program's devices and GPU memory (docs/gpu.md), or null.
+  std::optional<nlohmann::json> gpu;
   friend bool operator==(const CrashRecord&, const CrashRecord&) = default;
 };
 

@@ -65,6 +65,17 @@ class ResourceSource {
   virtual std::optional<nlohmann::json> series(const std::string& program) = 0;
 };
 
+/// What the GPU monitor knows when a program ends.
+class GpuStateSource {
+ public:
+  virtual ~GpuStateSource() = default;
+  /// For the crash record: the program's devices and its GPU memory at the newest reading;
+  /// nullopt = no reading, or the program uses no GPU.
+  virtual std::optional<nlohmann::json> gpu_state(const std::string& program) = 0;
+  /// For the snapshot: every device and its users (zagent.getGpuStatus); nullopt = no reading.
+  virtual std::optional<nlohmann::json> gpu_snapshot() = 0;
+};
+
 /// Runs snapshot_command while the process is still alive.
 class SnapshotRunner {
  public:

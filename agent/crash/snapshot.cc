@@ -89,10 +89,9 @@ nlohmann::json snapshot_json(const SnapshotInput& in) {
   } else {
     j["snapshot_command"] = nullptr;
   }
-  // The resource samples; the GPU state is filled by a later guardian, the machine's memory
-  // by the store.
+  // The resource samples and the GPU state; the machine's memory is filled by the store.
   j["resources"] = in.resources ? *in.resources : nlohmann::json(nullptr);
-  j["gpu"] = nullptr;
+  j["gpu"] = in.gpu ? *in.gpu : nlohmann::json(nullptr);
   j["memory"] = nullptr;
   return j;
 }

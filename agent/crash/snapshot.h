@@ -25,6 +25,7 @@ struct SnapshotInput {
   std::vector<std::string> stderr_lines;
   std::optional<std::string> command_output;  ///< snapshot_command's output, if it ran
   std::optional<nlohmann::json> resources;     ///< the resource monitor's series, if any
+  std::optional<nlohmann::json> gpu;           ///< every device and its users, if read
 };
 
 /// Bytes of snapshot_command output kept in a snapshot.

@@ -20,3 +20,23 @@ class TreeSampler {
 };
 
 }  // namespace zagent
+
+namespace zagent {
+
+/// Who a pid is, for the GPU monitor's attribution: its parent and start time from
+/// /proc/PID/stat (agent/os/proc_lineage; tests use fakes).
+class ProcessLineage {
+ public:
+  struct Entry {
+    pid_t ppid = 0;
+    unsigned long long start_time = 0;  ///< clock ticks after boot (/proc/PID/stat field 22)
+  };
+  virtual ~ProcessLineage() = default;
+  /// nullopt when the pid is gone or unreadable.
+  virtual std::optional<Entry> lookup(pid_t pid) = 0;
+  /// False when the agent runs in a pid namespace of its own (a container): the pids the
+  /// driver reports are the host's and mean nothing here.
+  virtual bool host_pid_namespace() = 0;
+};
+
+}  // namespace zagent

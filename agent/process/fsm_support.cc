@@ -46,8 +46,8 @@ bool wants_autostart(const ProcessConfig& config, const ProcessRecord& record) {
 }
 
 EventKind event_kind(const Event& event) {
-  static_assert(std::variant_size_v<Event> == 11, "keep EventKind in step with Event");
-  static_assert(std::is_same_v<std::variant_alternative_t<10, Event>, RestartRequested>);
+  static_assert(std::variant_size_v<Event> == 12, "keep EventKind in step with Event");
+  static_assert(std::is_same_v<std::variant_alternative_t<11, Event>, SpawnHeld>);
   return static_cast<EventKind>(event.index());
 }
 
@@ -75,6 +75,8 @@ std::string_view event_kind_name(EventKind kind) {
       return "SnapshotCommandDone";
     case EventKind::RestartRequested:
       return "RestartRequested";
+    case EventKind::SpawnHeld:
+      return "SpawnHeld";
   }
   return "?";
 }

@@ -55,6 +55,7 @@ class Machine {
     next_.snapshot_taken = false;
     next_.snapshot_pending = false;
     next_.guardian_stop.reset();
+    next_.waiting.clear();
     next_.last_start = now_.steady;
     next_.last_start_wall = now_.wall;
     next_.deadline.reset();
@@ -68,6 +69,12 @@ class Machine {
   void spawned(pid_t pid) {
     next_.pid = pid;
     next_.spawn_error.clear();
+    if (!next_.waiting.empty()) {
+      // A held spawn: startsecs and the uptime count from the real spawn.
+      next_.waiting.clear();
+      next_.last_start = now_.steady;
+      next_.last_start_wall = now_.wall;
+    }
     log(LogLevel::Info, fmt::format("spawned: '{}' with pid {}", config_.name, pid));
     if (config_.startsecs == 0) {
       // supervisord compat: with startsecs=0 the process is RUNNING on the first loop pass
@@ -76,6 +83,24 @@ class Machine {
       return;
     }
     next_.deadline = just_after(*next_.last_start + seconds(config_.startsecs));
+  }
+
+  // zagent: a spawn gate holds the spawn; the first hold is logged, later ones (a new figure)
+  // only change the description.
+  void hold(std::string waiting) {
+    if (next_.waiting.empty()) {
+      log(LogLevel::Info, fmt::format("waiting: {} {}", config_.name, waiting));
+    }
+    next_.waiting = std::move(waiting);
+  }
+
+  // zagent: a stop while the spawn is held: STOPPED, as a stop in BACKOFF.
+  void cancel_hold() {
+    next_.waiting.clear();
+    next_.administrative_stop = true;
+    next_.deadline.reset();
+    change_state(ProcessState::Stopped);
+    log(LogLevel::Info, fmt::format("stopped: {} (waiting cancelled)", config_.name));
   }
 
   // supervisord compat: transition(), STARTING -> RUNNING with the `success:` line.
@@ -476,6 +501,7 @@ FsmResult<Step> step_without_child(Machine& m, const Event& event) {
     case EventKind::SpawnFailed:
     case EventKind::ChildExited:
     case EventKind::SignalFailed:
+    case EventKind::SpawnHeld:  // a gate holds STARTING only
     case EventKind::SnapshotCommandDone:  // handled in step()
       return not_expected(config, state, kind);
   }
@@ -492,6 +518,11 @@ FsmResult<Step> step_starting(Machine& m, const Event& event) {
       // supervisord compat: STARTING is in RUNNING_STATES -> ALREADY_STARTED.
       return already_started(config);
     case EventKind::StopRequested:
+      if (!has_child && !rec.waiting.empty()) {
+        // zagent: a stop cancels a held spawn; there is no child to signal.
+        m.cancel_hold();
+        return std::move(m).finish();
+      }
       if (!has_child) {
         return kill_without_pid(config);
       }
@@ -510,6 +541,7 @@ FsmResult<Step> step_starting(Machine& m, const Event& event) {
       }
       // supervisord compat: record_spawnerr() logs `spawnerr:`, then STARTING -> BACKOFF.
       rec.spawn_error = std::get<SpawnFailed>(event).message;
+      rec.waiting.clear();
       m.log(LogLevel::Info, "spawnerr: " + rec.spawn_error);
       m.record_spawn_failure(rec.spawn_error);
       m.enter_backoff();
@@ -526,14 +558,24 @@ FsmResult<Step> step_starting(Machine& m, const Event& event) {
       }
       return std::move(m).finish();
     case EventKind::ShutdownBegun:
-      // The child is stopped by StopRequested when its group's turn comes.
+      // The child is stopped by StopRequested when its group's turn comes; a held spawn never
+      // happens.
       rec.shutting_down = true;
+      if (!has_child && !rec.waiting.empty()) {
+        m.cancel_hold();
+      }
       return std::move(m).finish();
     case EventKind::SignalRequested:
       if (!has_child) {
         return signal_without_pid(config, std::get<SignalRequested>(event).signo);
       }
       m.send_signal(std::get<SignalRequested>(event).signo);
+      return std::move(m).finish();
+    case EventKind::SpawnHeld:
+      if (has_child) {
+        return not_expected(config, rec.state, kind);
+      }
+      m.hold(std::get<SpawnHeld>(event).waiting);
       return std::move(m).finish();
     case EventKind::SnapshotCommandDone:  // handled in step()
       return not_expected(config, rec.state, kind);
@@ -579,6 +621,7 @@ FsmResult<Step> step_running(Machine& m, const Event& event) {
       return std::move(m).finish();
     case EventKind::SpawnSucceeded:
     case EventKind::SpawnFailed:
+    case EventKind::SpawnHeld:  // a gate holds STARTING only
     case EventKind::SnapshotCommandDone:  // handled in step()
       return not_expected(config, rec.state, kind);
   }
@@ -626,6 +669,7 @@ FsmResult<Step> step_backoff(Machine& m, const Event& event) {
     case EventKind::SpawnFailed:
     case EventKind::ChildExited:
     case EventKind::SignalFailed:
+    case EventKind::SpawnHeld:  // a gate holds STARTING only
     case EventKind::SnapshotCommandDone:  // handled in step()
       return not_expected(config, rec.state, kind);
   }
@@ -681,6 +725,7 @@ FsmResult<Step> step_stopping(Machine& m, const Event& event) {
       return std::move(m).finish();
     case EventKind::SpawnSucceeded:
     case EventKind::SpawnFailed:
+    case EventKind::SpawnHeld:  // a gate holds STARTING only
     case EventKind::SnapshotCommandDone:  // handled in step()
       return not_expected(config, rec.state, kind);
   }
@@ -722,6 +767,7 @@ FsmResult<Step> step_unknown(Machine& m, const Event& event) {
     case EventKind::SpawnSucceeded:
     case EventKind::SpawnFailed:
     case EventKind::SignalFailed:
+    case EventKind::SpawnHeld:  // a gate holds STARTING only
     case EventKind::SnapshotCommandDone:  // handled in step()
       return not_expected(config, rec.state, kind);
   }

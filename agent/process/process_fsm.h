@@ -79,6 +79,10 @@ struct ProcessRecord {
   /// A guardian asked for a restart (RestartRequested) and the child has not ended yet; the
   /// exit then restarts the process whatever `autorestart` says.
   std::optional<GuardianStop> guardian_stop;
+  /// STARTING without a child: a spawn gate (the GPU's free memory, the old tree's GPU
+  /// memory) holds the spawn; the text is the description (`waiting for 12.0 GiB free on
+  /// GPU 0 (3.1 GiB free)`). Empty = not held.
+  std::string waiting;
 
   friend bool operator==(const ProcessRecord&, const ProcessRecord&) = default;
 };
@@ -157,9 +161,17 @@ struct RestartRequested {
   Evidence evidence;
 };
 
+/// A spawn gate holds the SpawnChild action (STARTING, no child yet): the process stays
+/// STARTING with `waiting` as its description until the supervisor spawns (SpawnSucceeded,
+/// SpawnFailed) or a stop cancels it (-> STOPPED). startsecs counts from the real spawn. The
+/// first hold logs `waiting: NAME <text>`; a changed text only updates the description.
+struct SpawnHeld {
+  std::string waiting;
+};
+
 using Event = std::variant<StartRequested, StopRequested, SpawnSucceeded, SpawnFailed, ChildExited,
                            DeadlineReached, ShutdownBegun, SignalRequested, SignalFailed,
-                           SnapshotCommandDone, RestartRequested>;
+                           SnapshotCommandDone, RestartRequested, SpawnHeld>;
 
 /// The event's alternative, for `switch`: same order as `Event`.
 enum class EventKind {
@@ -174,6 +186,7 @@ enum class EventKind {
   SignalFailed,
   SnapshotCommandDone,
   RestartRequested,
+  SpawnHeld,
 };
 EventKind event_kind(const Event& event);
 /// "StartRequested", ...

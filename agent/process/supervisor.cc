@@ -373,6 +373,9 @@ void Supervisor::record_crash(ProcessEntry& entry, const RecordCrash& crash) {
   if (crash_.resources != nullptr) {
     r.resources = crash_.resources->summary(program);
   }
+  if (crash_.gpu != nullptr) {
+    r.gpu = crash_.gpu->gpu_state(program);
+  }
   r.last_stdout = entry.tail->last_lines(OutputTail::Channel::Stdout, kRecordLines);
   r.last_stderr = entry.tail->last_lines(OutputTail::Channel::Stderr, kRecordLines);
   std::optional<nlohmann::json> snapshot;
@@ -386,7 +389,8 @@ void Supervisor::record_crash(ProcessEntry& entry, const RecordCrash& crash) {
         r, entry.config, env, supervisord_.crash_env_values,
         entry.tail->last_lines(OutputTail::Channel::Stdout, lines),
         entry.tail->last_lines(OutputTail::Channel::Stderr, lines), entry.snapshot_output,
-        crash_.resources != nullptr ? crash_.resources->series(program) : std::nullopt});
+        crash_.resources != nullptr ? crash_.resources->series(program) : std::nullopt,
+        crash_.gpu != nullptr && r.gpu ? crash_.gpu->gpu_snapshot() : std::nullopt});
   }
   entry.snapshot_output.reset();
   const CrashRecord kept = crash_.sink->add(std::move(r), std::move(snapshot));
@@ -422,6 +426,34 @@ void Supervisor::run_snapshot_command(ProcessEntry& entry, pid_t pid) {
 }
 
 void Supervisor::spawn(ProcessEntry& entry) {
+  if (gate_ != nullptr) {
+    const bool first = entry.record.waiting.empty();
+    const GateVerdict verdict = gate_->check(entry.config, namespec_of(entry.config), first);
+    if (const auto* hold = std::get_if<GateHold>(&verdict)) {
+      deliver(entry, SpawnHeld{hold->waiting});
+      return;
+    }
+    if (const auto* fail = std::get_if<GateFail>(&verdict)) {
+      deliver(entry, SpawnFailed{fail->message});
+      return;
+    }
+  }
+  spawn_now(entry);
+}
+
+void Supervisor::recheck_gates() {
+  for (GroupEntry& group : groups_) {
+    for (ProcessEntry& entry : group.processes) {
+      if (entry.record.state == ProcessState::Starting && entry.record.pid == 0 &&
+          !entry.record.waiting.empty()) {
+        spawn(entry);
+        changed_ = true;
+      }
+    }
+  }
+}
+
+void Supervisor::spawn_now(ProcessEntry& entry) {
   SpawnSpec spec;
   spec.name = entry.config.name;
   spec.command = entry.config.command;

@@ -22,6 +22,7 @@
 #include "agent/process/clock.h"
 #include "agent/process/log_sink.h"
 #include "agent/process/process_fsm.h"
+#include "agent/process/spawn_gate.h"
 #include "agent/process/spawner.h"
 
 namespace zagent {
@@ -59,6 +60,7 @@ struct CrashPorts {
   CrashSink* sink = nullptr;
   SnapshotRunner* runner = nullptr;
   ResourceSource* resources = nullptr;
+  GpuStateSource* gpu = nullptr;
 };
 
 struct GroupEntry {
@@ -146,6 +148,12 @@ class Supervisor {
   /// still come from the wait status, and nothing is recorded.
   void set_crash_ports(CrashPorts ports) { crash_ = ports; }
 
+  /// The gate asked before each spawn (null = every spawn goes at once).
+  void set_spawn_gate(SpawnGate* gate) { gate_ = gate; }
+  /// Asks the gate again for every process whose spawn it holds (STARTING, no child): the
+  /// gate's figures changed or one of its deadlines passed.
+  void recheck_gates();
+
   /// Where restart_on_output matches go. Called from the log capture's read: the receiver
   /// must not change the process table from inside the call (post the work).
   void set_output_trigger(OutputTrigger trigger) { *output_trigger_ = std::move(trigger); }
@@ -174,6 +182,10 @@ class Supervisor {
   bool take_changed() { return std::exchange(changed_, false); }
 
   const std::vector<GroupEntry>& groups() const { return groups_; }
+  /// The environment `entry`'s child gets (child_environment()).
+  std::vector<std::string> environment_of(const ProcessEntry& entry) const {
+    return child_environment(agent_env_, supervisord_.environment, entry.config, server_url_);
+  }
   const GroupEntry* find_group(const std::string& name) const;
   const ProcessEntry* find(const std::string& group, const std::string& name) const;
 
@@ -183,6 +195,7 @@ class Supervisor {
   FsmResult<void> deliver(ProcessEntry& entry, const Event& event);
   void perform(ProcessEntry& entry, const Action& action);
   void spawn(ProcessEntry& entry);
+  void spawn_now(ProcessEntry& entry);
   void remember_descendants(ProcessEntry& entry, pid_t pid);
   void kill_leftovers(ProcessEntry& entry);
   void record_crash(ProcessEntry& entry, const RecordCrash& crash);
@@ -206,6 +219,7 @@ class Supervisor {
   std::map<pid_t, ProcessEntry*> by_pid_;  // live children -> their entry (see reindex())
   Observer observer_;                    // state changes, for RPC waiters
   CrashPorts crash_;                     // crash attribution (all null = off)
+  SpawnGate* gate_ = nullptr;            // asked before each spawn (null = none)
   // restart_on_output matches; shared with every entry's OutputWatch
   std::shared_ptr<OutputTrigger> output_trigger_ = std::make_shared<OutputTrigger>();
   bool changed_ = false;                 // see take_changed()

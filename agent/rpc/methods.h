@@ -31,6 +31,7 @@ namespace zagent {
 
 class CrashLog;
 class ResourceMonitor;
+class GpuMonitor;
 
 /// What the methods need from the agent besides the process table. The daemon implements it
 /// with the real OS; tests with a fake.
@@ -84,6 +85,8 @@ class AgentControl {
   virtual const CrashLog* crash_log() const { return nullptr; }
   /// The resource monitor (zagent.getProcessStats); null = none (tests without one).
   virtual ResourceMonitor* resource_monitor() { return nullptr; }
+  /// The GPU monitor (zagent.getGpuStatus); null = none (tests without one).
+  virtual GpuMonitor* gpu_monitor() { return nullptr; }
 };
 
 /// `pid 42, uptime 1:02:03`, `Exited too quickly ...`, `Nov 24 02:16 PM`, `Not started`, ''

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/monitor/gpu_monitor.h"
 #include "agent/monitor/resource_monitor.h"
 #include "agent/rpc/method_families.h"
 #include "agent/rpc/method_helpers.h"
@@ -15,7 +16,8 @@ namespace {
 
 using namespace methods;
 
-Json stats_row(MethodContext& ctx, const ResourceMonitor* monitor, const ProcessEntry& entry) {
+Json stats_row(MethodContext& ctx, const ResourceMonitor* monitor, const GpuMonitor* gpu,
+               const ProcessEntry& entry) {
   const ProcessRecord& rec = entry.record;
   const bool alive = rec.pid != 0;
   double uptime = 0;
@@ -32,14 +34,12 @@ Json stats_row(MethodContext& ctx, const ResourceMonitor* monitor, const Process
   row["uptime_seconds"] = uptime;
   row["restarts"] = std::max<std::int64_t>(entry.spawns - 1, 0);
   row["resources"] = monitor != nullptr ? monitor->resources_json(entry) : Json(nullptr);
+  row["gpu"] = gpu != nullptr ? gpu->program_json(entry) : Json(nullptr);
   return row;
 }
 
-/// zagent.getProcessStats(name?): one row per process (all, a group with `g:*` or its name,
-/// or one namespec), with the newest sample of its tree. With sample_interval=0 the trees are
-/// sampled for the call.
-void get_process_stats(MethodContext& ctx, const MethodArgs& a, RpcReply reply) {
-  const std::string name = a[0].get<std::string>();
+/// The rows of zagent.getProcessStats once the GPU figures are in.
+void stats_reply(MethodContext& ctx, const std::string& name, const RpcReply& reply) {
   std::vector<const ProcessEntry*> entries;
   if (name.empty()) {
     for (const GroupEntry& g : ctx.supervisor.groups()) {
@@ -65,11 +65,48 @@ void get_process_stats(MethodContext& ctx, const MethodArgs& a, RpcReply reply) 
   if (monitor != nullptr && monitor->samples_on_request()) {
     monitor->sample_now();
   }
+  const GpuMonitor* gpu = ctx.control.gpu_monitor();
   Json out = Json::array();
   for (const ProcessEntry* p : entries) {
-    out.push_back(stats_row(ctx, monitor, *p));
+    out.push_back(stats_row(ctx, monitor, gpu, *p));
   }
   reply(ok(std::move(out)));
+}
+
+/// zagent.getProcessStats(name?): one row per process (all, a group with `g:*` or its name,
+/// or one namespec), with the newest sample of its tree and its GPU memory. With
+/// sample_interval=0 the trees are sampled for the call; the GPUs are read for it when the
+/// newest reading is older than gpu_sample_interval.
+void get_process_stats(MethodContext& ctx, const MethodArgs& a, RpcReply reply) {
+  std::string name = a[0].get<std::string>();
+  GpuMonitor* gpu = ctx.control.gpu_monitor();
+  if (gpu == nullptr || !gpu->enabled()) {
+    stats_reply(ctx, name, reply);
+    return;
+  }
+  // The process table may change while the GPUs are read: the rows are made afterwards.
+  gpu->request(gpu->client_freshness(), [&ctx, name = std::move(name), reply = std::move(reply)] {
+    stats_reply(ctx, name, reply);
+  });
+}
+
+/// zagent.getGpuStatus(): every device, its memory and users (docs/gpu.md); read for the
+/// call when the newest reading is older than a second.
+void get_gpu_status(MethodContext& ctx, const MethodArgs&, RpcReply reply) {
+  GpuMonitor* gpu = ctx.control.gpu_monitor();
+  if (gpu == nullptr) {
+    reply(ok(Json{{"backend", "off"},
+                  {"ok", false},
+                  {"error", "GPU monitoring is not available"},
+                  {"sampled_at", nullptr},
+                  {"driver_version", nullptr},
+                  {"attribution", "none"},
+                  {"attribution_note", nullptr},
+                  {"devices", Json::array()}}));
+    return;
+  }
+  gpu->request(std::chrono::seconds(1),
+               [gpu, reply = std::move(reply)] { reply(ok(gpu->status_json())); });
 }
 
 }  // namespace
@@ -82,6 +119,12 @@ void register_monitor_methods(MethodRegistry& r, MethodContext& c) {
          "uptime and restarts: of one process (namespec), of a group (`g:*`), or of all when "
          "name is empty. Fault: BAD_NAME.",
          with_context(c, &get_process_stats)});
+  r.add({"zagent.getGpuStatus",
+         "struct",
+         {},
+         "The GPUs as last read (NVML or nvidia-smi): each device's memory, utilization and "
+         "the programs using it with their memory; read for the call when older than 1 s.",
+         with_context(c, &get_gpu_status)});
 }
 
 }  // namespace zagent

@@ -128,6 +128,9 @@ Json process_info(MethodContext& ctx, const GroupEntry& g, const ProcessEntry& p
   info["pid"] = p.record.pid;
   std::string description = process_description(p.record.state, p.config.name, p.record.pid, start,
                                                 stop, now, p.record.spawn_error);
+  if (p.record.state == ProcessState::Starting && !p.record.waiting.empty()) {
+    description = p.record.waiting;  // zagent: a spawn gate holds the start
+  }
   // zagent: a log that cannot be written (disk full, no access) shows in the status.
   for (const auto& [key, channel, path] :
        {std::tuple{"stdout_log_error", "stdout", &p.stdout_path},

@@ -168,7 +168,8 @@ TEST(SnapshotTest, HidesEnvironmentValuesUnlessAsked) {
   const CrashRecord record = oom_record();
   const std::vector<std::string> env{"PATH=/usr/bin", "HF_TOKEN=secret"};
   const auto hidden = snapshot_json(
-      SnapshotInput{record, config, env, false, {"a"}, {"b"}, std::string("dump"), std::nullopt});
+      SnapshotInput{record, config, env, false, {"a"}, {"b"}, std::string("dump"), std::nullopt,
+                    std::nullopt});
   EXPECT_EQ(hidden["environment"], (nlohmann::json{"PATH", "HF_TOKEN"}));
   EXPECT_FALSE(hidden["config"].contains("environment"));
   EXPECT_THAT(hidden.dump(), ::testing::Not(::testing::HasSubstr("secret")));
@@ -179,7 +180,8 @@ TEST(SnapshotTest, HidesEnvironmentValuesUnlessAsked) {
   EXPECT_TRUE(hidden.contains("resources"));
   EXPECT_TRUE(hidden.contains("gpu"));
   const auto shown =
-      snapshot_json(SnapshotInput{record, config, env, true, {}, {}, std::nullopt, std::nullopt});
+      snapshot_json(
+      SnapshotInput{record, config, env, true, {}, {}, std::nullopt, std::nullopt, std::nullopt});
   EXPECT_EQ(shown["environment"]["HF_TOKEN"], "secret");
   EXPECT_TRUE(shown["snapshot_command"].is_null());
 }

@@ -321,6 +321,72 @@ std::vector<Row> transition_table() {
                     EXPECT_EQ(r.guardian_stop->cause, CauseKind::CpuLimit);
                   }});
 
+  // ---------------- a spawn gate holds STARTING before the child exists ----------------
+  for (const auto& [name, record] :
+       std::vector<std::pair<std::string, ProcessRecord>>{{"Stopped", never_started()},
+                                                          {"Starting", starting()},
+                                                          {"Running", running()},
+                                                          {"Backoff", backoff()},
+                                                          {"Stopping", stopping()},
+                                                          {"Exited", exited()},
+                                                          {"Fatal", fatal()},
+                                                          {"Unknown", unknown()}}) {
+    rows.push_back(internal_error(name + "_SpawnHeld_Internal", record, SpawnHeld{"waiting"}));
+  }
+  rows.push_back({.name = "StartingWithoutPid_SpawnHeld_Waiting",
+                  .before = starting_without_pid(),
+                  .event = SpawnHeld{"waiting for 12.0 GiB free on GPU 0 (3.1 GiB free)"},
+                  .now = at(1s),
+                  .state = S::Starting,
+                  .actions = {Info("waiting: web waiting for 12.0 GiB free on GPU 0 (3.1 GiB "
+                                   "free)")},
+                  .check = [](const ProcessRecord& r) {
+                    EXPECT_EQ(r.waiting, "waiting for 12.0 GiB free on GPU 0 (3.1 GiB free)");
+                    EXPECT_EQ(r.pid, 0);
+                  }});
+  {
+    ProcessRecord held = starting_without_pid();
+    held.waiting = "waiting for a GPU reading";
+    rows.push_back({.name = "Held_SpawnHeld_NewTextNoLine",
+                    .before = held,
+                    .event = SpawnHeld{"waiting for 1.0 GiB free on GPU 0 (0.5 GiB free)"},
+                    .now = at(2s),
+                    .state = S::Starting,
+                    .actions = {},
+                    .check = [](const ProcessRecord& r) {
+                      EXPECT_EQ(r.waiting, "waiting for 1.0 GiB free on GPU 0 (0.5 GiB free)");
+                    }});
+    rows.push_back({.name = "Held_StopRequested_Stopped",
+                    .before = held,
+                    .event = StopRequested{},
+                    .now = at(2s),
+                    .state = S::Stopped,
+                    .actions = {Changed(S::Starting, S::Stopped),
+                                Info("stopped: web (waiting cancelled)")},
+                    .check = [](const ProcessRecord& r) {
+                      EXPECT_TRUE(r.waiting.empty());
+                      EXPECT_TRUE(r.administrative_stop);
+                    }});
+    rows.push_back({.name = "Held_SpawnSucceeded_StartsecsFromTheSpawn",
+                    .before = held,
+                    .event = SpawnSucceeded{kPid},
+                    .now = at(20s),
+                    .state = S::Starting,
+                    .actions = {Info("spawned: 'web' with pid 42")},
+                    .check = [](const ProcessRecord& r) {
+                      EXPECT_TRUE(r.waiting.empty());
+                      EXPECT_EQ(r.last_start, t(20s));
+                      EXPECT_EQ(r.deadline, t(21s + 1ns));
+                    }});
+    rows.push_back({.name = "Held_DeadlineReached_NoOp",
+                    .before = held,
+                    .event = DeadlineReached{},
+                    .now = at(30s),
+                    .state = S::Starting,
+                    .actions = {},
+                    .check = [held](const ProcessRecord& r) { EXPECT_EQ(r, held); }});
+  }
+
   // ---------------- STOPPED ----------------
   rows.push_back({.name = "Stopped_StartRequested_Starting",
                   .before = never_started(),
