@@ -1,13 +1,13 @@
 #include "agent/monitor/gpu_smi_parse.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace zagent {
 namespace {
@@ -110,9 +110,9 @@ std::optional<std::pair<GpuDeviceReading, std::string>> parse_gpu_row(std::strin
   // nvidia-smi does not quote: commas beyond the query's belong to the name (the only free
   // text among the fields), so the fixed fields are taken from both ends.
   const std::size_t after = f.size() - kFieldsAfterName;
-  const std::string_view name(f[2].data(),
-                              static_cast<std::size_t>(f[after - 1].data() + f[after - 1].size() -
-                                                       f[2].data()));
+  const std::string_view name(
+      f[2].data(),
+      static_cast<std::size_t>(f[after - 1].data() + f[after - 1].size() - f[2].data()));
   for (std::string_view& field : f) {
     field = trim(field);
   }

@@ -1,12 +1,11 @@
 #include "agent/os/smi_probe.h"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <utility>
-
 #include <boost/asio/post.hpp>
-#include <fmt/format.h>
+#include <utility>
 
 #include "agent/monitor/gpu_smi_parse.h"
 

@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -11,9 +13,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "agent/monitor/gpu_probe.h"
 #include "agent/os/snapshot_runner.h"
@@ -56,16 +55,16 @@ class SmiProbe final : public GpuProbe {
   std::string timeout_error() const;
   void post_done(std::function<void(GpuReading)> done, GpuReading reading);
 
-  boost::asio::io_context& io_;             // the loop: timer, posted results
-  std::string command_;                     // smi_command() of the path
-  std::chrono::milliseconds timeout_;       // one reading's deadline
-  boost::asio::steady_timer deadline_;      // timeout + grace: a kill that was not reaped
-  std::function<void(GpuReading)> done_;    // the caller of the reading going; empty: none
-  bool running_ = false;                    // the runner still has our command
-  std::uint64_t generation_ = 0;            // the reading going; older results are dropped
+  boost::asio::io_context& io_;           // the loop: timer, posted results
+  std::string command_;                   // smi_command() of the path
+  std::chrono::milliseconds timeout_;     // one reading's deadline
+  boost::asio::steady_timer deadline_;    // timeout + grace: a kill that was not reaped
+  std::function<void(GpuReading)> done_;  // the caller of the reading going; empty: none
+  bool running_ = false;                  // the runner still has our command
+  std::uint64_t generation_ = 0;          // the reading going; older results are dropped
   /// False once destroyed: a posted `done` is then dropped.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-  PosixSnapshotRunner runner_;              // last: destroyed first, its callbacks with it
+  PosixSnapshotRunner runner_;  // last: destroyed first, its callbacks with it
 };
 
 }  // namespace zagent

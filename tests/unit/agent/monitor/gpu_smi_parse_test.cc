@@ -104,15 +104,14 @@ TEST(SmiParse, UnavailableFiguresAreUnknownNeverZero) {
             "utilization.gpu: [Insufficient Permissions]");
   EXPECT_EQ(r.driver_version, "") << "unknown";
   EXPECT_TRUE(d.processes_known);
-  EXPECT_EQ(d.processes,
-            (std::vector<GpuProcessUse>{{77, std::nullopt}, {78, std::nullopt}}));
+  EXPECT_EQ(d.processes, (std::vector<GpuProcessUse>{{77, std::nullopt}, {78, std::nullopt}}));
 }
 
 TEST(SmiParse, ExtraSpacesBlankLinesAndCarriageReturns) {
-  const GpuReading r =
-      parse_smi_output("\n   0 ,GPU-1111,   NVIDIA H200  ,143771,20480 , 123291,40,550.54.15  \r\n"
-                       "\n" +
-                       gpus_end() + "\n  GPU-1111 ,  4242 , 12288 \n\n" + apps_end());
+  const GpuReading r = parse_smi_output(
+      "\n   0 ,GPU-1111,   NVIDIA H200  ,143771,20480 , 123291,40,550.54.15  \r\n"
+      "\n" +
+      gpus_end() + "\n  GPU-1111 ,  4242 , 12288 \n\n" + apps_end());
   ASSERT_TRUE(r.ok) << r.error;
   ASSERT_EQ(r.devices.size(), 1U);
   GpuDeviceReading expected = device(0, "GPU-1111", 20480, 123291, 40);
@@ -170,9 +169,8 @@ TEST(SmiParse, GarbageQuotesTheFirstBadLine) {
   EXPECT_EQ(r.error, "nvidia-smi: unexpected output: 'hello, world'");
   EXPECT_TRUE(r.devices.empty()) << "ok=false has no devices";
   // A row with a figure that is neither a number nor a not-available form.
-  EXPECT_EQ(
-      parse_smi_output("0, GPU-1, X, 12 MiB, 1, 1, 1, 5\n" + gpus_end()).error,
-      "nvidia-smi: unexpected output: '0, GPU-1, X, 12 MiB, 1, 1, 1, 5'");
+  EXPECT_EQ(parse_smi_output("0, GPU-1, X, 12 MiB, 1, 1, 1, 5\n" + gpus_end()).error,
+            "nvidia-smi: unexpected output: '0, GPU-1, X, 12 MiB, 1, 1, 1, 5'");
   EXPECT_EQ(parse_smi_output("x, GPU-1, X, 1, 1, 1, 1, 5\n" + gpus_end()).error,
             "nvidia-smi: unexpected output: 'x, GPU-1, X, 1, 1, 1, 1, 5'")
       << "index is a number";
@@ -199,9 +197,9 @@ TEST(SmiParse, WarningLinesAreSkipped) {
 }
 
 TEST(SmiParse, FailedProcessQueryKeepsTheDevicesWithANote) {
-  const GpuReading r = parse_smi_output(std::string(kTwoGpus) + gpus_end() +
-                                        "Unable to query compute apps: Unknown Error\n" +
-                                        apps_end(15));
+  const GpuReading r =
+      parse_smi_output(std::string(kTwoGpus) + gpus_end() +
+                       "Unable to query compute apps: Unknown Error\n" + apps_end(15));
   ASSERT_TRUE(r.ok) << r.error;
   ASSERT_EQ(r.devices.size(), 2U);
   EXPECT_FALSE(r.devices[0].processes_known);
