@@ -1,6 +1,7 @@
 #include "ctl/render.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <array>
@@ -348,14 +349,18 @@ std::string top_table(const std::vector<TopRow>& rows) {
     return value ? text(*value) : "-";
   };
   const auto integer = [](std::int64_t n) { return std::to_string(n); };
-  std::vector<std::vector<std::string>> cells{
-      {"NAME", "STATE", "PID", "CPU%", "RSS", "PSS", "THREADS", "TREND/H", "UPTIME", "RESTARTS"}};
+  std::vector<std::vector<std::string>> cells{{"NAME", "STATE", "PID", "CPU%", "RSS", "PSS", "GPU",
+                                               "THREADS", "TREND/H", "UPTIME", "RESTARTS"}};
   for (const TopRow& row : rows) {
     const bool running = row.pid != 0;
+    // `~` (about) rather than `*`: it reads as "roughly this much" next to a size.
+    const auto gpu = [&row](double bytes) {
+      return human_size(bytes) + (row.gpu_estimated ? "~" : "");
+    };
     cells.push_back({row.namespec, row.statename, running ? std::to_string(row.pid) : "-",
                      or_dash(row.cpu_percent, [](double p) { return fmt::format("{:.1f}", p); }),
                      or_dash(row.rss_bytes, human_size), or_dash(row.pss_bytes, human_size),
-                     or_dash(row.threads, integer),
+                     or_dash(row.gpu_bytes, gpu), or_dash(row.threads, integer),
                      or_dash(row.trend_bytes_per_hour, signed_human_size),
                      running ? or_dash(row.uptime_seconds, hours_uptime_text) : "-",
                      or_dash(row.restarts, integer)});
@@ -365,6 +370,121 @@ std::string top_table(const std::vector<TopRow>& rows) {
 
 std::string top_title(double seconds, std::string_view clock) {
   return fmt::format("zctl top - every {}s - {}", seconds, clock);
+}
+
+std::string gpu_size(double bytes) {
+  constexpr std::array<std::string_view, 3> kUnits{"KiB", "MiB", "GiB"};
+  const double value = bytes > 0 ? bytes : 0;
+  if (std::llround(value) < 1024) {
+    return fmt::format("{} B", std::llround(value));
+  }
+  double scaled = value / 1024;
+  std::size_t unit = 0;
+  while (unit + 1 < kUnits.size() && scaled >= 1023.95) {
+    scaled /= 1024;
+    ++unit;
+  }
+  return fmt::format("{:.1f} {}", scaled, kUnits[unit]);
+}
+
+namespace {
+
+std::string size_or_unknown(const std::optional<double>& bytes) {
+  return bytes ? gpu_size(*bytes) : "?";
+}
+
+std::string pid_list(const std::vector<std::int64_t>& pids) {
+  if (pids.empty()) {
+    return {};
+  }
+  return fmt::format("{} {}", pids.size() == 1 ? "pid" : "pids", fmt::join(pids, ","));
+}
+
+/// The program and other-process rows of one device: labels padded to the widest, sizes
+/// right-aligned to the widest, then the pids.
+std::string gpu_process_rows(const GpuDeviceRow& d) {
+  struct Line {
+    std::string label;
+    std::string size;
+    std::string rest;
+  };
+  std::vector<Line> lines;
+  for (const GpuProgramRow& p : d.programs) {
+    std::string rest = pid_list(p.pids);
+    if (p.estimated) {
+      rest += rest.empty() ? "(estimated)" : "  (estimated)";
+    }
+    lines.push_back({p.namespec, size_or_unknown(p.memory_bytes), std::move(rest)});
+  }
+  for (const GpuOtherRow& o : d.others) {
+    lines.push_back({"other", size_or_unknown(o.memory_bytes), pid_list({o.pid})});
+  }
+  std::size_t label_width = 0;
+  std::size_t size_width = 0;
+  for (const Line& l : lines) {
+    label_width = std::max(label_width, py_len(l.label));
+    size_width = std::max(size_width, l.size.size());
+  }
+  std::string out;
+  for (const Line& l : lines) {
+    out += fmt::format("  {}{:>{}}", ljust(l.label, label_width + 2), l.size, size_width);
+    out += l.rest.empty() ? "\n" : fmt::format("  {}\n", l.rest);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string gpu_text(const GpuStatus& status) {
+  if (status.backend == "off") {
+    return status.error.empty() ? "GPU monitoring is off (gpu=off)\n"
+                                : fmt::format("GPU monitoring is off: {}\n", status.error);
+  }
+  std::string out;
+  if (!status.ok) {
+    out += fmt::format("GPU reading failed: {}\n",
+                       status.error.empty() ? std::string("(no reason given)") : status.error);
+  }
+  std::string summary = status.backend;
+  if (!status.driver_version.empty()) {
+    summary += fmt::format(", driver {}", status.driver_version);
+  }
+  if (status.sampled_at) {
+    summary +=
+        fmt::format(", sampled {} UTC",
+                    utc_time_text(static_cast<std::int64_t>(std::floor(*status.sampled_at))));
+  }
+  if (status.ok || !status.devices.empty()) {
+    out += summary + "\n";
+  }
+  if (!status.devices.empty() && !status.attribution.empty() && status.attribution != "pids") {
+    out += fmt::format("attribution: {}{}\n", status.attribution,
+                       status.attribution_note.empty()
+                           ? std::string()
+                           : fmt::format(" ({})", status.attribution_note));
+  }
+  if (status.ok && status.devices.empty()) {
+    out += "no GPU devices found\n";
+  }
+  for (const GpuDeviceRow& d : status.devices) {
+    out += fmt::format("GPU {}  {}  {}\n", d.index, d.name, d.uuid);
+    out += fmt::format(
+        "  memory  {} used / {} total, {} free   utilization {}\n", size_or_unknown(d.used_bytes),
+        size_or_unknown(d.total_bytes), size_or_unknown(d.free_bytes),
+        d.utilization_percent ? fmt::format("{}%", std::llround(*d.utilization_percent))
+                              : std::string("?"));
+    if (!d.note.empty()) {
+      out += fmt::format("  note: {}\n", d.note);
+    }
+    if (!d.processes_known) {
+      out += "  processes: unknown\n";
+    } else if (d.programs.empty() && d.others.empty()) {
+      out += "  processes: none\n";
+    } else {
+      out += gpu_process_rows(d);
+    }
+  }
+  return out;
 }
 
 std::string python_error(std::string_view cls, std::string_view value) {

@@ -113,19 +113,77 @@ struct TopRow {
   std::optional<double> cpu_percent;
   std::optional<double> rss_bytes;
   std::optional<double> pss_bytes;
+  std::optional<double> gpu_bytes;  ///< the row's `gpu.memory_bytes`: null = no GPU use known
+  bool gpu_estimated = false;       ///< `gpu.estimated`: printed with a trailing `~`
   std::optional<std::int64_t> threads;
   std::optional<double> trend_bytes_per_hour;  ///< memory trend
   std::optional<double> uptime_seconds;
   std::optional<std::int64_t> restarts;
 };
 
-/// `top`'s table: the header `NAME  STATE  PID  CPU%  RSS  PSS  THREADS  TREND/H  UPTIME
-/// RESTARTS`, then one line per row, as column_table() lays them out.
+/// `top`'s table: the header `NAME  STATE  PID  CPU%  RSS  PSS  GPU  THREADS  TREND/H  UPTIME
+/// RESTARTS`, then one line per row, as column_table() lays them out. GPU is human_size() of
+/// the GPU memory, with `~` after it when the agent estimated it (`1.5G~`: it matched the
+/// program to GPU processes by other means than their pids).
 std::string top_table(const std::vector<TopRow>& rows);
 
 /// The first line of a `top --watch` screen: `zctl top - every 2s - 14:03:07`. `seconds` is
 /// printed in its shortest form (`2`, `0.5`); `clock` is the local time of day.
 std::string top_title(double seconds, std::string_view clock);
+
+/// A byte count for `zctl gpu`: 1024-based with one decimal and a spaced unit, up to GiB:
+/// `512 B`, `1.5 KiB`, `12.0 MiB`, `139.7 GiB`, `2048.0 GiB`. A value that would round to
+/// 1024.0 of a unit is shown in the next one. Negative is 0.
+std::string gpu_size(double bytes);
+
+/// A program's use of one device in `zctl gpu` (docs/zctl.md "gpu").
+struct GpuProgramRow {
+  std::string namespec;
+  std::optional<double> memory_bytes;  ///< nullopt: unknown (`?`)
+  std::vector<std::int64_t> pids;
+  bool estimated = false;  ///< matched by estimate: `(estimated)` after the line
+};
+
+/// A GPU process of no program.
+struct GpuOtherRow {
+  std::int64_t pid = 0;
+  std::optional<double> memory_bytes;
+};
+
+/// One device of `zctl gpu`; nullopt figures print `?`.
+struct GpuDeviceRow {
+  std::int64_t index = 0;
+  std::string uuid;
+  std::string name;
+  std::optional<double> total_bytes;
+  std::optional<double> used_bytes;
+  std::optional<double> free_bytes;
+  std::optional<double> utilization_percent;
+  bool processes_known = false;  ///< false: `  processes: unknown` instead of the rows
+  std::string note;              ///< printed as `  note: ...`; empty: none
+  std::vector<GpuProgramRow> programs;
+  std::vector<GpuOtherRow> others;
+};
+
+/// The result of zagent.getGpuStatus() for `zctl gpu`.
+struct GpuStatus {
+  std::string backend;  ///< `nvml`, `nvidia-smi`, `off`
+  bool ok = false;
+  std::string error;                 ///< "": none
+  std::string driver_version;        ///< "": unknown
+  std::optional<double> sampled_at;  ///< epoch seconds
+  std::string attribution;           ///< `pids`, `estimated`, `none`
+  std::string attribution_note;      ///< "": none
+  std::vector<GpuDeviceRow> devices;
+};
+
+/// `zctl gpu`'s text: a summary line (`nvidia-smi, driver 550.54.15, sampled 2025-11-24
+/// 16:00:00 UTC`), the attribution line unless it is by pids, then one block per device:
+/// `GPU 0  NAME  UUID`, the memory line, the note, then the program rows and a row per other
+/// process, aligned per device (`processes: unknown` or `processes: none` instead). Off:
+/// `GPU monitoring is off (gpu=off)` (or with the agent's error as the reason); a failed
+/// reading: `GPU reading failed: ERROR` first. Each line ends in `\n`.
+std::string gpu_text(const GpuStatus& status);
 
 /// The help texts are the verb table's (ctl/verb_table.cc, where these three are defined).
 ///

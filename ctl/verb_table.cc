@@ -1,5 +1,5 @@
 // The verb table. The help texts are supervisorctl's help_* methods, verbatim (spec/ctl.md §8);
-// zctl's own verbs (why, crashes, top) come last.
+// zctl's own verbs (why, crashes, top, gpu) come last.
 #include "ctl/verb_table.h"
 
 #include <fmt/format.h>
@@ -131,6 +131,9 @@ constexpr Verb kVerbs[] = {
          "top <name> [...]\tShow the resource use of the named processes or groups\n"
          "top --watch <secs>\tRedraw every <secs> seconds until Ctrl-C\n",
      false, false, verb_top},
+    {"gpu",
+         "gpu\t\t\tShow each GPU: memory, utilization, the programs using it\n",
+     false, false, verb_gpu},
 };
 // clang-format on
 

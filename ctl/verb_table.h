@@ -74,5 +74,7 @@ Outcome verb_why(Session& s, const VerbCall& call);
 Outcome verb_crashes(Session& s, const VerbCall& call);
 // verbs_top.cc
 Outcome verb_top(Session& s, const VerbCall& call);
+// verbs_gpu.cc
+Outcome verb_gpu(Session& s, const VerbCall& call);
 
 }  // namespace zagent::ctl

@@ -37,6 +37,8 @@ struct StatusResult : VerbResult {
   std::vector<Json> processes;    ///< the matching info structs, once all were read
   /// --json only: each process's `resources` from zagent.getProcessStats, by namespec.
   std::map<std::string, Json> resources;
+  /// --json only: each process's `gpu` from the same reply, by namespec.
+  std::map<std::string, Json> gpu;
 };
 
 std::string to_text(const StatusResult& r) {
@@ -53,7 +55,8 @@ std::string to_text(const StatusResult& r) {
   return out + status_table(rows);
 }
 
-Json status_row_json(const Json& info, const std::map<std::string, Json>& resources) {
+Json status_row_json(const Json& info, const std::map<std::string, Json>& resources,
+                     const std::map<std::string, Json>& gpu) {
   Json row = Json::object();
   row["namespec"] = namespec_of(info);
   for (const char* key : {"name", "group", "state", "statename", "description", "pid", "start",
@@ -71,6 +74,10 @@ Json status_row_json(const Json& info, const std::map<std::string, Json>& resour
   // without zagent.getProcessStats.
   const auto sample = resources.find(row["namespec"].get<std::string>());
   row["resources"] = sample != resources.end() ? sample->second : Json(nullptr);
+  // The GPU use the agent matched to the process (docs/zctl.md "gpu"); null the same way, and
+  // when GPU monitoring is off or no use is known.
+  const auto gpu_use = gpu.find(row["namespec"].get<std::string>());
+  row["gpu"] = gpu_use != gpu.end() ? gpu_use->second : Json(nullptr);
   return row;
 }
 
@@ -79,7 +86,7 @@ Json to_json(const StatusResult& r) {
   if (r.checked) {
     doc["processes"] = Json::array();
     for (const Json& info : r.processes) {
-      doc["processes"].push_back(status_row_json(info, r.resources));
+      doc["processes"].push_back(status_row_json(info, r.resources, r.gpu));
     }
     doc["errors"] = Json::array();
     for (const NameError& e : r.errors) {
@@ -135,9 +142,10 @@ bool match_names(StatusResult& r, const std::vector<std::string>& words,
   return true;
 }
 
-/// The `resources` objects of a zagent.getProcessStats("") reply, by namespec. False, with
-/// the failure, only for a failure that ends the verb (Ctrl-C, the connection): a fault (an
-/// agent without the method, supervisord) or a reply of another shape leaves them all null.
+/// The `resources` and `gpu` objects of a zagent.getProcessStats("") reply, by namespec.
+/// False, with the failure, only for a failure that ends the verb (Ctrl-C, the connection): a
+/// fault (an agent without the method, supervisord) or a reply of another shape leaves them
+/// all null.
 bool read_resources(StatusResult& r, const CallResult<Json>& reply) {
   if (!reply) {
     if (reply.error().kind == Kind::Rpc) {
@@ -154,10 +162,15 @@ bool read_resources(StatusResult& r, const CallResult<Json>& reply) {
       continue;
     }
     const auto ns = process.find("namespec");
+    const std::string namespec =
+        ns != process.end() && ns->is_string() ? ns->get<std::string>() : namespec_of(process);
     const auto resources = process.find("resources");
     if (resources != process.end()) {
-      r.resources[ns != process.end() && ns->is_string() ? ns->get<std::string>()
-                                                         : namespec_of(process)] = *resources;
+      r.resources[namespec] = *resources;
+    }
+    const auto gpu = process.find("gpu");
+    if (gpu != process.end()) {
+      r.gpu[namespec] = *gpu;
     }
   }
   return true;

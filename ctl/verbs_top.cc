@@ -57,7 +57,7 @@ std::optional<std::int64_t> integer_field(const Json& j, const char* key) {
   return static_cast<std::int64_t>(std::llround(*n));
 }
 
-/// A missing field, or a missing `resources` object, reads as null: `-`.
+/// A missing field, or a missing `resources` or `gpu` object, reads as null: `-`.
 TopRow top_row(const Json& process) {
   TopRow row;
   row.namespec = row_namespec(process);
@@ -72,6 +72,12 @@ TopRow top_row(const Json& process) {
     row.pss_bytes = number_field(*resources, "pss_bytes");
     row.threads = integer_field(*resources, "threads");
     row.trend_bytes_per_hour = number_field(*resources, "memory_trend_bytes_per_hour");
+  }
+  // null: no GPU use known, or GPU monitoring off (or an agent without it).
+  const auto gpu = process.find("gpu");
+  if (gpu != process.end() && gpu->is_object()) {
+    row.gpu_bytes = number_field(*gpu, "memory_bytes");
+    row.gpu_estimated = bool_field(*gpu, "estimated");
   }
   return row;
 }

@@ -192,7 +192,7 @@ TEST_F(GuardTest, ATreeIsSampledWholeAndAProgramWithoutGuardsIsNeverTouched) {
   const RunResult text = ctl("top");
   EXPECT_EQ(text.exit_code, 0) << text.err;
   EXPECT_TRUE(std::regex_search(text.out, std::regex("^NAME +STATE +PID +CPU% +RSS +PSS +"
-                                                     "THREADS +TREND/H +UPTIME +RESTARTS\n")))
+                                                     "GPU +THREADS +TREND/H +UPTIME +RESTARTS\n")))
       << text.out;
   EXPECT_TRUE(std::regex_search(text.out, std::regex("\nleak +RUNNING +[0-9]+ "))) << text.out;
   EXPECT_TRUE(std::regex_search(text.out, std::regex("\ntree +RUNNING +[0-9]+ "))) << text.out;

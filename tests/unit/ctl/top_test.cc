@@ -1,6 +1,6 @@
 // zctl's `top` verb and status's `resources` against a scripted client: the table's exact text
-// (sizes, signs, uptime, `-` for null), unknown names, --json, --watch's arguments and its
-// refreshes (docs/zctl.md "top").
+// (sizes, signs, uptime, `-` for null; the GPU column's own cases are in gpu_test.cc), unknown
+// names, --json, --watch's arguments and its refreshes (docs/zctl.md "top").
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -26,7 +26,7 @@ using PS = ProcessState;
 
 constexpr std::string_view kMethod = "zagent.getProcessStats";
 constexpr std::string_view kHeader =
-    "NAME     STATE     PID   CPU%  RSS   PSS   THREADS  TREND/H  UPTIME   RESTARTS\n";
+    "NAME     STATE     PID   CPU%  RSS   PSS   GPU  THREADS  TREND/H  UPTIME   RESTARTS\n";
 
 /// The resources of the example in docs/rpc.md.
 Json web_resources() {
@@ -139,18 +139,20 @@ TEST(TopRender, UptimeHoursAreNotWrappedIntoDays) {
 }
 
 TEST(TopRender, TableWithNullsAsDashes) {
-  TopRow full{"web", "RUNNING", 1234, 12.5, 1288490188, 1180000000, 10, 12582912, 605.2, 0};
+  TopRow full{"web", "RUNNING", 1234,     12.5,  1288490188, 1180000000, 3 * 1073741824.0,
+              true,  10,        12582912, 605.2, 0};
   TopRow bare;
   bare.namespec = "grp:long-name";
   bare.statename = "STOPPED";
   bare.uptime_seconds = 99;  // not running: no uptime all the same
-  EXPECT_EQ(top_table({full, bare}),
-            "NAME           STATE    PID   CPU%  RSS   PSS   THREADS  TREND/H  UPTIME   "
-            "RESTARTS\n"
-            "web            RUNNING  1234  12.5  1.2G  1.1G  10       +12.0M   0:10:05  0\n"
-            "grp:long-name  STOPPED  -     -     -     -     -        -        -        -\n");
+  EXPECT_EQ(
+      top_table({full, bare}),
+      "NAME           STATE    PID   CPU%  RSS   PSS   GPU    THREADS  TREND/H  UPTIME   "
+      "RESTARTS\n"
+      "web            RUNNING  1234  12.5  1.2G  1.1G  3.0G~  10       +12.0M   0:10:05  0\n"
+      "grp:long-name  STOPPED  -     -     -     -     -      -        -        -        -\n");
   EXPECT_EQ(top_table({}),
-            "NAME  STATE  PID  CPU%  RSS  PSS  THREADS  TREND/H  UPTIME  RESTARTS\n");
+            "NAME  STATE  PID  CPU%  RSS  PSS  GPU  THREADS  TREND/H  UPTIME  RESTARTS\n");
 }
 
 TEST(TopRender, Title) {
@@ -169,10 +171,10 @@ TEST(TopRender, ColumnTable) {
 TEST_F(TopTest, EveryProcessIsOneCallInTheConnectionChecksRoundTrip) {
   stats({{all(), ok(Json::array({web(), worker(), stopped()}))}});
   expect("top",
-         "NAME    STATE    PID   CPU%  RSS   PSS   THREADS  TREND/H  UPTIME    RESTARTS\n"
-         "web     RUNNING  1234  12.5  1.2G  1.1G  10       +12.0M   0:10:05   0\n"
-         "grp:w1  RUNNING  77    -     512B  -     1        -1.5M    51:04:05  3\n"
-         "batch   STOPPED  -     -     -     -     -        -        -         -\n",
+         "NAME    STATE    PID   CPU%  RSS   PSS   GPU  THREADS  TREND/H  UPTIME    RESTARTS\n"
+         "web     RUNNING  1234  12.5  1.2G  1.1G  -    10       +12.0M   0:10:05   0\n"
+         "grp:w1  RUNNING  77    -     512B  -     -    1        -1.5M    51:04:05  3\n"
+         "batch   STOPPED  -     -     -     -     -    -        -        -         -\n",
          0);
   EXPECT_EQ(fake_.batches, std::vector<std::size_t>{2});
   stats({{all(), ok(Json::array({web()}))}});
@@ -187,9 +189,9 @@ TEST_F(TopTest, EachNameIsOneCallAndUnknownNamesComeFirstAndExitOne) {
   expect("top web nosuch grp:* gone:*",
          "nosuch: ERROR (no such process)\n"
          "gone: ERROR (no such group)\n"
-         "NAME    STATE    PID   CPU%  RSS   PSS   THREADS  TREND/H  UPTIME    RESTARTS\n"
-         "web     RUNNING  1234  12.5  1.2G  1.1G  10       +12.0M   0:10:05   0\n"
-         "grp:w1  RUNNING  77    -     512B  -     1        -1.5M    51:04:05  3\n",
+         "NAME    STATE    PID   CPU%  RSS   PSS   GPU  THREADS  TREND/H  UPTIME    RESTARTS\n"
+         "web     RUNNING  1234  12.5  1.2G  1.1G  -    10       +12.0M   0:10:05   0\n"
+         "grp:w1  RUNNING  77    -     512B  -     -    1        -1.5M    51:04:05  3\n",
          1);
   EXPECT_EQ(fake_.batches, std::vector<std::size_t>{5});
 }
@@ -201,7 +203,7 @@ TEST_F(TopTest, OnlyUnknownNamesPrintNoTable) {
 
 TEST_F(TopTest, NothingConfiguredIsTheHeader) {
   stats({{all(), ok(Json::array())}});
-  expect("top", "NAME  STATE  PID  CPU%  RSS  PSS  THREADS  TREND/H  UPTIME  RESTARTS\n", 0);
+  expect("top", "NAME  STATE  PID  CPU%  RSS  PSS  GPU  THREADS  TREND/H  UPTIME  RESTARTS\n", 0);
 }
 
 TEST_F(TopTest, ConnectionCheck) {
@@ -271,8 +273,8 @@ TEST_F(TopTest, WatchUsageErrorsNeedNoServer) {
 }
 
 constexpr std::string_view kWebTable =
-    "NAME  STATE    PID   CPU%  RSS   PSS   THREADS  TREND/H  UPTIME   RESTARTS\n"
-    "web   RUNNING  1234  12.5  1.2G  1.1G  10       +12.0M   0:10:05  0\n";
+    "NAME  STATE    PID   CPU%  RSS   PSS   GPU  THREADS  TREND/H  UPTIME   RESTARTS\n"
+    "web   RUNNING  1234  12.5  1.2G  1.1G  -    10       +12.0M   0:10:05  0\n";
 
 TEST_F(TopTest, WatchOffATerminalSeparatesTablesByAnEmptyLine) {
   stats({{named("web"), ok(Json::array({web()}))}});
