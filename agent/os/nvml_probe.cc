@@ -381,6 +381,9 @@ std::unique_ptr<NvmlProbe> NvmlProbe::open(boost::asio::io_context& io, const st
       const char* why = ::dlerror();
       error = fmt::format("cannot load {}: {}", name, why != nullptr ? why : "unknown error");
       lib = ::dlopen("libnvidia-ml.so", RTLD_NOW | RTLD_LOCAL);
+      if (lib != nullptr) {
+        name = "libnvidia-ml.so";
+      }
     }
   } else {
     lib = ::dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);

@@ -140,6 +140,20 @@ TEST_F(NvmlProbeTest, NvmlProcessesNoPermission_ProcessesUnknown) {
   EXPECT_EQ(r->devices[0].total_bytes, 150000000000ull) << "the rest is still read";
 }
 
+TEST_F(NvmlProbeTest, NvmlProcessesAppearBetweenTheCalls_RetriedWithTheNewCount) {
+  // 10 new processes overflow the slack of the first buffer: INSUFFICIENT_SIZE, then a retry.
+  write_config(std::string("processes_appear 10\n") + kDevice0 + "\nprocess 0 100 1000\n");
+  open();
+  const auto r = read();
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->ok) << r->error;
+  ASSERT_EQ(r->devices.size(), 1u);
+  EXPECT_TRUE(r->devices[0].processes_known) << r->devices[0].note;
+  ASSERT_EQ(r->devices[0].processes.size(), 11u);
+  EXPECT_EQ(r->devices[0].processes.front(), (GpuProcessUse{100, 1000ull}));
+  EXPECT_EQ(r->devices[0].processes.back(), (GpuProcessUse{90009, 1ull}));
+}
+
 TEST_F(NvmlProbeTest, NvmlMigMode_PerProcessBytesUnknown) {
   write_config(std::string(kDevice0) + " mig=1\nprocess 0 100 1000\nprocess 0 101 na\n");
   open();

@@ -14,6 +14,9 @@
 //   stride 24                     the record size the processes calls write: 16|24|32 (default:
 //                                 16 for the v1 symbol, 24 for _v2, 32 for _v3)
 //   processes_error 4             every processes call returns 4 (NO_PERMISSION)
+//   processes_appear 10           10 more processes (pids 90000, 90001, ..., 1 byte each) on
+//                                 every device in each processes call given a buffer than in
+//                                 the count call: processes that start between the two calls
 //   device 0 GPU-1111 "Fake H200" total=150000000000 used=20000000000 free=130000000000 util=40
 //                                 one device; each key= is optional (no total= = memory
 //                                 NOT_SUPPORTED, no util= = utilization NOT_SUPPORTED);
@@ -66,6 +69,7 @@ struct Config {
   std::map<std::string, int> errors;        // by symbol
   unsigned stride = 0;                      // 0 = the symbol's own
   int processes_error = 0;
+  unsigned processes_appear = 0;
   std::vector<Device> devices;
 };
 
@@ -107,6 +111,8 @@ Config parse(std::istream& in) {
       words >> c.stride;
     } else if (key == "processes_error") {
       words >> c.processes_error;
+    } else if (key == "processes_appear") {
+      words >> c.processes_appear;
     } else if (key == "device") {
       Device d;
       unsigned index = 0;
@@ -309,6 +315,11 @@ nvmlReturn_t do_processes(const char* symbol, unsigned default_stride, nvmlDevic
     }
     if (g_config.stride != 0) {
       stride = g_config.stride;
+    }
+    if (infos != nullptr) {
+      for (unsigned i = 0; i < g_config.processes_appear; ++i) {
+        d.processes.push_back(Process{90000 + i, 1});
+      }
     }
   }
   return write_processes(d, stride, count, infos);
