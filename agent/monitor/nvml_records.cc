@@ -1,9 +1,9 @@
 #include "agent/monitor/nvml_records.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace zagent::nvml {
 
@@ -91,8 +91,7 @@ bool plausible_record(const unsigned char* p, std::size_t stride,
                                    !plausible_instance(load_u32(p + kComputeInstanceOffset)))) {
     return false;
   }
-  return stride < kRecordV3Bytes ||
-         plausible_bytes(load_u64(p + kCcProtectedOffset), device_total);
+  return stride < kRecordV3Bytes || plausible_bytes(load_u64(p + kCcProtectedOffset), device_total);
 }
 
 bool all_plausible(std::span<const unsigned char> buffer, std::size_t count, std::size_t stride,
@@ -178,8 +177,8 @@ RecordChoice choose_records(std::span<const unsigned char> buffer, std::size_t c
   }
   RecordChoice none;
   none.error = fmt::format(
-      "processes: the driver's records fit no known layout ({} records, {} bytes written{})",
-      count, extent, fits > 1 ? ", more than one layout plausible" : "");
+      "processes: the driver's records fit no known layout ({} records, {} bytes written{})", count,
+      extent, fits > 1 ? ", more than one layout plausible" : "");
   return none;
 }
 

@@ -1,9 +1,12 @@
 #include "agent/os/nvml_probe.h"
 
 #include <dlfcn.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/post.hpp>
 #include <condition_variable>
 #include <cstring>
 #include <exception>
@@ -13,10 +16,6 @@
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/post.hpp>
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "agent/monitor/nvml_records.h"
 #include "agent/os/nvml_abi.h"
@@ -91,7 +90,7 @@ constexpr auto kAbandoned = static_cast<nvmlReturn_t>(-1);
 struct NvmlProbe::Shared {
   explicit Shared(boost::asio::io_context& loop) : io(loop) {}
 
-  Api api;                   // read-only once the worker runs
+  Api api;                      // read-only once the worker runs
   boost::asio::io_context& io;  // results are posted here (under `mu`, while !stopping)
   /// The probe's finish(); called on the loop only, while `alive`.
   std::function<void(std::uint64_t job, GpuReading)> on_result;
@@ -283,8 +282,7 @@ class Reader {
     if (api_.mig_mode != nullptr) {
       unsigned int current = 0;
       unsigned int pending = 0;
-      if (call("nvmlDeviceGetMigMode", api_.mig_mode, handle, &current, &pending) ==
-          NVML_SUCCESS) {
+      if (call("nvmlDeviceGetMigMode", api_.mig_mode, handle, &current, &pending) == NVML_SUCCESS) {
         mig = current == NVML_DEVICE_MIG_ENABLE;
       }
     }
@@ -426,9 +424,10 @@ std::unique_ptr<NvmlProbe> NvmlProbe::open(boost::asio::io_context& io, const st
   if (!resolve(lib, api.utilization, "nvmlDeviceGetUtilizationRates")) {
     missing.emplace_back("nvmlDeviceGetUtilizationRates");
   }
-  if (!resolve(lib, api.processes, api.processes_name,
-               {"nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetComputeRunningProcesses_v2",
-                "nvmlDeviceGetComputeRunningProcesses"})) {
+  if (!resolve(
+          lib, api.processes, api.processes_name,
+          {"nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetComputeRunningProcesses_v2",
+           "nvmlDeviceGetComputeRunningProcesses"})) {
     missing.emplace_back("nvmlDeviceGetComputeRunningProcesses");
   }
   if (!missing.empty()) {
@@ -515,8 +514,8 @@ void NvmlProbe::on_watch() {
   if (name != nullptr && since > call_deadline_) {
     shared_->wanted.store(0);  // the worker skips the rest and its result is dropped
     GpuReading r;
-    r.error = fmt::format("NVML call {} did not return within {}", name,
-                          format_duration(call_deadline_));
+    r.error =
+        fmt::format("NVML call {} did not return within {}", name, format_duration(call_deadline_));
     finish(in_flight_, std::move(r));
     return;
   }

@@ -3,15 +3,14 @@
 // deadline; results come back to the loop through boost::asio::post.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "agent/monitor/gpu_probe.h"
 
@@ -20,13 +19,15 @@ namespace zagent {
 /// Loop thread only (read(), the destructor). The library stays loaded for the life of the
 /// process (never dlclose'd: a hung call may still be inside it). The worker thread is never
 /// joined: the destructor tells it to stop and returns at once, even while a call hangs; the
-/// process exiting ends a thread still stuck in the driver.
+/// process exiting ends a thread still stuck in the driver. Destroy the probe before its
+/// io_context; a `done` not yet called when the probe goes is never called.
 class NvmlProbe final : public GpuProbe {
  public:
   /// Loads `library` (a path or soname; empty = libnvidia-ml.so.1, then libnvidia-ml.so) and
   /// resolves its symbols. No NVML call is made here: nvmlInit runs on the worker at the first
   /// reading and again at each later one until it succeeds. Null, with `error` set (`cannot load
-  /// libnvidia-ml.so.1: <dlerror>`), when the library does not load or has no nvmlInit.
+  /// libnvidia-ml.so.1: <dlerror>`), when the library does not load or lacks
+  /// nvmlInit, nvmlDeviceGetCount or nvmlDeviceGetHandleByIndex (in any version).
   /// `call_deadline`: how long one NVML call may take before the reading fails.
   static std::unique_ptr<NvmlProbe> open(boost::asio::io_context& io, const std::string& library,
                                          std::chrono::milliseconds call_deadline,

@@ -7,13 +7,12 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
 
 #include "tests/support/temp_dir.h"
 
@@ -95,8 +94,8 @@ TEST_F(NvmlProbeTest, NvmlDevices_FiguresMatchTheFakesFile) {
   EXPECT_EQ(d0.free_bytes, 130000000000ull);
   EXPECT_EQ(d0.utilization_percent, 40u);
   EXPECT_TRUE(d0.processes_known);
-  EXPECT_THAT(d0.processes, ElementsAre(GpuProcessUse{4242, 1073741824ull},
-                                        GpuProcessUse{4343, 2147483648ull}));
+  EXPECT_THAT(d0.processes,
+              ElementsAre(GpuProcessUse{4242, 1073741824ull}, GpuProcessUse{4343, 2147483648ull}));
   EXPECT_EQ(d0.note, "");
   const GpuDeviceReading& d1 = r->devices[1];
   EXPECT_EQ(d1.index, 1u);
@@ -108,8 +107,7 @@ TEST_F(NvmlProbeTest, NvmlDevices_FiguresMatchTheFakesFile) {
   EXPECT_THAT(d1.processes, IsEmpty());
 }
 
-class NvmlProbeStrideTest : public NvmlProbeTest,
-                            public ::testing::WithParamInterface<int> {};
+class NvmlProbeStrideTest : public NvmlProbeTest, public ::testing::WithParamInterface<int> {};
 
 TEST_P(NvmlProbeStrideTest, NvmlStride_PidsAndBytesRead) {
   write_config("stride " + std::to_string(GetParam()) + "\n" + kDevice0 +
@@ -162,8 +160,8 @@ TEST_F(NvmlProbeTest, NvmlMigMode_PerProcessBytesUnknown) {
   ASSERT_TRUE(r->ok) << r->error;
   ASSERT_EQ(r->devices.size(), 1u);
   EXPECT_TRUE(r->devices[0].processes_known);
-  EXPECT_THAT(r->devices[0].processes, ElementsAre(GpuProcessUse{100, std::nullopt},
-                                                   GpuProcessUse{101, std::nullopt}));
+  EXPECT_THAT(r->devices[0].processes,
+              ElementsAre(GpuProcessUse{100, std::nullopt}, GpuProcessUse{101, std::nullopt}));
   EXPECT_THAT(r->devices[0].note, HasSubstr("MIG"));
 }
 

@@ -293,8 +293,7 @@ nvmlReturn_t write_processes(const Device& d, unsigned stride, unsigned int* cou
     }
     if (stride >= zagent::nvml::kRecordV3Bytes) {
       const unsigned long long protected_bytes = 0;
-      std::memcpy(rec + zagent::nvml::kCcProtectedOffset, &protected_bytes,
-                  sizeof protected_bytes);
+      std::memcpy(rec + zagent::nvml::kCcProtectedOffset, &protected_bytes, sizeof protected_bytes);
     }
   }
   *count = n;
@@ -383,8 +382,8 @@ FAKE_EXPORT nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory
 
 FAKE_EXPORT nvmlReturn_t nvmlDeviceGetComputeRunningProcesses(nvmlDevice_t device,
                                                               unsigned int* count, void* infos) {
-  return do_processes("nvmlDeviceGetComputeRunningProcesses", zagent::nvml::kRecordV1Bytes,
-                      device, count, infos);
+  return do_processes("nvmlDeviceGetComputeRunningProcesses", zagent::nvml::kRecordV1Bytes, device,
+                      count, infos);
 }
 
 #ifndef FAKE_NVML_LEGACY
@@ -455,15 +454,13 @@ FAKE_EXPORT nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned int*
 }
 
 FAKE_EXPORT nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v2(nvmlDevice_t device,
-                                                                 unsigned int* count,
-                                                                 void* infos) {
+                                                                 unsigned int* count, void* infos) {
   return do_processes("nvmlDeviceGetComputeRunningProcesses_v2", zagent::nvml::kRecordV2Bytes,
                       device, count, infos);
 }
 
 FAKE_EXPORT nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device,
-                                                                 unsigned int* count,
-                                                                 void* infos) {
+                                                                 unsigned int* count, void* infos) {
   return do_processes("nvmlDeviceGetComputeRunningProcesses_v3", zagent::nvml::kRecordV3Bytes,
                       device, count, infos);
 }
