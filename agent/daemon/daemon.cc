@@ -35,7 +35,11 @@
 #include "agent/logs/main_log.h"
 #include "agent/os/child_stdin.h"
 #include "agent/os/oom_evidence.h"
+#include "agent/daemon/gpu_setup.h"
+#include "agent/monitor/gpu_monitor.h"
 #include "agent/monitor/resource_monitor.h"
+#include "agent/os/proc_lineage.h"
+#include "agent/os/smi_probe.h"
 #include "agent/os/posix_spawner.h"
 #include "agent/os/proc_sampler.h"
 #include "agent/os/sha1.h"
@@ -115,6 +119,7 @@ class AgentLife {
   ChildStdin& child_stdin() { return stdin_; }
   const CrashLog& crashes() const { return crashes_; }
   ResourceMonitor& monitor() { return monitor_; }
+  GpuMonitor& gpu() { return *gpu_; }
   FollowRegistry& follows() { return follows_; }
   asio::io_context& io() { return io_; }
 
@@ -219,6 +224,9 @@ class AgentLife {
       if (snapshot_runner_.on_child_exit(pid, status)) {
         continue;  // a snapshot_command's shell
       }
+      if (gpu_setup_.smi != nullptr && gpu_setup_.smi->on_child_exit(pid, status)) {
+        continue;  // nvidia-smi's shell
+      }
       // What the child wrote before it died goes to its log before its exit is handled.
       capture_.drain(pid);
       stdin_.close(pid);
@@ -239,6 +247,9 @@ class AgentLife {
     if (const auto sample = monitor_.next_wakeup(); sample && (!next || *sample < *next)) {
       next = sample;
     }
+    if (const auto gpu = gpu_->next_wakeup(); gpu && (!next || *gpu < *next)) {
+      next = gpu;
+    }
     if (!next) {
       timer_.cancel();  // nothing is due: no wake-up at all
       return;
@@ -250,6 +261,7 @@ class AgentLife {
       }
       supervisor_.tick();
       monitor_.tick();
+      gpu_->tick();
       after_event();
     });
   }
@@ -272,6 +284,9 @@ class AgentLife {
   std::unique_ptr<SystemOomEvidence> oom_;     // OOM evidence (null: crash_attribution=false)
   SystemTreeSampler sampler_;   // /proc, for the resource monitor
   ResourceMonitor monitor_;     // samples, trends, resource and output guards
+  SystemProcessLineage lineage_;  // /proc, for the GPU monitor's attribution
+  GpuSetup gpu_setup_;          // the GPU probe (NVML, nvidia-smi or none)
+  std::unique_ptr<GpuMonitor> gpu_;  // GPU readings, guards and the start gate
   asio::signal_set signals_;    // CHLD, TERM, INT, QUIT, HUP (reload), USR2 (reopen logs)
   asio::steady_timer timer_;    // armed at the earliest deadline only
   LifeEnd end_ = LifeEnd::Shutdown;
@@ -336,6 +351,7 @@ class LifeControl final : public AgentControl {
   }
   const CrashLog* crash_log() const override { return &life_.crashes(); }
   ResourceMonitor* resource_monitor() override { return &life_.monitor(); }
+  GpuMonitor* gpu_monitor() override { return &life_.gpu(); }
 
  private:
   AgentLife& life_;
@@ -369,13 +385,21 @@ AgentLife::AgentLife(const AgentConfig& config, MainLog& log, Clock& clock, Envi
   for (const int signo : {SIGQUIT, SIGHUP, SIGUSR2}) {
     signals_.add(signo);
   }
+  const char* path_env = std::getenv("PATH");
+  gpu_setup_ = open_gpu_probe(io_, config.supervisord, path_env != nullptr ? path_env : "", log);
+  gpu_ = std::make_unique<GpuMonitor>(
+      GpuOptions{config.supervisord.gpu_sample_interval}, gpu_setup_.probe.get(),
+      gpu_setup_.off_reason, supervisor_, lineage_, spawner_, clock, log,
+      [this]() { after_event(); });
+  supervisor_.set_spawn_gate(gpu_.get());
   if (config.supervisord.crash_attribution) {
     crash_store_.load();
     OomEvidenceOptions oom;
     oom.use_cgroups = ::geteuid() == 0;
     oom_ = std::make_unique<SystemOomEvidence>(oom);
     log_.log(LogLevel::Debug, "crash evidence: " + oom_->describe());
-    supervisor_.set_crash_ports({oom_.get(), &crash_store_, &snapshot_runner_, &monitor_});
+    supervisor_.set_crash_ports(
+        {oom_.get(), &crash_store_, &snapshot_runner_, &monitor_, gpu_.get()});
   }
   // restart_on_output: a match is acted on after the read that found it (never inside it).
   supervisor_.set_output_trigger(

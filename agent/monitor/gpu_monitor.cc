@@ -152,6 +152,9 @@ std::optional<SteadyTime> GpuMonitor::next_wakeup() const {
       next = t;
     }
   };
+  for (const Waiter& w : waiters_) {
+    consider(w.give_up);
+  }
   for (const auto& [name, hold] : holds_) {
     const ProcessEntry* entry = entry_of(name);
     if (entry == nullptr || !is_held(*entry)) {
@@ -187,6 +190,18 @@ void GpuMonitor::tick() {
   if (due_hold) {
     supervisor_.recheck_gates();
   }
+  // Clients waited long enough: they get what there is.
+  std::vector<std::function<void()>> late;
+  std::erase_if(waiters_, [&](Waiter& w) {
+    if (now >= w.give_up) {
+      late.push_back(std::move(w.done));
+      return true;
+    }
+    return false;
+  });
+  for (auto& done : late) {
+    done();
+  }
   if (const auto due = reading_due(); due && now >= *due) {
     if (now >= next_due_) {
       next_due_ = now + options_.interval;
@@ -201,14 +216,17 @@ void GpuMonitor::request(std::chrono::milliseconds fresh, std::function<void()> 
     done();
     return;
   }
-  waiters_.emplace_back(now - fresh, std::move(done));
+  waiters_.push_back({now - fresh, now + kClientWait, std::move(done)});
   if (in_flight_) {
     if (in_flight_since_ < now - fresh) {
       again_ = true;
     }
-    return;
+  } else {
+    start_reading();
   }
-  start_reading();
+  if (changed_) {
+    changed_();  // the timer learns of the client's deadline
+  }
 }
 
 void GpuMonitor::start_reading() {
@@ -348,9 +366,9 @@ void GpuMonitor::on_reading(GpuReading reading, SteadyTime started, WallTime wal
   }
   // Clients waiting for a reading this fresh.
   std::vector<std::function<void()>> ready;
-  std::erase_if(waiters_, [&](auto& w) {
-    if (started >= w.first) {
-      ready.push_back(std::move(w.second));
+  std::erase_if(waiters_, [&](Waiter& w) {
+    if (started >= w.fresh_since) {
+      ready.push_back(std::move(w.done));
       return true;
     }
     return false;

@@ -24,6 +24,9 @@
 
 namespace zagent {
 
+/// The longest a client's call waits for a GPU reading.
+inline constexpr std::chrono::milliseconds kClientWait{2'000};
+
 struct GpuOptions {
   std::chrono::milliseconds interval{5'000};  ///< gpu_sample_interval; 0 = only on request
   /// While a start is held, the devices are read at least this often.
@@ -44,7 +47,8 @@ class GpuMonitor final : public SpawnGate, public GpuStateSource {
   /// Starts the periodic reading if due, and rechecks held starts whose deadline passed.
   void tick();
   /// A client asks: `done` runs (on the loop) once a reading started within `fresh` of now
-  /// is in, at once when there is one or when the probe is off.
+  /// is in, at once when there is one or when the probe is off, and at the latest after
+  /// kClientWait with what there is (a hung probe never holds a client up longer).
   void request(std::chrono::milliseconds fresh, std::function<void()> done);
 
   bool enabled() const { return probe_ != nullptr; }
@@ -106,7 +110,12 @@ class GpuMonitor final : public SpawnGate, public GpuStateSource {
   bool in_flight_ = false;
   SteadyTime in_flight_since_{};
   bool again_ = false;                    // a fresher reading is wanted after this one
-  std::vector<std::pair<SteadyTime, std::function<void()>>> waiters_;  // (fresh since, done)
+  struct Waiter {
+    SteadyTime fresh_since;  // a reading started at or after this will do
+    SteadyTime give_up;      // answered with what there is by then (a slow nvidia-smi)
+    std::function<void()> done;
+  };
+  std::vector<Waiter> waiters_;  // clients waiting for a reading
   mutable SteadyTime next_due_{};
   std::map<std::string, Run> runs_;        // namespec -> its newest run's GPU state
   std::map<std::string, Hold> holds_;      // namespec -> a held start

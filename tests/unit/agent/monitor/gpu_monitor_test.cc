@@ -150,13 +150,29 @@ TEST_F(GpuMonitorTest, NothingIsReadWithoutAGpuKey) {
   EXPECT_EQ(probe_.reads, 1);
   ASSERT_TRUE(probe_.answer(reading(40 * kGiB)));
   EXPECT_TRUE(answered);
-  EXPECT_EQ(changes_, 1);
+  EXPECT_EQ(changes_, 2);  // the request (a new deadline), then the reading
   // Fresh enough: answered at once.
   answered = false;
   monitor_->request(1s, [&] { answered = true; });
   EXPECT_TRUE(answered);
   EXPECT_EQ(probe_.reads, 1);
   EXPECT_EQ(monitor_->status_json()["devices"][0]["memory_free_bytes"], 40 * kGiB);
+}
+
+TEST_F(GpuMonitorTest, AClientWaitsAtMostTheClientWait) {
+  make("[program:web]\ncommand=/bin/web\nstartsecs=0\n");
+  supervisor_->start();
+  bool answered = false;
+  monitor_->request(1s, [&] { answered = true; });
+  EXPECT_EQ(monitor_->next_wakeup(), clock_.steady_now() + kClientWait);
+  run_for(kClientWait - 1ms);
+  EXPECT_FALSE(answered);
+  run_for(1ms);
+  EXPECT_TRUE(answered);  // the probe never answered: the client gets what there is
+  EXPECT_EQ(monitor_->status_json()["ok"], false);
+  // The late reading still lands.
+  ASSERT_TRUE(probe_.answer(reading(40 * kGiB)));
+  EXPECT_EQ(monitor_->status_json()["ok"], true);
 }
 
 TEST_F(GpuMonitorTest, WatermarkRestartsOnlyTheProgramWithTheKey) {
