@@ -285,10 +285,110 @@ TEST_P(GpuTest, AHungProbeLeavesTheControlSocketAnswering) {
   stop_agent();
 }
 
+TEST_P(GpuTest, RespawnWaitsForTheOldTreesGpuMemoryAndKillsItsLeftovers) {
+  set_gpus({});
+  ASSERT_TRUE(start_agent(program("web", helper("spawn_grandchildren") + " 1",
+                                  "startsecs=0\ngpu_devices=0\nstopwaitsecs=30\n"
+                                  "stdout_logfile=%(here)s/web.out\n"),
+                          gpu_extras()));
+  ASSERT_TRUE(wait_until([&] { return read_file(dir_.file("web.out")).ends_with("\n"); }));
+  const pid_t child = std::stoi(read_file(dir_.file("web.out")));
+  const pid_t web = last_pid("web");
+  set_gpus({30000, 40000, {{0, child, 8192}}});
+  ASSERT_TRUE(wait_until([&] {
+    const Json row = top_row("web");
+    return row.is_object() && row["gpu"].is_object() && row["gpu"]["memory_bytes"] == 8192 * kMiB;
+  }));
+  // web dies; its child lives on (reparented to the agent) and holds the memory.
+  ASSERT_EQ(::kill(web, SIGKILL), 0);
+  ASSERT_TRUE(wait_log("killing leftover GPU processes of web with SIGKILL: " +
+                       std::to_string(child)))
+      << main_log();
+  EXPECT_TRUE(wait_until([&] { return !process_alive(child); }));
+  // The driver still lists it: the spawn waits.
+  ASSERT_TRUE(wait_until([&] {
+    return ctl("status web").out.find("waiting for the old process tree to release GPU memory "
+                                      "(pids " + std::to_string(child) + ": 8.0 GiB)") !=
+           std::string::npos;
+  })) << ctl("status web").out;
+  EXPECT_EQ(spawned_pids("web").size(), 1U);
+  // The driver lets go of it: the new run starts.
+  set_gpus({38000, 40000, {}});
+  ASSERT_TRUE(wait_until([&] { return spawned_pids("web").size() == 2; })) << main_log();
+  ASSERT_TRUE(wait_state("web", "RUNNING"));
+  stop_agent();
+}
+
+TEST_P(GpuTest, AFailingReadingIsReportedAndRetried) {
+  if (GetParam() == Backend::Nvml) {
+    set_gpus({}, "init_error 18\n");
+  } else {
+    write_atomically(dir_.file("smi/fail"), "Failed to initialize NVML: Driver/library version mismatch\n");
+  }
+  ASSERT_TRUE(start_agent(program("web", helper("sleep_forever"), "startsecs=0\ngpu_min_free=1GB\n"),
+                          gpu_extras()));
+  ASSERT_TRUE(wait_log(GetParam() == Backend::Nvml ? "INFO GPU monitoring: NVML ("
+                                                   : "INFO GPU monitoring: nvidia-smi ("));
+  ASSERT_TRUE(wait_log("GPU reading failed (")) << main_log();
+  EXPECT_TRUE(wait_log("ersion mismatch")) << main_log();
+  Json status = gpu_status();
+  EXPECT_EQ(status["ok"], false);
+  EXPECT_NE(status["error"].get<std::string>().find("ersion mismatch"), std::string::npos)
+      << status.dump();
+  EXPECT_EQ(ctl("gpu").exit_code, 1);
+  // The driver is back: the next reading works, and says so once.
+  if (GetParam() == Backend::Smi) {
+    std::filesystem::remove(dir_.file("smi/fail"));
+  }
+  set_gpus({});
+  ASSERT_TRUE(wait_log("GPU readings work again (")) << main_log();
+  EXPECT_EQ(count_log("GPU reading failed ("), 1U);
+  ASSERT_TRUE(wait_until([&] { return gpu_status()["ok"] == true; }));
+  EXPECT_EQ(ctl("gpu").exit_code, 0);
+  EXPECT_TRUE(wait_log("INFO GPU: 2 devices: GPU 0 Fake H200 (" + std::string(kUuid0) + ")"));
+  stop_agent();
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, GpuTest, ::testing::Values(Backend::Smi, Backend::Nvml),
                          [](const auto& param_info) {
                            return param_info.param == Backend::Nvml ? "nvml" : "nvidia_smi";
                          });
+
+using GpuModeTest = AgentFixture;
+
+TEST_F(GpuModeTest, OffReadsNothingAndSaysSo) {
+  ASSERT_TRUE(start_agent(program("web", helper("sleep_forever"), "startsecs=0\ngpu_min_free=1GB\n"),
+                          {"", "gpu=off\n", ""}));
+  EXPECT_TRUE(wait_log("INFO GPU monitoring off (gpu=off)"));
+  EXPECT_TRUE(wait_log("WARN web: the GPU keys do nothing while GPU monitoring is off (gpu=off)"));
+  ASSERT_TRUE(wait_state("web", "RUNNING"));
+  const RunResult gpu = ctl("gpu");
+  EXPECT_EQ(gpu.exit_code, 1);
+  EXPECT_NE((gpu.out + gpu.err).find("GPU monitoring is off"), std::string::npos) << gpu.out;
+  const Json j = Json::parse(ctl("--json gpu").out, nullptr, false);
+  EXPECT_EQ(j["backend"], "off");
+  EXPECT_EQ(j["devices"], Json::array());
+  stop_agent();
+}
+
+TEST_F(GpuModeTest, AutoLoadsTheGivenLibraryOrTurnsOffWithTheReason) {
+  ASSERT_TRUE(start_agent(program("web", helper("sleep_forever"), "startsecs=0\n"),
+                          {"", "gpu_library=" + dir_.file("missing.so") + "\n", ""}));
+  EXPECT_TRUE(wait_log("WARN GPU monitoring off: cannot load " + dir_.file("missing.so")))
+      << main_log();
+  stop_agent();
+  EnvVar file("ZAGENT_FAKE_NVML", dir_.file("nvml.txt"));
+  {
+    std::ofstream(dir_.file("nvml.txt")) << "device 0 GPU-1 \"Fake\" total=100 used=40 free=60\n";
+  }
+  ASSERT_TRUE(start_agent(program("web", helper("sleep_forever"), "startsecs=0\n"),
+                          {"", std::string("gpu_library=") + ZAGENT_FAKE_NVML_LIB + "\n", ""}));
+  EXPECT_TRUE(wait_log(std::string("INFO GPU monitoring: NVML (") + ZAGENT_FAKE_NVML_LIB + ")"));
+  const Json j = Json::parse(ctl("--json gpu").out, nullptr, false);
+  EXPECT_EQ(j["backend"], "nvml");
+  EXPECT_EQ(j["devices"][0]["memory_free_bytes"], 60);
+  stop_agent();
+}
 
 }  // namespace
 }  // namespace zagent::test::e2e
