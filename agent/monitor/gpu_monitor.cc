@@ -1,7 +1,7 @@
 #include "agent/monitor/gpu_monitor.h"
 
 #include <fmt/format.h>
-#include <signal.h>
+#include <csignal>
 
 #include <algorithm>
 #include <utility>
