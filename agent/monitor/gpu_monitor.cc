@@ -6,25 +6,15 @@
 #include <algorithm>
 #include <utility>
 
+#include "agent/monitor/monitor_json.h"
+
 namespace zagent {
 namespace {
 
 using Json = nlohmann::json;
-
-double epoch_seconds(WallTime t) {
-  return std::chrono::duration<double>(t.time_since_epoch()).count();
-}
-
-template <typename T>
-Json nullable(const std::optional<T>& v) {
-  return v ? Json(*v) : Json(nullptr);
-}
-
-bool has_child(const ProcessEntry& e) {
-  return e.record.pid != 0 &&
-         (e.record.state == ProcessState::Starting || e.record.state == ProcessState::Running ||
-          e.record.state == ProcessState::Stopping);
-}
+using monitor_json::epoch_seconds;
+using monitor_json::nullable;
+constexpr auto has_child = monitor_json::has_live_child;
 
 bool is_held(const ProcessEntry& e) {
   return e.record.state == ProcessState::Starting && e.record.pid == 0 && !e.record.waiting.empty();
@@ -191,15 +181,7 @@ void GpuMonitor::tick() {
     supervisor_.recheck_gates();
   }
   // Clients waited long enough: they get what there is.
-  std::vector<std::function<void()>> late;
-  std::erase_if(waiters_, [&](Waiter& w) {
-    if (now >= w.give_up) {
-      late.push_back(std::move(w.done));
-      return true;
-    }
-    return false;
-  });
-  for (auto& done : late) {
+  for (auto& done : take_waiters([now](const Waiter& w) { return now >= w.give_up; })) {
     done();
   }
   if (const auto due = reading_due(); due && now >= *due) {
@@ -208,6 +190,19 @@ void GpuMonitor::tick() {
     }
     start_reading();
   }
+}
+
+std::vector<std::function<void()>> GpuMonitor::take_waiters(
+    const std::function<bool(const Waiter&)>& which) {
+  std::vector<std::function<void()>> taken;
+  std::erase_if(waiters_, [&](Waiter& w) {
+    if (which(w)) {
+      taken.push_back(std::move(w.done));
+      return true;
+    }
+    return false;
+  });
+  return taken;
 }
 
 void GpuMonitor::request(std::chrono::milliseconds fresh, std::function<void()> done) {
@@ -262,7 +257,16 @@ std::vector<std::size_t> GpuMonitor::devices_of(const ProcessEntry& entry) const
   if (!reading_) {
     return {};
   }
-  return program_devices(entry.config, supervisor_.environment_of(entry), reading_->devices);
+  if (!entry.gpu_visibility) {
+    std::vector<std::string> found;
+    for (std::string& kv : supervisor_.environment_of(entry)) {
+      if (kv.starts_with("CUDA_VISIBLE_DEVICES=") || kv.starts_with("NVIDIA_VISIBLE_DEVICES=")) {
+        found.push_back(std::move(kv));
+      }
+    }
+    entry.gpu_visibility = std::move(found);
+  }
+  return program_devices(entry.config, *entry.gpu_visibility, reading_->devices);
 }
 
 void GpuMonitor::on_reading(GpuReading reading, SteadyTime started, WallTime wall) {
@@ -305,12 +309,31 @@ void GpuMonitor::on_reading(GpuReading reading, SteadyTime started, WallTime wal
       }
     }
   }
+  // Each pid is looked up once a reading: for its parent, then for its start time.
+  std::map<pid_t, std::optional<ProcessLineage::Entry>> looked_up;
+  const auto lookup = [&](pid_t pid) {
+    auto it = looked_up.find(pid);
+    if (it == looked_up.end()) {
+      it = looked_up.emplace(pid, lineage_.lookup(pid)).first;
+    }
+    return it->second;
+  };
   if (!keep_attribution) {
     const bool host = lineage_.host_pid_namespace();
-    attribution_ = attribute(*reading_, live, host, [this](pid_t pid) -> std::optional<pid_t> {
-      const auto e = lineage_.lookup(pid);
+    attribution_ = attribute(*reading_, live, host, [&](pid_t pid) -> std::optional<pid_t> {
+      const auto e = lookup(pid);
       return e ? std::optional<pid_t>(e->ppid) : std::nullopt;
     });
+  }
+  // Each program's GPU pids, in one pass.
+  std::map<std::string, std::vector<pid_t>> gpu_pids;
+  if (attribution_.mode == AttributionMode::Pids) {
+    for (const DeviceUse& use : attribution_.devices) {
+      for (const ProgramGpuUse& share : use.programs) {
+        auto& pids = gpu_pids[share.namespec];
+        pids.insert(pids.end(), share.pids.begin(), share.pids.end());
+      }
+    }
   }
   struct Trip {
     std::string group;
@@ -330,26 +353,19 @@ void GpuMonitor::on_reading(GpuReading reading, SteadyTime started, WallTime wal
       run.guards = {};
       continue;
     }
-    const ProgramTotal own = program_total(attribution_, live[i].namespec);
     // The GPU processes of this run, for the wait before the next spawn.
     run.gpu_pids.clear();
-    if (attribution_.mode == AttributionMode::Pids) {
-      for (const DeviceUse& use : attribution_.devices) {
-        for (const ProgramGpuUse& share : use.programs) {
-          if (share.namespec != live[i].namespec) {
-            continue;
-          }
-          for (const pid_t pid : share.pids) {
-            if (const auto e = lineage_.lookup(pid)) {
-              run.gpu_pids.push_back({pid, e->start_time});
-            }
-          }
+    if (const auto it = gpu_pids.find(live[i].namespec); it != gpu_pids.end()) {
+      for (const pid_t pid : it->second) {
+        if (const auto e = lookup(pid)) {
+          run.gpu_pids.push_back({pid, e->start_time});
         }
       }
     }
     if (!uses_gpu_keys(entry.config)) {
       continue;
     }
+    const ProgramTotal own = program_total(attribution_, live[i].namespec);
     GpuGuardInput input{*reading_, live[i].devices, own, now,
                         entry.record.state == ProcessState::Running && !entry.record.guardian_stop};
     if (auto trip = evaluate_gpu_guards(entry.config, live[i].namespec, run.guards, input)) {
@@ -365,14 +381,8 @@ void GpuMonitor::on_reading(GpuReading reading, SteadyTime started, WallTime wal
     supervisor_.recheck_gates();
   }
   // Clients waiting for a reading this fresh.
-  std::vector<std::function<void()>> ready;
-  std::erase_if(waiters_, [&](Waiter& w) {
-    if (started >= w.fresh_since) {
-      ready.push_back(std::move(w.done));
-      return true;
-    }
-    return false;
-  });
+  std::vector<std::function<void()>> ready =
+      take_waiters([started](const Waiter& w) { return started >= w.fresh_since; });
   if (again_ || !waiters_.empty()) {
     again_ = false;
     start_reading();

@@ -116,6 +116,8 @@ class GpuMonitor final : public SpawnGate, public GpuStateSource {
     std::function<void()> done;
   };
   std::vector<Waiter> waiters_;  // clients waiting for a reading
+  /// Removes the waiters `which` accepts; their `done`s, to call once the state is settled.
+  std::vector<std::function<void()>> take_waiters(const std::function<bool(const Waiter&)>& which);
   mutable SteadyTime next_due_{};
   std::map<std::string, Run> runs_;        // namespec -> its newest run's GPU state
   std::map<std::string, Hold> holds_;      // namespec -> a held start

@@ -6,26 +6,15 @@
 #include <utility>
 #include <vector>
 
+#include "agent/monitor/monitor_json.h"
+
 namespace zagent {
 namespace {
 
 using Json = nlohmann::json;
-
-double epoch_seconds(WallTime t) {
-  return std::chrono::duration<double>(t.time_since_epoch()).count();
-}
-
-template <typename T>
-Json nullable(const std::optional<T>& v) {
-  return v ? Json(*v) : Json(nullptr);
-}
-
-// A process with a child the monitor can sample.
-bool has_live_child(const ProcessEntry& e) {
-  return e.record.pid != 0 &&
-         (e.record.state == ProcessState::Starting || e.record.state == ProcessState::Running ||
-          e.record.state == ProcessState::Stopping);
-}
+using monitor_json::epoch_seconds;
+using monitor_json::has_live_child;
+using monitor_json::nullable;
 
 Json sample_json(const TreeSample& s, std::optional<double> cpu) {
   const TreeFigures& f = s.figures;

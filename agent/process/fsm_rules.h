@@ -114,4 +114,27 @@ inline FsmError not_expected(const ProcessConfig& config, ProcessState state, Ev
                   true};
 }
 
+inline FsmError kill_without_pid(const ProcessConfig& config) {
+  // supervisord compat: kill() without a pid returns this message; the RPC says FAILED.
+  return refuse(Fault::Failed, fmt::format("attempted to kill {} with sig {} but it wasn't running",
+                                           config.name, signal_name(config.stopsignal)));
+}
+
+inline FsmError signal_without_pid(const ProcessConfig& config, int signo) {
+  // supervisord compat: signal() without a pid returns this message; the RPC says FAILED.
+  return refuse(Fault::Failed, fmt::format("attempted to send {} sig {} but it wasn't running",
+                                           config.name, signal_name(signo)));
+}
+
+inline FsmError not_running(const ProcessConfig& config) { return refuse(Fault::NotRunning, config.name); }
+
+inline FsmError already_started(const ProcessConfig& config) {
+  return refuse(Fault::AlreadyStarted, config.name);
+}
+
+inline FsmError shutting_down(const ProcessConfig& config) {
+  // supervisord compat: every supervisor.* RPC fails with SHUTDOWN_STATE during shutdown.
+  return refuse(Fault::ShutdownState, config.name);
+}
+
 }  // namespace zagent::fsm_rules

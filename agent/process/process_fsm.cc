@@ -430,29 +430,6 @@ class Machine {
   std::vector<Action> actions_;
 };
 
-FsmError kill_without_pid(const ProcessConfig& config) {
-  // supervisord compat: kill() without a pid returns this message; the RPC says FAILED.
-  return refuse(Fault::Failed, fmt::format("attempted to kill {} with sig {} but it wasn't running",
-                                           config.name, signal_name(config.stopsignal)));
-}
-
-FsmError signal_without_pid(const ProcessConfig& config, int signo) {
-  // supervisord compat: signal() without a pid returns this message; the RPC says FAILED.
-  return refuse(Fault::Failed, fmt::format("attempted to send {} sig {} but it wasn't running",
-                                           config.name, signal_name(signo)));
-}
-
-FsmError not_running(const ProcessConfig& config) { return refuse(Fault::NotRunning, config.name); }
-
-FsmError already_started(const ProcessConfig& config) {
-  return refuse(Fault::AlreadyStarted, config.name);
-}
-
-FsmError shutting_down(const ProcessConfig& config) {
-  // supervisord compat: every supervisor.* RPC fails with SHUTDOWN_STATE during shutdown.
-  return refuse(Fault::ShutdownState, config.name);
-}
-
 // STOPPED, EXITED and FATAL: no child; `start` spawns, `stop`/`signal` say NOT_RUNNING.
 FsmResult<Step> step_without_child(Machine& m, const Event& event) {
   const ProcessConfig& config = m.config();

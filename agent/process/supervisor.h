@@ -45,6 +45,9 @@ struct ProcessEntry {
   std::int64_t spawns = 0;
   /// restart_on_output's matcher, fed by the log capture (null without the key).
   std::shared_ptr<OutputWatch> output_watch;
+  /// The CUDA_VISIBLE_DEVICES / NVIDIA_VISIBLE_DEVICES assignments of the child's environment
+  /// (`K=V`), found once when the GPU monitor first needs them (the config fixes them).
+  mutable std::optional<std::vector<std::string>> gpu_visibility;
 };
 
 /// A restart_on_output match of one process, reported through set_output_trigger().
