@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agent/config/config_host.h"
+#include "agent/health/check_spec.h"
 #include "common/datatypes.h"
 #include "common/error.h"
 
@@ -111,6 +112,16 @@ struct ProcessConfig {
   std::int64_t gpu_start_min_free = 0;  ///< bytes free before each spawn; 0 = off
   std::chrono::milliseconds gpu_start_timeout{300'000};
   std::int64_t gpu_memory_limit = 0;  ///< bytes of the program's own GPU memory; 0 = off
+  // health checks (docs/health.md); off by default
+  std::optional<HealthCheckSpec> healthcheck;  ///< nullopt = no check
+  std::chrono::milliseconds healthcheck_interval{10'000};  ///< between checks once RUNNING
+  std::chrono::milliseconds healthcheck_timeout{5'000};    ///< one check's bound
+  std::int64_t healthcheck_retries = 3;  ///< failures in a row that restart a RUNNING process
+  /// From the spawn: no passing check by then is a failed start.
+  std::chrono::milliseconds healthcheck_start_timeout{300'000};
+  /// Programs or groups that must be RUNNING (and passing their checks) before this one
+  /// spawns; checked against the whole config when it is loaded.
+  std::vector<std::string> depends_on;
 
   friend bool operator==(const ProcessConfig&, const ProcessConfig&) = default;
 };

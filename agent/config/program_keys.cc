@@ -220,6 +220,35 @@ Result<std::vector<std::string>> parse_gpu_devices(std::string_view v) {
 }
 
 // `%(pid)s` is only known when the command runs: it survives the expansion here.
+void read_healthcheck(R& r) {
+  r.value(r.process().healthcheck,
+          [](std::string_view v) -> Result<std::optional<HealthCheckSpec>> {
+            auto spec = parse_healthcheck(v);
+            if (!spec) {
+              return fail(invalid_value("healthcheck", v, spec.error().message));
+            }
+            return std::optional<HealthCheckSpec>(std::move(*spec));
+          });
+}
+
+// Positive seconds: a zero interval or timeout would check without pause.
+template <auto Field>
+void read_positive_seconds(R& r) {
+  r.value(r.process().*Field, [&r](std::string_view v) -> Result<std::chrono::milliseconds> {
+    auto seconds = parse_seconds(r.key(), v);
+    if (seconds && seconds->count() <= 0) {
+      return fail(invalid_value(r.key(), v, "must be more than 0"));
+    }
+    return seconds;
+  });
+}
+
+void read_depends_on(R& r) {
+  r.value(r.process().depends_on, [](std::string_view v) -> Result<std::vector<std::string>> {
+    return split_comma_list(v);
+  });
+}
+
 void read_snapshot_command(R& r) {
   const IniOption* option = r.option();
   if (option == nullptr) {
@@ -493,6 +522,23 @@ const std::array kRows = {
              "gpu_start_timeout", dump_seconds<&P::gpu_start_timeout>, "", nullptr},
   ProgramKey{"gpu_memory_limit", kSection, 360, read_value<parse_byte_size, &P::gpu_memory_limit>,
              "gpu_memory_limit", dump<&P::gpu_memory_limit>, "", nullptr},
+  // health checks and dependencies (docs/health.md)
+  ProgramKey{"healthcheck", kProcess, 130, read_healthcheck, "healthcheck",
+             [](const P& p) { return p.healthcheck ? OJson(p.healthcheck->text) : OJson(nullptr); },
+             "", nullptr},
+  ProgramKey{"healthcheck_interval", kSection, 370,
+             read_positive_seconds<&P::healthcheck_interval>,
+             "healthcheck_interval", dump_seconds<&P::healthcheck_interval>, "", nullptr},
+  ProgramKey{"healthcheck_timeout", kSection, 380, read_positive_seconds<&P::healthcheck_timeout>,
+             "healthcheck_timeout", dump_seconds<&P::healthcheck_timeout>, "", nullptr},
+  ProgramKey{"healthcheck_retries", kSection, 390,
+             read_bounded<&P::healthcheck_retries, 1, 1'000'000>,
+             "healthcheck_retries", dump<&P::healthcheck_retries>, "", nullptr},
+  ProgramKey{"healthcheck_start_timeout", kSection, 400,
+             read_positive_seconds<&P::healthcheck_start_timeout>,
+             "healthcheck_start_timeout", dump_seconds<&P::healthcheck_start_timeout>, "", nullptr},
+  ProgramKey{"depends_on", kSection, 410, read_depends_on, "depends_on",
+             dump<&P::depends_on>, "", nullptr},
 };
 // clang-format on
 

@@ -46,8 +46,8 @@ bool wants_autostart(const ProcessConfig& config, const ProcessRecord& record) {
 }
 
 EventKind event_kind(const Event& event) {
-  static_assert(std::variant_size_v<Event> == 12, "keep EventKind in step with Event");
-  static_assert(std::is_same_v<std::variant_alternative_t<11, Event>, SpawnHeld>);
+  static_assert(std::variant_size_v<Event> == 13, "keep EventKind in step with Event");
+  static_assert(std::is_same_v<std::variant_alternative_t<12, Event>, HealthChecked>);
   return static_cast<EventKind>(event.index());
 }
 
@@ -77,6 +77,8 @@ std::string_view event_kind_name(EventKind kind) {
       return "RestartRequested";
     case EventKind::SpawnHeld:
       return "SpawnHeld";
+    case EventKind::HealthChecked:
+      return "HealthChecked";
   }
   return "?";
 }

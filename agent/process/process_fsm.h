@@ -83,6 +83,14 @@ struct ProcessRecord {
   /// memory) holds the spawn; the text is the description (`waiting for 12.0 GiB free on
   /// GPU 0 (3.1 GiB free)`). Empty = not held.
   std::string waiting;
+  /// healthcheck: a check of this run passed while STARTING (RUNNING needs it and startsecs).
+  bool health_passed = false;
+  /// healthcheck: the last failed check's message in this run (the spawnerr of a start that
+  /// timed out); empty = none failed.
+  std::string health_error;
+  /// healthcheck_start_timeout ran out: the child is being stopped (still STARTING) and its
+  /// exit is a failed start (BACKOFF, startretries).
+  bool health_start_failed = false;
 
   friend bool operator==(const ProcessRecord&, const ProcessRecord&) = default;
 };
@@ -169,9 +177,19 @@ struct SpawnHeld {
   std::string waiting;
 };
 
+/// A health check of the current run finished (healthcheck). In STARTING with a child, a pass
+/// lets the process enter RUNNING once startsecs has passed (at once if it has); a failure is
+/// kept as the reason of a start that times out (healthcheck_start_timeout from the spawn).
+/// Anywhere else it changes nothing: liveness in RUNNING is the health monitor's, which asks
+/// for a restart (RestartRequested, health_failed).
+struct HealthChecked {
+  bool passed = false;
+  std::string message;
+};
+
 using Event = std::variant<StartRequested, StopRequested, SpawnSucceeded, SpawnFailed, ChildExited,
                            DeadlineReached, ShutdownBegun, SignalRequested, SignalFailed,
-                           SnapshotCommandDone, RestartRequested, SpawnHeld>;
+                           SnapshotCommandDone, RestartRequested, SpawnHeld, HealthChecked>;
 
 /// The event's alternative, for `switch`: same order as `Event`.
 enum class EventKind {
@@ -187,6 +205,7 @@ enum class EventKind {
   SnapshotCommandDone,
   RestartRequested,
   SpawnHeld,
+  HealthChecked,
 };
 EventKind event_kind(const Event& event);
 /// "StartRequested", ...

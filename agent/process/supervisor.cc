@@ -319,7 +319,8 @@ void Supervisor::perform(ProcessEntry& entry, const Action& action) {
   } else if (std::holds_alternative<SpawnChild>(action)) {
     spawn(entry);
   } else if (const auto* sig = std::get_if<SendSignal>(&action)) {
-    if (entry.record.state == ProcessState::Stopping && stop_takes_the_tree(entry.config)) {
+    if ((entry.record.state == ProcessState::Stopping || entry.record.health_start_failed) &&
+        stop_takes_the_tree(entry.config)) {
       remember_descendants(entry, sig->pid);
     }
     auto sent = spawner_.send_signal(sig->pid, sig->signo, sig->to_group);
