@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "agent/config/dependencies.h"
 #include "agent/config/loader.h"
 #include "agent/config/value_parsers.h"
 
@@ -37,6 +38,13 @@ void Loader::load_groups() {
                      return a.priority != b.priority ? a.priority < b.priority
                                                      : a.name < b.name;
                    });
+  // zagent: depends_on names programs or groups of the whole config, so it is checked once
+  // every group is known; the error points at the depends_on line.
+  for (const auto& problem : check_dependencies(config_.groups)) {
+    const IniSection* section = doc_.find("program:" + problem.program_name);
+    add_error(problem.message, section, section != nullptr ? section->find("depends_on") : nullptr,
+              true);
+  }
 }
 
 void Loader::load_group_sections(KeySet& in_group_section) {

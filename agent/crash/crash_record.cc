@@ -73,6 +73,7 @@ nlohmann::json crash_record_json(const CrashRecord& r) {
   j["snapshot_error"] = nullable(r.snapshot_error);
   j["resources"] = r.resources ? *r.resources : nlohmann::json(nullptr);
   j["gpu"] = r.gpu ? *r.gpu : nlohmann::json(nullptr);
+  j["health"] = r.health ? *r.health : nlohmann::json(nullptr);
   return j;
 }
 
@@ -120,6 +121,9 @@ std::optional<CrashRecord> crash_record_from_json(const nlohmann::json& j) {
   }
   if (pid) {
     r.pid = static_cast<pid_t>(*pid);
+  }
+  if (const auto health = j.find("health"); health != j.end() && health->is_object()) {
+    r.health = *health;
   }
   if (const auto gpu = j.find("gpu"); gpu != j.end() && gpu->is_object()) {
     r.gpu = *gpu;

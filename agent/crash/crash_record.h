@@ -39,6 +39,8 @@ struct CrashRecord {
   std::optional<nlohmann::json> resources;
   /// The GPU monitor's view of the program's devices and GPU memory (docs/gpu.md), or null.
   std::optional<nlohmann::json> gpu;
+  /// The program's health check and its last checks (docs/health.md), or null without one.
+  std::optional<nlohmann::json> health;
   friend bool operator==(const CrashRecord&, const CrashRecord&) = default;
 };
 

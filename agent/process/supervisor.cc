@@ -12,8 +12,6 @@
 namespace zagent {
 namespace {
 
-// supervisord compat: `waiting for A, B to die` is repeated at most every 3 s.
-constexpr std::chrono::seconds kDieReportInterval{3};
 
 // The entry (const or not, following `groups`) for group:name, or nullptr.
 template <typename Groups>
@@ -90,6 +88,7 @@ Supervisor::Supervisor(const AgentConfig& config, const LogPaths& log_paths,
   for (const auto& g : config.groups) {
     groups_.push_back(make_group(g, log_paths));
   }
+  reindex();
 }
 
 ProcessEntry Supervisor::make_entry(const GroupConfig& group, const ProcessConfig& process,
@@ -152,8 +151,10 @@ void Supervisor::autostart(GroupEntry& group) {
 void Supervisor::reindex() {
   changed_ = true;
   by_pid_.clear();
+  has_dependencies_ = false;
   for (auto& group : groups_) {
     for (auto& entry : group.processes) {
+      has_dependencies_ = has_dependencies_ || !entry.config.depends_on.empty();
       if (entry.record.pid != 0) {
         by_pid_[entry.record.pid] = &entry;
       }
@@ -290,6 +291,14 @@ FsmResult<void> Supervisor::guardian_restart(const std::string& group, const std
 }
 
 FsmResult<void> Supervisor::deliver(ProcessEntry& entry, const Event& event) {
+  ++delivering_;
+  auto result = deliver_now(entry, event);
+  --delivering_;
+  after_deliver();
+  return result;
+}
+
+FsmResult<void> Supervisor::deliver_now(ProcessEntry& entry, const Event& event) {
   changed_ = true;
   auto result = step(entry.config, entry.record, event, now());
   if (!result) {
@@ -332,6 +341,9 @@ void Supervisor::perform(ProcessEntry& entry, const Action& action) {
     }
   }
   else if (const auto* changed = std::get_if<StateChanged>(&action)) {
+    if (has_dependencies_) {
+      recheck_pending_ = true;  // a dependent may be waiting for this one
+    }
     if (observer_) {
       observer_(entry, *changed);
     }
@@ -376,6 +388,9 @@ void Supervisor::record_crash(ProcessEntry& entry, const RecordCrash& crash) {
   }
   if (crash_.gpu != nullptr) {
     r.gpu = crash_.gpu->gpu_state(program);
+  }
+  if (entry.config.healthcheck) {
+    r.health = health_record_json(entry.health, entry.config.healthcheck->text);
   }
   r.last_stdout = entry.tail->last_lines(OutputTail::Channel::Stdout, kRecordLines);
   r.last_stderr = entry.tail->last_lines(OutputTail::Channel::Stderr, kRecordLines);
@@ -427,6 +442,12 @@ void Supervisor::run_snapshot_command(ProcessEntry& entry, pid_t pid) {
 }
 
 void Supervisor::spawn(ProcessEntry& entry) {
+  if (!entry.config.depends_on.empty()) {
+    if (auto waiting = dependency_wait(entry)) {
+      deliver(entry, SpawnHeld{std::move(*waiting)});
+      return;
+    }
+  }
   if (gate_ != nullptr) {
     const bool first = entry.record.waiting.empty();
     const GateVerdict verdict = gate_->check(entry.config, namespec_of(entry.config), first);
@@ -486,7 +507,11 @@ void Supervisor::spawn_now(ProcessEntry& entry) {
     return;
   }
   by_pid_[*pid] = &entry;
+  entry.health.new_run();
   deliver(entry, SpawnSucceeded{*pid});
+  if (spawn_listener_ && entry.record.pid == *pid) {
+    spawn_listener_(entry);
+  }
 }
 
 bool stop_takes_the_tree(const ProcessConfig& config) {
@@ -588,80 +613,6 @@ std::optional<SteadyTime> Supervisor::next_wakeup() const {
     consider(next_die_report_);
   }
   return earliest;
-}
-
-bool Supervisor::shutdown_complete() const {
-  // Nothing restarts during a shutdown, so once the cursor has passed every group, every
-  // process is in a stopped state.
-  return shutting_down_ && shutdown_cursor_ == shutdown_order_.size();
-}
-
-void Supervisor::report_dying() {
-  std::string names;
-  for (const auto& group : groups_) {
-    for (const auto& entry : group.processes) {
-      if (!is_stopped_state(entry.record.state)) {
-        names += (names.empty() ? "" : ", ") + entry.config.name;
-      }
-    }
-  }
-  if (names.empty()) {
-    next_die_report_.reset();
-    return;
-  }
-  log_.log(LogLevel::Info, "waiting for " + names + " to die");
-  next_die_report_ = clock_.steady_now() + kDieReportInterval;
-}
-
-void Supervisor::begin_shutdown() {
-  if (shutting_down_) {
-    return;
-  }
-  shutting_down_ = true;
-  for (auto& group : groups_) {
-    for (auto& entry : group.processes) {
-      deliver(entry, ShutdownBegun{});
-    }
-    shutdown_order_.push_back(&group);
-  }
-  std::stable_sort(shutdown_order_.begin(), shutdown_order_.end(),
-                   [](const GroupEntry* a, const GroupEntry* b) {
-                     return a->priority != b->priority ? a->priority > b->priority
-                                                       : a->name > b->name;
-                   });
-  report_dying();
-  advance_shutdown();
-}
-
-void Supervisor::advance_shutdown() {
-  // supervisord compat: groups in descending priority, one at a time; the next group is
-  // signalled only once every process of the previous one is stopped. The cursor makes each
-  // exit cost O(size of the current group), not O(all processes).
-  while (shutdown_cursor_ < shutdown_order_.size()) {
-    GroupEntry& group = *shutdown_order_[shutdown_cursor_];
-    // Within a group, descending process priority.
-    std::vector<ProcessEntry*> procs;
-    for (auto& entry : group.processes) {
-      procs.push_back(&entry);
-    }
-    std::stable_sort(procs.begin(), procs.end(), [](const ProcessEntry* a, const ProcessEntry* b) {
-      return a->config.priority > b->config.priority;
-    });
-    bool any_live = false;
-    for (ProcessEntry* entry : procs) {
-      if (is_stopped_state(entry->record.state)) {
-        continue;
-      }
-      any_live = true;
-      if (is_running_state(entry->record.state)) {
-        deliver(*entry, StopRequested{false});
-      }
-    }
-    if (any_live) {
-      return;  // wait for this group before the next
-    }
-    ++shutdown_cursor_;
-  }
 }
 
 const ProcessEntry* Supervisor::find(const std::string& group, const std::string& name) const {

@@ -19,6 +19,7 @@
 #include "agent/config/config.h"
 #include "agent/crash/output_tail.h"
 #include "agent/crash/ports.h"
+#include "agent/health/health_state.h"
 #include "agent/process/clock.h"
 #include "agent/process/log_sink.h"
 #include "agent/process/process_fsm.h"
@@ -48,6 +49,8 @@ struct ProcessEntry {
   /// The CUDA_VISIBLE_DEVICES / NVIDIA_VISIBLE_DEVICES assignments of the child's environment
   /// (`K=V`), found once when the GPU monitor first needs them (the config fixes them).
   mutable std::optional<std::vector<std::string>> gpu_visibility;
+  /// healthcheck: this run's status and the last checks (the health monitor's).
+  HealthState health;
 };
 
 /// A restart_on_output match of one process, reported through set_output_trigger().
@@ -151,11 +154,26 @@ class Supervisor {
   /// still come from the wait status, and nothing is recorded.
   void set_crash_ports(CrashPorts ports) { crash_ = ports; }
 
+  /// Called after each successful spawn, once the machine has the pid (the health monitor
+  /// schedules the first check there). Must not change the process table.
+  using SpawnListener = std::function<void(const ProcessEntry&)>;
+  void set_spawn_listener(SpawnListener listener) { spawn_listener_ = std::move(listener); }
+
   /// The gate asked before each spawn (null = every spawn goes at once).
   void set_spawn_gate(SpawnGate* gate) { gate_ = gate; }
   /// Asks the gate again for every process whose spawn it holds (STARTING, no child): the
   /// gate's figures changed or one of its deadlines passed.
   void recheck_gates();
+
+  /// A health check of `group:name` finished (the health monitor). Ignored (false) when the
+  /// process is gone or `pid` is no longer its child; otherwise kept in the entry's health and,
+  /// in STARTING, handed to the machine (HealthChecked), which may enter RUNNING.
+  bool health_checked(const std::string& group, const std::string& name, pid_t pid,
+                      CheckRecord check);
+
+  /// The processes that depends_on holds, with why (`waiting for db (STARTING)`); nullopt
+  /// when every dependency of `entry` is RUNNING and, if it has a check, passing.
+  std::optional<std::string> dependency_wait(const ProcessEntry& entry) const;
 
   /// Where restart_on_output matches go. Called from the log capture's read: the receiver
   /// must not change the process table from inside the call (post the work).
@@ -196,6 +214,7 @@ class Supervisor {
   /// Runs one event through the FSM and carries out the actions (spawning feeds its result
   /// back as a further event).
   FsmResult<void> deliver(ProcessEntry& entry, const Event& event);
+  FsmResult<void> deliver_now(ProcessEntry& entry, const Event& event);
   void perform(ProcessEntry& entry, const Action& action);
   void spawn(ProcessEntry& entry);
   void spawn_now(ProcessEntry& entry);
@@ -204,7 +223,9 @@ class Supervisor {
   void record_crash(ProcessEntry& entry, const RecordCrash& crash);
   void run_snapshot_command(ProcessEntry& entry, pid_t pid);
   void advance_shutdown();
+  void plan_shutdown();
   void report_dying();
+  void after_deliver();
   ProcessEntry make_entry(const GroupConfig& group, const ProcessConfig& process,
                           const LogPaths& log_paths) const;
   GroupEntry make_group(const GroupConfig& group, const LogPaths& log_paths) const;
@@ -221,6 +242,7 @@ class Supervisor {
   std::vector<GroupEntry> groups_;       // ascending (priority, name), as the config
   std::map<pid_t, ProcessEntry*> by_pid_;  // live children -> their entry (see reindex())
   Observer observer_;                    // state changes, for RPC waiters
+  SpawnListener spawn_listener_;         // new children (health checks)
   CrashPorts crash_;                     // crash attribution (all null = off)
   SpawnGate* gate_ = nullptr;            // asked before each spawn (null = none)
   // restart_on_output matches; shared with every entry's OutputWatch
@@ -230,8 +252,15 @@ class Supervisor {
   std::optional<std::string> signal_error_;  // kill() failure seen inside signal_process()
   bool shutting_down_ = false;           // begin_shutdown() was called
   std::optional<SteadyTime> next_die_report_;  // next `waiting for ... to die` line
-  std::vector<GroupEntry*> shutdown_order_;    // groups, descending priority (set once)
-  std::size_t shutdown_cursor_ = 0;            // first group in shutdown_order_ not yet down
+  // The shutdown's waves (set once): each is stopped once every earlier one is down. Without
+  // depends_on a wave is a group, in descending priority; a dependent's wave comes before
+  // its dependencies' (plan_shutdown()).
+  std::vector<std::vector<ProcessEntry*>> shutdown_waves_;
+  std::size_t shutdown_cursor_ = 0;  // first wave not yet down
+  bool has_dependencies_ = false;    // some process has depends_on (see reindex())
+  int delivering_ = 0;               // deliver() calls under way (nested)
+  bool recheck_pending_ = false;     // a dependency may have become ready: recheck_gates()
+  bool rechecking_ = false;          // inside recheck_gates()
 };
 
 }  // namespace zagent

@@ -104,5 +104,30 @@ boost::system::result<Target, RpcError> resolve_process(const Supervisor& superv
   return target;
 }
 
+boost::system::result<std::vector<const ProcessEntry*>, RpcError> resolve_entries(
+    const Supervisor& supervisor, const std::string& name) {
+  std::vector<const ProcessEntry*> entries;
+  if (name.empty()) {
+    for (const GroupEntry& g : supervisor.groups()) {
+      for (const ProcessEntry& p : g.processes) {
+        entries.push_back(&p);
+      }
+    }
+    return entries;
+  }
+  auto target = resolve(supervisor, name);
+  if (!target) {
+    return target.error();
+  }
+  if (target->process != nullptr) {
+    entries.push_back(target->process);
+  } else {
+    for (const ProcessEntry& p : target->group->processes) {
+      entries.push_back(&p);
+    }
+  }
+  return entries;
+}
+
 }  // namespace methods
 }  // namespace zagent

@@ -61,6 +61,10 @@ boost::system::result<Target, RpcError> resolve(const Supervisor& supervisor,
 /// that take a single process).
 boost::system::result<Target, RpcError> resolve_process(const Supervisor& supervisor,
                                                         const std::string& name);
+/// The processes a zagent.* method's optional name stands for: all of them when it is empty,
+/// a group's with `g:*` or the group's name, or one namespec. BAD_NAME otherwise.
+boost::system::result<std::vector<const ProcessEntry*>, RpcError> resolve_entries(
+    const Supervisor& supervisor, const std::string& name);
 
 // Parameter lists used by several methods.
 inline const std::vector<MethodParam> kNone{};

@@ -1,10 +1,12 @@
 // The monitor family: zagent.getProcessStats, each process's resources as the resource
-// monitor last sampled them (docs/monitoring.md), for `zctl top` and `zctl status --json`.
+// monitor last sampled them (docs/monitoring.md), for `zctl top` and `zctl status --json`;
+// zagent.getGpuStatus; zagent.getHealth (docs/health.md).
 #include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "agent/health/health_monitor.h"
 #include "agent/monitor/gpu_monitor.h"
 #include "agent/monitor/resource_monitor.h"
 #include "agent/rpc/method_families.h"
@@ -40,26 +42,10 @@ Json stats_row(MethodContext& ctx, const ResourceMonitor* monitor, const GpuMoni
 
 /// The rows of zagent.getProcessStats once the GPU figures are in.
 void stats_reply(MethodContext& ctx, const std::string& name, const RpcReply& reply) {
-  std::vector<const ProcessEntry*> entries;
-  if (name.empty()) {
-    for (const GroupEntry& g : ctx.supervisor.groups()) {
-      for (const ProcessEntry& p : g.processes) {
-        entries.push_back(&p);
-      }
-    }
-  } else {
-    auto target = resolve(ctx.supervisor, name);
-    if (!target) {
-      reply(target.error());
-      return;
-    }
-    if (target->process != nullptr) {
-      entries.push_back(target->process);
-    } else {
-      for (const ProcessEntry& p : target->group->processes) {
-        entries.push_back(&p);
-      }
-    }
+  auto entries = resolve_entries(ctx.supervisor, name);
+  if (!entries) {
+    reply(entries.error());
+    return;
   }
   ResourceMonitor* monitor = ctx.control.resource_monitor();
   if (monitor != nullptr && monitor->samples_on_request()) {
@@ -67,7 +53,7 @@ void stats_reply(MethodContext& ctx, const std::string& name, const RpcReply& re
   }
   const GpuMonitor* gpu = ctx.control.gpu_monitor();
   Json out = Json::array();
-  for (const ProcessEntry* p : entries) {
+  for (const ProcessEntry* p : *entries) {
     out.push_back(stats_row(ctx, monitor, gpu, *p));
   }
   reply(ok(std::move(out)));
@@ -88,6 +74,21 @@ void get_process_stats(MethodContext& ctx, const MethodArgs& a, RpcReply reply) 
   gpu->request(gpu->client_freshness(), [&ctx, name = std::move(name), reply = std::move(reply)] {
     stats_reply(ctx, name, reply);
   });
+}
+
+/// zagent.getHealth(name?): each process's health check and its last checks
+/// (docs/health.md); `healthcheck` is null for a process without one.
+void get_health(MethodContext& ctx, const MethodArgs& a, RpcReply reply) {
+  auto entries = resolve_entries(ctx.supervisor, a[0].get<std::string>());
+  if (!entries) {
+    reply(entries.error());
+    return;
+  }
+  Json out = Json::array();
+  for (const ProcessEntry* p : *entries) {
+    out.push_back(health_detail_json(*p));
+  }
+  reply(ok(std::move(out)));
 }
 
 /// zagent.getGpuStatus(): every device, its memory and users (docs/gpu.md); read for the
@@ -125,6 +126,13 @@ void register_monitor_methods(MethodRegistry& r, MethodContext& c) {
          "The GPUs as last read (NVML or nvidia-smi): each device's memory, utilization and "
          "the programs using it with their memory; read for the call when older than 1 s.",
          with_context(c, &get_gpu_status)});
+  r.add({"zagent.getHealth",
+         "array",
+         {{"name", "string", Json("")}},
+         "Each process's health check: its status, consecutive failures and last checks; of "
+         "one process (namespec), of a group (`g:*`), or of all when name is empty. Fault: "
+         "BAD_NAME.",
+         with_context(c, &get_health)});
 }
 
 }  // namespace zagent

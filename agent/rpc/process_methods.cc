@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "agent/health/health_monitor.h"
 #include "agent/process/command.h"
 #include "agent/rpc/method_families.h"
 #include "agent/rpc/method_helpers.h"
@@ -151,10 +152,13 @@ Json process_info(MethodContext& ctx, const GroupEntry& g, const ProcessEntry& p
     description = fmt::format("restart in {}s after {}", std::max<std::int64_t>(left.count(), 0),
                               describe_exit(*p.record.last_exit));
   }
+  // zagent: a failing health check shows in a RUNNING process's description.
+  description += health_description(p);
   info["description"] = std::move(description);
   info["last_cause"] = p.record.last_cause
                            ? Json(std::string(cause_name(p.record.last_cause->kind)))
                            : Json(nullptr);
+  info["health"] = health_json(p);
   return info;
 }
 
