@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <utility>
 
 #include "ctl/exit_codes.h"
@@ -47,13 +46,11 @@ Result<std::string> take_verb_options(std::string_view arg, bool start_like, boo
       } else {
         value = std::string(word.substr(10));
       }
-      char* parse_end = nullptr;
-      const double seconds = value.empty() ? -1 : std::strtod(value.c_str(), &parse_end);
-      if (value.empty() || parse_end != value.c_str() + value.size() || !(seconds > 0) ||
-          seconds > 1e9) {
+      const auto seconds = parse_seconds(value, /*allow_zero=*/false);
+      if (!seconds) {
         return fail("--timeout requires a number of seconds");
       }
-      opts.timeout = milliseconds(static_cast<std::int64_t>(seconds * 1000.0 + 0.5));
+      opts.timeout = milliseconds(static_cast<std::int64_t>(*seconds * 1000.0 + 0.5));
     } else {
       return std::string(rest);
     }

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <utility>
 
 #include "common/process_state.h"
@@ -115,6 +117,17 @@ std::optional<double> number_field(const Json& j, const char* key) {
   return it->get<double>();
 }
 
+std::optional<std::string> string_field(const Json& j, const char* key) {
+  if (!j.is_object()) {
+    return std::nullopt;
+  }
+  const auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) {
+    return std::nullopt;
+  }
+  return it->get<std::string>();
+}
+
 bool is_stopped(const Json& info) {
   const auto state = process_state_from_code(static_cast<int>(int_field(info, "state", -1)));
   return state && is_stopped_state(*state);
@@ -130,6 +143,39 @@ bool contains(const std::vector<std::string>& words, std::string_view word) {
 
 bool is_transport_errno(const CallResult<Json>& r, int err) {
   return !r && r.error().kind == Kind::Transport && r.error().sys_errno == err;
+}
+
+bool is_unknown_method(const CallError& e) {
+  return e.fault() == Fault::UnknownMethod ||
+         (e.kind == Kind::Rpc && e.rpc.code == static_cast<int>(rpc::StdError::MethodNotFound));
+}
+
+NameError no_such_name(const std::string& name) {
+  const NameSpec spec = split_namespec(name);
+  if (spec.process) {
+    return {name, "no such process"};
+  }
+  return {spec.group, "no such group"};
+}
+
+std::string name_error_line(const NameError& e) {
+  return fmt::format("{}: ERROR ({})", e.name, e.error);
+}
+
+std::string name_errors_text(const std::vector<NameError>& errors) {
+  std::string out;
+  for (const NameError& e : errors) {
+    out += name_error_line(e) + "\n";
+  }
+  return out;
+}
+
+Json name_errors_json(const std::vector<NameError>& errors) {
+  Json out = Json::array();
+  for (const NameError& e : errors) {
+    out.push_back({{"name", e.name}, {"error", e.error}});
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -285,6 +331,71 @@ bool no_arguments(VerbResult& r, const std::vector<std::string>& words, std::str
   r.fail(fmt::format("Error: {} accepts no arguments", verb), exit_code::kGeneric,
          std::string(verb));
   return false;
+}
+
+std::optional<double> parse_seconds(const std::string& text, bool allow_zero) {
+  constexpr double kMaxSeconds = 1e9;
+  char* end = nullptr;
+  const double seconds = text.empty() ? -1 : std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() ||
+      !(allow_zero ? seconds >= 0 : seconds > 0) || seconds > kMaxSeconds) {
+    return std::nullopt;
+  }
+  return seconds;
+}
+
+std::optional<std::string> take_option_value(const std::vector<std::string>& words, std::size_t& i,
+                                             std::string_view option) {
+  const std::string& word = words[i];
+  if (word == option) {
+    return i + 1 < words.size() ? words[++i] : std::string();
+  }
+  if (word.size() > option.size() && word.starts_with(option) && word[option.size()] == '=') {
+    return word.substr(option.size() + 1);
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> take_json_words(Session& s, const std::vector<std::string>& words) {
+  std::vector<std::string> out;
+  for (const std::string& word : words) {
+    if (word == "--json") {
+      s.json = true;
+    } else {
+      out.push_back(word);
+    }
+  }
+  return out;
+}
+
+bool wait_on_connection(Session& s, std::chrono::steady_clock::time_point deadline) {
+  using std::chrono::milliseconds;
+  for (;;) {
+    const auto left = std::chrono::ceil<milliseconds>(deadline - s.now());
+    auto event = s.client->wait_event(-1, std::max(milliseconds(0), left));
+    if (!event) {
+      return true;
+    }
+    switch (event->kind) {
+      case Event::Kind::Interrupted:
+        return false;
+      case Event::Kind::Notification:
+        continue;
+      case Event::Kind::Timeout:
+      case Event::Kind::InputReady:
+      case Event::Kind::Closed:
+        return true;
+    }
+  }
+}
+
+std::string local_clock_text(std::chrono::system_clock::time_point at) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(at);
+  std::tm local{};
+  if (::localtime_r(&t, &local) == nullptr) {
+    return "??:??:??";
+  }
+  return fmt::format("{:02}:{:02}:{:02}", local.tm_hour, local.tm_min, local.tm_sec);
 }
 
 std::optional<bool> confirm(Session& s, VerbResult& r, std::string_view question) {

@@ -3,6 +3,7 @@
 // text or as one JSON document. Internal to ctl/; depends on commands.h and rpc_client.h only.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,6 +27,8 @@ std::int64_t int_field(const Json& j, const char* key, std::int64_t fallback = 0
 bool bool_field(const Json& j, const char* key);
 /// A number field (integer or not); nullopt when missing, null or not a number.
 std::optional<double> number_field(const Json& j, const char* key);
+/// A string field; nullopt when missing, null or not a string.
+std::optional<std::string> string_field(const Json& j, const char* key);
 /// The info struct's state is one of the stopped states.
 bool is_stopped(const Json& info);
 /// `group:name` of an info or result struct.
@@ -33,6 +36,9 @@ std::string namespec_of(const Json& info);
 bool contains(const std::vector<std::string>& words, std::string_view word);
 /// `r` failed on the transport with errno `err`.
 bool is_transport_errno(const CallResult<Json>& r, int err);
+/// The agent does not know the method: supervisord's UNKNOWN_METHOD fault or JSON-RPC's
+/// -32601 (supervisord, or a zagent without the feature).
+bool is_unknown_method(const CallError& e);
 
 // ---------------------------------------------------------------------------------------------
 // Results
@@ -91,6 +97,21 @@ Outcome emit(Session& s, const R& r) {
 /// right away, as its text line or as a JSON line (`{}` after Ctrl-C).
 void write_stream_failure(Session& s, const VerbResult& r);
 
+/// A name that matched nothing: `NAME: ERROR (no such process)`.
+struct NameError {
+  std::string name;   ///< the process name as given, or the group of a group reference
+  std::string error;  ///< "no such process", "no such group"
+};
+/// The error of a name the agent answered BAD_NAME for: a group reference (`g:*`) is
+/// `g: ERROR (no such group)`, anything else `NAME: ERROR (no such process)`.
+NameError no_such_name(const std::string& name);
+/// `NAME: ERROR (no such process)`, without `\n`.
+std::string name_error_line(const NameError& e);
+/// One name_error_line() per error, each ending in `\n`.
+std::string name_errors_text(const std::vector<NameError>& errors);
+/// `[{"name": ..., "error": ...}]`.
+Json name_errors_json(const std::vector<NameError>& errors);
+
 // ---------------------------------------------------------------------------------------------
 // Steps several verbs take
 
@@ -107,6 +128,28 @@ bool require_names(VerbResult& r, const std::vector<std::string>& names, std::st
                    int exit_status);
 /// `Error: <verb> accepts no arguments` and the verb's help when `words` is not empty.
 bool no_arguments(VerbResult& r, const std::vector<std::string>& words, std::string_view verb);
+
+/// A number of seconds given to an option (`--timeout`, `--watch`): finite, at most 1e9, above
+/// 0 (or 0 too with `allow_zero`); nullopt otherwise.
+std::optional<double> parse_seconds(const std::string& text, bool allow_zero);
+
+/// When words[i] is `OPTION VALUE` or `OPTION=VALUE`: VALUE ("" when it is missing), with `i`
+/// moved to the last word used; nullopt (and `i` unchanged) for any other word.
+std::optional<std::string> take_option_value(const std::vector<std::string>& words, std::size_t& i,
+                                             std::string_view option);
+
+/// The words of a verb without `--json`, which may also follow the names of the verbs that take
+/// it there (`wait web --json`); sets `s.json` when one was there.
+std::vector<std::string> take_json_words(Session& s, const std::vector<std::string>& words);
+
+/// Waits on the connection until `deadline` (s.now()'s clock), so that Ctrl-C (and SIGTERM
+/// while caught) end the wait: false when they did. Notifications are skipped; a closed
+/// connection or a failed wait ends it early (true): the next call reconnects or reports the
+/// connection error.
+bool wait_on_connection(Session& s, std::chrono::steady_clock::time_point deadline);
+
+/// `HH:MM:SS` of a wall-clock time in the local time zone (display only).
+std::string local_clock_text(std::chrono::system_clock::time_point at);
 
 /// Asks a y/N question on the output and reads the answer: true only for an answer starting
 /// with y/Y; nullopt, with `r`'s failure or Ctrl-C set, when nothing could be read.

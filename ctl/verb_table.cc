@@ -1,5 +1,5 @@
 // The verb table. The help texts are supervisorctl's help_* methods, verbatim (spec/ctl.md §8);
-// zctl's own verbs (why, crashes, top, gpu) come last.
+// zctl's own verbs (why, crashes, top, gpu, wait, health) come last.
 #include "ctl/verb_table.h"
 
 #include <fmt/format.h>
@@ -134,6 +134,17 @@ constexpr Verb kVerbs[] = {
     {"gpu",
          "gpu\t\t\tShow each GPU: memory, utilization, the programs using it\n",
      false, false, verb_gpu},
+    {"wait",
+         "wait <name>\t\tWait until a process is RUNNING and its health check passes\n"
+         "wait <gname>:*\t\tWait for all processes in a group\n"
+         "wait <name> <name>\tWait for multiple processes or groups\n"
+         "wait all\t\tWait for all processes\n"
+         "wait --timeout <secs> ...\tGive up after <secs> seconds (default 300, 0: look once)\n",
+     false, false, verb_wait},
+    {"health",
+         "health\t\t\tShow the health check of every process: status, failures, last error\n"
+         "health <name>\t\tShow the health check of a process and its last checks\n",
+     false, false, verb_health},
 };
 // clang-format on
 

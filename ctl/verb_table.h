@@ -76,5 +76,8 @@ Outcome verb_crashes(Session& s, const VerbCall& call);
 Outcome verb_top(Session& s, const VerbCall& call);
 // verbs_gpu.cc
 Outcome verb_gpu(Session& s, const VerbCall& call);
+// verbs_health.cc
+Outcome verb_wait(Session& s, const VerbCall& call);
+Outcome verb_health(Session& s, const VerbCall& call);
 
 }  // namespace zagent::ctl

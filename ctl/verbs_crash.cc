@@ -22,18 +22,6 @@ constexpr std::string_view kMethod = "zagent.getCrashRecords";
 /// `crashes` without -n.
 constexpr std::int64_t kDefaultLimit = 20;
 
-/// A string field; nullopt when missing, null or not a string.
-std::optional<std::string> string_field(const Json& j, const char* key) {
-  if (!j.is_object()) {
-    return std::nullopt;
-  }
-  const auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) {
-    return std::nullopt;
-  }
-  return it->get<std::string>();
-}
-
 /// The lines of a string array field (`last_output.stdout`); other values are skipped.
 std::vector<std::string> lines_field(const Json& j, const char* key) {
   std::vector<std::string> out;

@@ -105,9 +105,7 @@ GpuResult gpu(Session& s) {
   const CallResult<Json>& reply = replies[1];
   if (!reply) {
     const CallError& e = reply.error();
-    if (e.fault() == Fault::UnknownMethod ||
-        (e.kind == CallError::Kind::Rpc &&
-         e.rpc.code == static_cast<int>(rpc::StdError::MethodNotFound))) {
+    if (is_unknown_method(e)) {
       r.fail(fmt::format("Error: the agent does not serve {} (supervisord, or a zagent without "
                          "GPU monitoring)",
                          kMethod),

@@ -25,12 +25,6 @@ using std::chrono::milliseconds;
 // ---------------------------------------------------------------------------------------------
 // status
 
-/// A name that matched nothing: `NAME: ERROR (no such process)`.
-struct NameError {
-  std::string name;
-  std::string error;  ///< "no such process", "no such group"
-};
-
 struct StatusResult : VerbResult {
   bool checked = false;           ///< the connection check passed (JSON has both lists)
   std::vector<NameError> errors;  ///< printed before the table, as supervisorctl does
@@ -42,10 +36,7 @@ struct StatusResult : VerbResult {
 };
 
 std::string to_text(const StatusResult& r) {
-  std::string out;
-  for (const NameError& e : r.errors) {
-    out += fmt::format("{}: ERROR ({})\n", e.name, e.error);
-  }
+  std::string out = name_errors_text(r.errors);
   std::vector<StatusRow> rows;
   rows.reserve(r.processes.size());
   for (const Json& info : r.processes) {
@@ -88,10 +79,7 @@ Json to_json(const StatusResult& r) {
     for (const Json& info : r.processes) {
       doc["processes"].push_back(status_row_json(info, r.resources, r.gpu));
     }
-    doc["errors"] = Json::array();
-    for (const NameError& e : r.errors) {
-      doc["errors"].push_back({{"name", e.name}, {"error", e.error}});
-    }
+    doc["errors"] = name_errors_json(r.errors);
   }
   return doc;
 }

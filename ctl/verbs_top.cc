@@ -7,8 +7,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
-#include <ctime>
 #include <optional>
 #include <string>
 #include <utility>
@@ -28,15 +26,6 @@ using std::chrono::milliseconds;
 constexpr std::string_view kMethod = "zagent.getProcessStats";
 /// Cursor home, then erase the screen: each --watch screen starts at the top.
 constexpr std::string_view kClearScreen = "\x1b[H\x1b[2J";
-/// The longest --watch interval, as start's --timeout.
-constexpr double kMaxWatchSeconds = 1e9;
-
-/// A name that matched nothing: `NAME: ERROR (no such process)`.
-struct NameError {
-  std::string name;
-  std::string error;  ///< "no such process", "no such group"
-};
-
 struct TopResult : VerbResult {
   bool checked = false;           ///< the connection check passed (JSON has both lists)
   std::vector<NameError> errors;  ///< printed before the table, as status does
@@ -83,10 +72,7 @@ TopRow top_row(const Json& process) {
 }
 
 std::string to_text(const TopResult& r) {
-  std::string out;
-  for (const NameError& e : r.errors) {
-    out += fmt::format("{}: ERROR ({})\n", e.name, e.error);
-  }
+  std::string out = name_errors_text(r.errors);
   // `top nosuch` prints its error line alone; `top` with nothing configured, the header.
   if (r.checked && r.ok() && (!r.processes.empty() || r.errors.empty())) {
     std::vector<TopRow> rows;
@@ -110,10 +96,7 @@ Json to_json(const TopResult& r) {
       }
       doc["processes"].push_back(std::move(row));
     }
-    doc["errors"] = Json::array();
-    for (const NameError& e : r.errors) {
-      doc["errors"].push_back({{"name", e.name}, {"error", e.error}});
-    }
+    doc["errors"] = name_errors_json(r.errors);
   }
   return doc;
 }
@@ -123,29 +106,12 @@ struct TopOptions {
   std::optional<double> watch;     ///< --watch SECS
 };
 
-/// --watch's value: a finite number of seconds above 0.
-std::optional<double> parse_seconds(const std::string& text) {
-  char* end = nullptr;
-  const double seconds = text.empty() ? -1 : std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size() || !(seconds > 0) ||
-      seconds > kMaxWatchSeconds) {
-    return std::nullopt;
-  }
-  return seconds;
-}
-
 /// top's words: names, `--watch SECS` and `--watch=SECS`. False, with the usage error.
 bool parse_top_words(VerbResult& r, const std::vector<std::string>& words, TopOptions& opts) {
   for (std::size_t i = 0; i < words.size(); ++i) {
     const std::string& word = words[i];
-    if (word == "--watch" || word.starts_with("--watch=")) {
-      std::string value;
-      if (word != "--watch") {
-        value = word.substr(8);
-      } else if (i + 1 < words.size()) {
-        value = words[++i];
-      }
-      opts.watch = parse_seconds(value);
+    if (const auto value = take_option_value(words, i, "--watch")) {
+      opts.watch = parse_seconds(*value, /*allow_zero=*/false);
       if (!opts.watch) {
         r.fail("Error: --watch requires a positive number of seconds", exit_code::kInvalidArgs,
                "top");
@@ -187,13 +153,7 @@ TopResult top(Session& s, const std::vector<std::string>& names) {
         r.unexpected(reply.error());
         return r;
       }
-      const std::string& name = names[i - 1];
-      const NameSpec spec = split_namespec(name);
-      if (spec.process) {
-        r.errors.push_back({name, "no such process"});
-      } else {
-        r.errors.push_back({spec.group, "no such group"});
-      }
+      r.errors.push_back(no_such_name(names[i - 1]));
       r.exit_code = exit_code::kGeneric;
       continue;
     }
@@ -236,16 +196,6 @@ class SigtermCaught {
   Session& s_;
 };
 
-/// `HH:MM:SS` of the local time.
-std::string clock_text(std::chrono::system_clock::time_point at) {
-  const std::time_t t = std::chrono::system_clock::to_time_t(at);
-  std::tm local{};
-  if (::localtime_r(&t, &local) == nullptr) {
-    return "??:??:??";
-  }
-  return fmt::format("{:02}:{:02}:{:02}", local.tm_hour, local.tm_min, local.tm_sec);
-}
-
 /// One refresh: a JSON line; on a terminal a fresh screen with the title; elsewhere the table
 /// after an empty line (but the first). A failure is printed under what is already there.
 void write_refresh(Session& s, const TopResult& r, double seconds, bool first) {
@@ -255,34 +205,12 @@ void write_refresh(Session& s, const TopResult& r, double seconds, bool first) {
   }
   std::string screen;
   if (r.ok() && s.terminal) {
-    screen = fmt::format("{}{}\n", kClearScreen, top_title(seconds, clock_text(s.wall_now())));
+    screen =
+        fmt::format("{}{}\n", kClearScreen, top_title(seconds, local_clock_text(s.wall_now())));
   } else if (r.ok() && !first) {
     screen = "\n";
   }
   write_text(s, r, screen + to_text(r));
-}
-
-/// Waits until `deadline` on the connection, so that Ctrl-C (and SIGTERM) end the wait; false
-/// when they did. A closed connection ends the wait early: the next refresh reconnects or
-/// reports the connection error.
-bool wait_until(Session& s, std::chrono::steady_clock::time_point deadline) {
-  for (;;) {
-    const auto left = std::chrono::ceil<milliseconds>(deadline - s.now());
-    auto event = s.client->wait_event(-1, std::max(milliseconds(0), left));
-    if (!event) {
-      return true;
-    }
-    switch (event->kind) {
-      case Event::Kind::Interrupted:
-        return false;
-      case Event::Kind::Notification:
-        continue;
-      case Event::Kind::Timeout:
-      case Event::Kind::InputReady:
-      case Event::Kind::Closed:
-        return true;
-    }
-  }
 }
 
 /// Refreshes until Ctrl-C or SIGTERM (exit 0), an unknown name (after printing that refresh;
@@ -302,7 +230,7 @@ Outcome watch(Session& s, const TopOptions& opts) {
     if (!r.ok() || !r.errors.empty()) {
       return r.outcome();
     }
-    if (!wait_until(s, started + interval)) {
+    if (!wait_on_connection(s, started + interval)) {
       return {};
     }
   }

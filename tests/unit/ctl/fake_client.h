@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -150,6 +151,9 @@ class FakeClient final : public Client {
   CallResult<Event> wait_event(int input_fd,
                                std::optional<std::chrono::milliseconds> timeout) override {
     waits.emplace_back(input_fd, timeout);
+    if (on_wait) {
+      on_wait(timeout);
+    }
     if (events_.empty()) {
       ADD_FAILURE() << "unexpected wait_event";
       return event_of(Event::Kind::Closed);
@@ -174,6 +178,9 @@ class FakeClient final : public Client {
   std::vector<std::size_t> batches;  ///< the size of each call_all() batch, in order
   std::vector<std::chrono::milliseconds> timeouts;  ///< of call_with_timeout
   std::vector<std::pair<int, std::optional<std::chrono::milliseconds>>> waits;
+  /// Called with each wait_event()'s timeout before it answers: a test moves its fake clock by
+  /// it, as if the wait had lasted that long.
+  std::function<void(std::optional<std::chrono::milliseconds>)> on_wait;
   int resets = 0;
 
  private:
