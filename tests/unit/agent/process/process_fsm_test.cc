@@ -333,6 +333,20 @@ std::vector<Row> transition_table() {
                                                           {"Unknown", unknown()}}) {
     rows.push_back(internal_error(name + "_SpawnHeld_Internal", record, SpawnHeld{"waiting"}));
   }
+  // ---------------- a check's result without a healthcheck changes nothing ----------------
+  // (the gating rules with a check: health_gating_test.cc)
+  for (const auto& [name, record] :
+       std::vector<std::pair<std::string, ProcessRecord>>{{"Stopped", never_started()},
+                                                          {"Starting", starting()},
+                                                          {"Running", running()},
+                                                          {"Backoff", backoff()},
+                                                          {"Stopping", stopping()},
+                                                          {"Exited", exited()},
+                                                          {"Fatal", fatal()},
+                                                          {"Unknown", unknown()}}) {
+    rows.push_back(no_op(name + "_HealthChecked_NoOp", record, HealthChecked{true, "HTTP 200"},
+                         at(10s)));
+  }
   rows.push_back({.name = "StartingWithoutPid_SpawnHeld_Waiting",
                   .before = starting_without_pid(),
                   .event = SpawnHeld{"waiting for 12.0 GiB free on GPU 0 (3.1 GiB free)"},

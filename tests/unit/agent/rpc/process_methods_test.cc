@@ -28,7 +28,8 @@ TEST_F(RpcMethodsTest, GetProcessInfoStruct) {
                                                            {"stdout_log_error", ""},
                                                            {"stderr_log_error", ""},
                                                            {"description", "Not started"},
-                                                           {"last_cause", nullptr}}));
+                                                           {"last_cause", nullptr},
+                                                           {"health", nullptr}}));
   start_running("web");
   clock_.advance(3s);
   const Json info = call("supervisor.getProcessInfo", {"web:web"})["result"];

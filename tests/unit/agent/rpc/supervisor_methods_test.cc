@@ -89,8 +89,8 @@ TEST_F(RpcMethodsTest, EverySupervisorMethodButSendRemoteCommEventFailsDuringShu
       }
       ++checked;
     }
-    EXPECT_EQ(checked, 41);  // 37 supervisor.* + zagent.updateProcessGroup, getCrashRecords,
-                             // getProcessStats, getGpuStatus
+    EXPECT_EQ(checked, 42);  // 37 supervisor.* + zagent.updateProcessGroup, getCrashRecords,
+                             // getProcessStats, getGpuStatus, getHealth
     EXPECT_EQ(control_.shutdowns + control_.restarts, 0);
     EXPECT_THAT(spawner_.fake.spawned, IsEmpty());
     // system.* still work.
