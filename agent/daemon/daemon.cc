@@ -36,6 +36,8 @@
 #include "agent/os/child_stdin.h"
 #include "agent/os/oom_evidence.h"
 #include "agent/daemon/gpu_setup.h"
+#include "agent/health/health_monitor.h"
+#include "agent/health/probes.h"
 #include "agent/monitor/gpu_monitor.h"
 #include "agent/monitor/resource_monitor.h"
 #include "agent/os/proc_lineage.h"
@@ -227,6 +229,9 @@ class AgentLife {
       if (gpu_setup_.smi != nullptr && gpu_setup_.smi->on_child_exit(pid, status)) {
         continue;  // nvidia-smi's shell
       }
+      if (health_prober_.on_child_exit(pid, status)) {
+        continue;  // a cmd: health check
+      }
       // What the child wrote before it died goes to its log before its exit is handled.
       capture_.drain(pid);
       stdin_.close(pid);
@@ -250,6 +255,9 @@ class AgentLife {
     if (const auto gpu = gpu_->next_wakeup(); gpu && (!next || *gpu < *next)) {
       next = gpu;
     }
+    if (const auto check = health_->next_wakeup(); check && (!next || *check < *next)) {
+      next = check;
+    }
     if (!next) {
       timer_.cancel();  // nothing is due: no wake-up at all
       return;
@@ -262,6 +270,7 @@ class AgentLife {
       supervisor_.tick();
       monitor_.tick();
       gpu_->tick();
+      health_->tick();
       after_event();
     });
   }
@@ -287,6 +296,8 @@ class AgentLife {
   SystemProcessLineage lineage_;  // /proc, for the GPU monitor's attribution
   GpuSetup gpu_setup_;          // the GPU probe (NVML, nvidia-smi or none)
   std::unique_ptr<GpuMonitor> gpu_;  // GPU readings, guards and the start gate
+  AsioHealthProber health_prober_;   // HTTP, TCP and cmd: checks
+  std::unique_ptr<HealthMonitor> health_;  // checks on the timer, gating, liveness restarts
   asio::signal_set signals_;    // CHLD, TERM, INT, QUIT, HUP (reload), USR2 (reopen logs)
   asio::steady_timer timer_;    // armed at the earliest deadline only
   LifeEnd end_ = LifeEnd::Shutdown;
@@ -380,6 +391,7 @@ AgentLife::AgentLife(const AgentConfig& config, MainLog& log, Clock& clock, Envi
       monitor_(MonitorOptions{config.supervisord.sample_interval,
                               config.supervisord.memory_trend_window},
                supervisor_, sampler_, clock, log),
+      health_prober_(io_),
       signals_(io_, SIGCHLD, SIGTERM, SIGINT),
       timer_(io_) {
   for (const int signo : {SIGQUIT, SIGHUP, SIGUSR2}) {
@@ -392,6 +404,9 @@ AgentLife::AgentLife(const AgentConfig& config, MainLog& log, Clock& clock, Envi
       gpu_setup_.off_reason, supervisor_, lineage_, spawner_, clock, log,
       [this]() { after_event(); });
   supervisor_.set_spawn_gate(gpu_.get());
+  health_ = std::make_unique<HealthMonitor>(supervisor_, health_prober_, clock, log,
+                                            [this]() { after_event(); });
+  supervisor_.set_spawn_listener([this](const ProcessEntry& entry) { health_->on_spawned(entry); });
   if (config.supervisord.crash_attribution) {
     crash_store_.load();
     OomEvidenceOptions oom;
@@ -423,6 +438,7 @@ AgentLife::AgentLife(const AgentConfig& config, MainLog& log, Clock& clock, Envi
 }
 
 AgentLife::~AgentLife() {
+  supervisor_.set_spawn_listener({});
   log_.set_listener({});
   capture_.set_listeners({}, {});
   server_.reset();
