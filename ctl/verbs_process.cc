@@ -61,6 +61,9 @@ Json status_row_json(const Json& info, const std::map<std::string, Json>& resour
   // agent started, or from an agent that does not say.
   const auto cause = info.is_object() ? info.find("last_cause") : info.end();
   row["last_cause"] = info.is_object() && cause != info.end() ? *cause : Json(nullptr);
+  // The health check's status (docs/health.md); null without a check or from an older agent.
+  const auto health = info.is_object() ? info.find("health") : info.end();
+  row["health"] = info.is_object() && health != info.end() ? *health : Json(nullptr);
   // The latest resource sample (docs/zctl.md "top"); null without a sample, or from an agent
   // without zagent.getProcessStats.
   const auto sample = resources.find(row["namespec"].get<std::string>());
