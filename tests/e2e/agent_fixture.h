@@ -132,6 +132,9 @@ class AgentFixture : public ::testing::Test {
       ADD_FAILURE() << "zagent did not start\n" << main_log() << read_file(dir_.file("agent.err"));
       return false;
     }
+    // The `started` line comes before the life's own lines (the GPU probe's, ...); a call is
+    // answered only once they are written, so a test reading the main log sees all of them.
+    (void)ctl("pid");
     return true;
   }
 
