@@ -7,13 +7,13 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
 
 #include "agent/crash/ports.h"
+#include "agent/os/child_watch.h"
 
 namespace zagent {
 
@@ -24,9 +24,9 @@ class PosixSnapshotRunner final : public SnapshotRunner {
   /// Output kept per run; the rest is read and dropped, and `[output truncated]` noted.
   static constexpr std::size_t kMaxOutputBytes = 256 * 1024;
 
-  explicit PosixSnapshotRunner(boost::asio::io_context& io) : io_(io) {}
+  explicit PosixSnapshotRunner(boost::asio::io_context& io) : io_(io), children_(io) {}
   /// SIGKILLs the process group of every run still going; their `done` is never called.
-  ~PosixSnapshotRunner() override;
+  ~PosixSnapshotRunner() override { *alive_ = false; }
   PosixSnapshotRunner(const PosixSnapshotRunner&) = delete;
   PosixSnapshotRunner& operator=(const PosixSnapshotRunner&) = delete;
 
@@ -40,21 +40,16 @@ class PosixSnapshotRunner final : public SnapshotRunner {
 
   /// The agent reaped `pid`: true if it was one of this runner's shells (then the status is
   /// consumed here), false for anybody else's child.
-  bool on_child_exit(pid_t pid, int status);
+  bool on_child_exit(pid_t pid, int status) { return children_.on_child_exit(pid, status); }
 
   /// Runs still going (not yet handed to `done`).
-  std::size_t running() const { return runs_.size(); }
+  std::size_t running() const { return children_.running(); }
 
  private:
-  struct Run;
-  void start_read(const std::shared_ptr<Run>& run);
-  void on_timeout(const std::shared_ptr<Run>& run);
-  void maybe_finish(const std::shared_ptr<Run>& run);
-
-  boost::asio::io_context& io_;                 // the loop: pipes, timers, done
-  std::map<pid_t, std::shared_ptr<Run>> runs_;  // by the shell's pid (= its group id)
-  /// False once destroyed: a posted `done` is then dropped.
+  boost::asio::io_context& io_;  // the loop: posted spawn failures
+  /// False once destroyed: a posted spawn failure is then dropped.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  ChildWatch children_;  // the shells running: pipes, timeouts, reaps
 };
 
 }  // namespace zagent
