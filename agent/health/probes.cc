@@ -132,6 +132,7 @@ struct AsioHealthProber::Check {
   std::function<void(CheckResult)> done;              // called once, posted
   asio::steady_timer timer;                           // the timeout (a command's: plus the grace)
   tcp::resolver resolver;                             // http, tcp
+  tcp::resolver::results_type endpoints;              // http, tcp: the host's addresses
   tcp::socket socket;                                 // http, tcp
   http::request<http::empty_body> request;            // http: kept alive for the write
   boost::beast::flat_buffer buffer{kMaxHeaderBytes};  // http: the answer as read
@@ -204,7 +205,7 @@ void AsioHealthProber::start_http(const std::shared_ptr<Check>& check) {
   // `localhost` unresolvable.
   check->resolver.async_resolve(
       check->spec.host, std::to_string(check->spec.port), flags,
-      [this, check](const error_code& ec, const tcp::resolver::results_type& endpoints) {
+      [this, check](const error_code& ec, tcp::resolver::results_type endpoints) {
         if (check->finished) {
           return;
         }
@@ -214,53 +215,64 @@ void AsioHealthProber::start_http(const std::shared_ptr<Check>& check) {
               fmt::format("cannot resolve '{}': {}", check->spec.host, lower_first(ec.message())));
           return;
         }
-        asio::async_connect(
-            check->socket, endpoints, [this, check](const error_code& connect_ec, const tcp::endpoint&) {
-              if (check->finished) {
-                return;
-              }
-              if (connect_ec) {
-                finish(check, false, describe(connect_ec));
-                return;
-              }
-              if (check->spec.kind == CheckKind::Tcp) {
-                finish(check, true, "connected");
-                return;
-              }
-              auto& request = check->request;
-              request.method(http::verb::get);
-              request.target(check->spec.target);
-              request.version(11);
-              request.set(http::field::host, host_header(check->spec));
-              request.set(http::field::user_agent, "zagent-healthcheck");
-              request.set(http::field::connection, "close");
-              http::async_write(
-                  check->socket, request, [this, check](const error_code& write_ec, std::size_t) {
-                    if (check->finished) {
-                      return;
-                    }
-                    if (write_ec) {
-                      finish(check, false, describe(write_ec));
-                      return;
-                    }
-                    check->parser.emplace();
-                    check->parser->header_limit(kMaxHeaderBytes);
-                    http::async_read_header(
-                        check->socket, check->buffer, *check->parser,
-                        [this, check](const error_code& read_ec, std::size_t) {
-                          if (check->finished) {
-                            return;
-                          }
-                          if (read_ec) {
-                            finish(check, false, describe(read_ec));
-                            return;
-                          }
-                          const unsigned code = check->parser->get().result_int();
-                          finish(check, code >= 200 && code <= 399, fmt::format("HTTP {}", code));
-                        });
-                  });
-            });
+        check->endpoints = std::move(endpoints);
+        connect(check);
       });
+}
+
+void AsioHealthProber::connect(const std::shared_ptr<Check>& check) {
+  // Every address in turn (`localhost` may be ::1 first and the server on 127.0.0.1 only).
+  asio::async_connect(check->socket, check->endpoints,
+                      [this, check](const error_code& ec, const tcp::endpoint&) {
+                        if (check->finished) {
+                          return;
+                        }
+                        if (ec) {
+                          finish(check, false, describe(ec));
+                        } else if (check->spec.kind == CheckKind::Tcp) {
+                          finish(check, true, "connected");
+                        } else {
+                          send_request(check);
+                        }
+                      });
+}
+
+void AsioHealthProber::send_request(const std::shared_ptr<Check>& check) {
+  auto& request = check->request;
+  request.method(http::verb::get);
+  request.target(check->spec.target);
+  request.version(11);
+  request.set(http::field::host, host_header(check->spec));
+  request.set(http::field::user_agent, "zagent-healthcheck");
+  request.set(http::field::connection, "close");
+  http::async_write(check->socket, request, [this, check](const error_code& ec, std::size_t) {
+    if (check->finished) {
+      return;
+    }
+    if (ec) {
+      finish(check, false, describe(ec));
+      return;
+    }
+    read_header(check);
+  });
+}
+
+void AsioHealthProber::read_header(const std::shared_ptr<Check>& check) {
+  // The status line is all a check needs: the body is never read.
+  check->parser.emplace();
+  check->parser->header_limit(kMaxHeaderBytes);
+  http::async_read_header(check->socket, check->buffer, *check->parser,
+                          [this, check](const error_code& ec, std::size_t) {
+                            if (check->finished) {
+                              return;
+                            }
+                            if (ec) {
+                              finish(check, false, describe(ec));
+                              return;
+                            }
+                            const unsigned code = check->parser->get().result_int();
+                            finish(check, code >= 200 && code <= 399, fmt::format("HTTP {}", code));
+                          });
 }
 
 void AsioHealthProber::start_command(const std::shared_ptr<Check>& check,

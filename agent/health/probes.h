@@ -68,7 +68,11 @@ class AsioHealthProber final : public HealthProber {
 
  private:
   struct Check;
+  // http and tcp, one step each: resolve, connect, (http:) send the GET, read the header.
   void start_http(const std::shared_ptr<Check>& check);
+  void connect(const std::shared_ptr<Check>& check);
+  void send_request(const std::shared_ptr<Check>& check);
+  void read_header(const std::shared_ptr<Check>& check);
   void start_command(const std::shared_ptr<Check>& check, const CheckRequest& request);
   void arm_timeout(const std::shared_ptr<Check>& check, std::chrono::milliseconds after);
   void finish(const std::shared_ptr<Check>& check, bool passed, std::string message);
