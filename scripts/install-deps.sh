@@ -7,12 +7,14 @@ set -euo pipefail
 packages=(
   g++ make cmake pkg-config
   libboost1.81-dev libcli11-dev nlohmann-json3-dev libfmt-dev libssl-dev
-  libgtest-dev libgmock-dev libpcre2-dev
+  libgtest-dev libgmock-dev libpcre2-dev libexpat1-dev
+  # The HTTP front's tests: the stock supervisorctl, a real browser, a Prometheus text parser.
+  supervisor chromium python3-prometheus-client
 )
 # Extra tools by purpose: `--bench` adds the peers measured side by side; `--fuzz` adds clang
 # and its libFuzzer/sanitizer runtimes (libclang_rt.fuzzer-x86_64.a) for `make fuzz`.
 case "${1:-}" in
-  --bench) packages+=(supervisor s6 strace) ;;
+  --bench) packages+=(s6 strace) ;;
   --fuzz) packages+=(clang libclang-rt-14-dev) ;;
   "") ;;
   *)
