@@ -1,0 +1,37 @@
+// The XML-RPC codec of POST /RPC2 (DESIGN.md "The HTTP front"): supervisord's wire format
+// over the same method table the JSON-RPC side uses. Decodes with expat (no DTD, no entity
+// expansion); encodes results and faults as supervisord does. Pure.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <boost/system/result.hpp>
+
+#include "agent/http/http_types.h"
+#include "common/protocol.h"
+
+namespace zagent {
+class RpcMethods;
+}
+
+namespace zagent::xmlrpc {
+
+/// One decoded <methodCall>.
+struct Call {
+  std::string method;
+  rpc::Json params;  ///< a JSON array, one element per <param>
+};
+
+/// Decodes a <methodCall> document; the error says what is wrong with it (and where).
+boost::system::result<Call, std::string> decode_call(std::string_view body);
+/// A <methodResponse> with one <param>: the result.
+std::string encode_result(const rpc::Json& result);
+/// A <methodResponse> with a <fault>: faultCode and faultString as rpc::fault_struct gives them.
+std::string encode_fault(const rpc::RpcError& error);
+
+/// POST /RPC2: decodes `body`, runs the call through `methods` and answers the XML (or an
+/// HTTP error for a body that is no methodCall), through `respond`, exactly once.
+void serve(RpcMethods& methods, std::string_view body, http::Respond respond);
+
+}  // namespace zagent::xmlrpc
