@@ -194,13 +194,18 @@ void AsioHealthProber::arm_timeout(const std::shared_ptr<Check>& check,
 }
 
 void AsioHealthProber::start_http(const std::shared_ptr<Check>& check) {
-  // A numeric address is taken as it is: no name service, no resolver thread blocked on it.
-  auto flags = tcp::resolver::numeric_service;
+  // A numeric address is taken as it is: no resolver (Asio's runs getaddrinfo on a thread of
+  // its own, a handoff each check would pay), no name service.
   error_code not_numeric;
-  asio::ip::make_address(check->spec.host, not_numeric);
+  const auto address = asio::ip::make_address(check->spec.host, not_numeric);
   if (!not_numeric) {
-    flags |= tcp::resolver::numeric_host;
+    check->endpoints =
+        tcp::resolver::results_type::create(tcp::endpoint(address, check->spec.port),
+                                            check->spec.host, std::to_string(check->spec.port));
+    connect(check);
+    return;
   }
+  const auto flags = tcp::resolver::numeric_service;
   // No address_configured (AI_ADDRCONFIG): on a host with loopback only, it would make
   // `localhost` unresolvable.
   check->resolver.async_resolve(

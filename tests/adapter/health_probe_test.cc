@@ -458,7 +458,8 @@ TEST_F(HealthProbeTest, HealthServerHelperFollowsItsControlFile) {
   };
   // Not yet bound.
   expect_result(check(10s), false, "connection refused");
-  ASSERT_TRUE(test::wait_until([&] { return test::read_file(dir.file("out")) == "listening\n"; }))
+  ASSERT_TRUE(test::wait_until(
+      [&] { return test::read_file(dir.file("out")).starts_with("listening at "); }))
       << test::read_file(dir.file("err"));
   expect_result(check(10s), true, "HTTP 200");
   dir.write("control", "500\n");

@@ -1,8 +1,8 @@
 // health_server PORT [--bind-after-ms N] [--control FILE]: a tiny HTTP server on
 // 127.0.0.1:PORT for health-check tests. It waits N ms (default 0) before it binds, then
-// prints "listening". Each request reads FILE (when given): `hang` accepts and never answers
-// (the connection stays open); a number such as `500` answers with that status; absent or
-// empty answers 200 with the body `ok`. One thread per connection. SIGTERM exits 0.
+// prints "listening at SECONDS" (the wall-clock time of the bind). Each request reads FILE
+// (when given): `hang` accepts and never answers (the connection stays open); a number such
+// as `500` answers with that status; absent or empty answers 200 with the body `ok`. One thread per connection. SIGTERM exits 0.
 #include <signal.h>
 #include <unistd.h>
 
@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -122,7 +123,10 @@ int main(int argc, char** argv) {
                  static_cast<unsigned>(port), ec.message().c_str());
     return 1;
   }
-  std::fputs("listening\n", stdout);
+  // The wall-clock time of the bind, for bench/health.py's bind-to-RUNNING latency.
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  std::printf("listening at %lld.%06ld\n", static_cast<long long>(now.tv_sec), now.tv_nsec / 1000);
   std::fflush(stdout);
   while (true) {
     tcp::socket socket(io);
