@@ -18,23 +18,14 @@ Usage: bench/gpu.py --zagent build/agent/zagent --zctl build/ctl/zctl
 import argparse
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 
+from agent_session import Agent, cpu_seconds
+
 GIB = 1024 ** 3
 TOTAL = 80 * GIB
-
-
-def cpu_seconds(pid):
-    """Time on a CPU, all threads (the NVML worker too): /proc/PID/schedstat's first field, ns."""
-    total = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-            total += int(f.read().split()[0])
-    return total / 1e9
 
 
 def write_fake(path, free0, processes=()):
@@ -51,62 +42,6 @@ def write_fake(path, free0, processes=()):
     os.rename(tmp, path)
 
 
-class Agent:
-    def __init__(self, args, tmp, programs, supervisord_lines):
-        self.dir = tmp
-        self.sock = os.path.join(tmp, "s.sock")
-        self.conf = os.path.join(tmp, "z.conf")
-        self.log = os.path.join(tmp, "z.log")
-        with open(self.conf, "w") as f:
-            f.write(f"[unix_http_server]\nfile={self.sock}\n[supervisord]\nlogfile={self.log}\n"
-                    f"pidfile={tmp}/z.pid\nchildlogdir={tmp}\n" + supervisord_lines +
-                    "[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = "
-                    "supervisor.rpcinterface:make_main_rpcinterface\n"
-                    f"[supervisorctl]\nserverurl=unix://{self.sock}\n" + programs)
-        self.args = args
-        env = dict(os.environ, ZAGENT_FAKE_NVML=os.path.join(tmp, "nvml.txt"))
-        self.proc = subprocess.Popen([args.zagent, "-c", self.conf, "-n"], cwd=tmp, env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.wait_log("supervisord started with pid")
-
-    def ctl(self, *words):
-        return subprocess.run([self.args.zctl, "-c", self.conf, *words], capture_output=True,
-                              text=True, timeout=30)
-
-    def log_text(self):
-        try:
-            with open(self.log, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def wait_log(self, text, count=1, deadline=30):
-        end = time.monotonic() + deadline
-        while self.log_text().count(text) < count:
-            if time.monotonic() > end:
-                raise RuntimeError(f"no {text!r} in the main log:\n{self.log_text()[-2000:]}")
-            time.sleep(0.02)
-
-    def wait_running(self, names, deadline=30):
-        end = time.monotonic() + deadline
-        while True:
-            out = self.ctl("status").stdout
-            if all(any(line.split()[:2] == [n, "RUNNING"] for line in out.splitlines())
-                   for n in names):
-                return
-            if time.monotonic() > end:
-                raise RuntimeError("not RUNNING:\n" + out)
-            time.sleep(0.05)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
 def cost(args, gpu_on):
     tmp = tempfile.mkdtemp(prefix="zgb", dir="/tmp")
     try:
@@ -116,7 +51,8 @@ def cost(args, gpu_on):
                            f"gpu_min_free=1GB\n" for i in range(args.programs))
         lines = (f"gpu=nvml\ngpu_library={args.fake_nvml}\n"
                  f"gpu_sample_interval={args.interval}\n" if gpu_on else "gpu=off\n")
-        a = Agent(args, tmp, programs, lines + "sample_interval=0\n")
+        a = Agent(args.zagent, args.zctl, tmp, programs, lines + "sample_interval=0\n",
+                  env=dict(os.environ, ZAGENT_FAKE_NVML=fake))
         try:
             a.wait_running([f"p{i}" for i in range(args.programs)])
             # Each program's pid holds memory on GPU 0: attribution walks every one.
@@ -143,9 +79,10 @@ def latency(args):
         programs = (f"[program:web]\ncommand={leak} --rate 0 --report-over 100000\nstartsecs=1\n"
                     f"gpu_min_free=4GB\ngpu_min_free_for={args.trip_for}\n"
                     f"stdout_logfile={out}\n")
-        a = Agent(args, tmp, programs,
+        a = Agent(args.zagent, args.zctl, tmp, programs,
                   f"gpu=nvml\ngpu_library={args.fake_nvml}\n"
-                  f"gpu_sample_interval={args.trip_interval}\nsample_interval=0\n")
+                  f"gpu_sample_interval={args.trip_interval}\nsample_interval=0\n",
+                  env=dict(os.environ, ZAGENT_FAKE_NVML=fake))
         lats = []
         try:
             for trip in range(args.trips):
