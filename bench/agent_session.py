@@ -31,8 +31,8 @@ class Agent:
         self.log = os.path.join(tmp, "z.log")
         with open(self.conf, "w") as f:
             f.write(f"[unix_http_server]\nfile={self.sock}\n[supervisord]\nlogfile={self.log}\n"
-                    f"pidfile={tmp}/z.pid\nchildlogdir={tmp}\nlogfile_maxbytes=0\n"
-                    "minfds=4096\n" + supervisord_lines +
+                    f"pidfile={tmp}/z.pid\nchildlogdir={tmp}\nlogfile_maxbytes=0\n" +
+                    supervisord_lines +
                     "[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = "
                     "supervisor.rpcinterface:make_main_rpcinterface\n"
                     f"[supervisorctl]\nserverurl=unix://{self.sock}\n" + programs)
