@@ -1,8 +1,8 @@
 #include "ctl/ctl_options.h"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "common/config_search.h"
@@ -36,32 +36,47 @@ std::vector<IniChunk> supervisorctl_sections(std::string_view text) {
   bool keep = true;
   std::size_t start = 0;  // of the piece being kept
   int start_line = 1;
-  int lineno = 0;
+  // Line numbers are counted only up to the headers that start a kept piece: with a thousand
+  // [program:x] sections the scan jumps from one header line to the next.
+  int counted_line = 1;
+  std::size_t counted_to = 0;
+  const auto line_at = [&](std::size_t pos) {
+    counted_line += static_cast<int>(
+        std::count(text.begin() + static_cast<std::ptrdiff_t>(counted_to),
+                   text.begin() + static_cast<std::ptrdiff_t>(pos), '\n'));
+    counted_to = pos;
+    return counted_line;
+  };
   const auto close_piece = [&](std::size_t end) {
     if (end > start) {
       out.push_back(IniChunk{start_line, text.substr(start, end - start)});
     }
   };
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const std::size_t end = text.find('\n', pos);
-    const std::size_t next = end == std::string_view::npos ? text.size() : end + 1;
-    ++lineno;
-    if (text[pos] == '[') {
-      const std::string_view line = text.substr(pos, next - pos);
-      const auto close = line.find(']');
-      const std::string_view name =
-          close == std::string_view::npos ? std::string_view() : line.substr(1, close - 1);
-      const bool wanted = name == "supervisorctl" || name == "DEFAULT";
-      if (wanted && !keep) {
-        start = pos;
-        start_line = lineno;
-      } else if (!wanted && keep) {
-        close_piece(pos);
+  // Every line that starts with '[' is a header. A '[' is rarer than a line end, so the scan
+  // looks for the bracket and checks what precedes it.
+  const auto next_header = [&](std::size_t from) {
+    for (std::size_t at = text.find('[', from); at != std::string_view::npos;
+         at = text.find('[', at + 1)) {
+      if (at == 0 || text[at - 1] == '\n') {
+        return at;
       }
-      keep = wanted;
     }
-    pos = next;
+    return std::string_view::npos;
+  };
+  std::size_t pos = next_header(0);
+  while (pos != std::string_view::npos) {
+    // The name runs to the line's first ']'. Neither wanted name holds a ']' or a line end,
+    // so the name is one of them exactly when the line starts with it and its ']'.
+    const std::string_view rest = text.substr(pos);
+    const bool wanted = rest.starts_with("[supervisorctl]") || rest.starts_with("[DEFAULT]");
+    if (wanted && !keep) {
+      start = pos;
+      start_line = line_at(pos);
+    } else if (!wanted && keep) {
+      close_piece(pos);
+    }
+    keep = wanted;
+    pos = next_header(pos + 1);
   }
   if (keep) {
     close_piece(text.size());
@@ -180,14 +195,14 @@ Result<CtlSettings> settings_from_config(const IniDocument& doc, std::string_vie
     return fail(".ini file does not include supervisorctl section");
   }
   std::string home;
-  FormatNames names;
   for (const auto& [k, v] : env) {
-    names["ENV_" + k] = v;
     if (k == "HOME") {
       home = v;
     }
   }
-  names["here"] = std::string(here);
+  // Built on the first value that has a `%` in it: a value without one expands to itself,
+  // and zctl is started for every command.
+  std::optional<FormatNames> names;
   CtlSettings out;
   // supervisord compat: every [supervisorctl] value is expanded with here and ENV_*.
   const auto value = [&](std::string_view key, std::string& into) -> Result<void> {
@@ -195,7 +210,18 @@ Result<CtlSettings> settings_from_config(const IniDocument& doc, std::string_vie
     if (option == nullptr) {
       return {};
     }
-    auto expanded = expand(option->value, names, "supervisorctl." + std::string(key));
+    if (option->value.find('%') == std::string::npos) {
+      into = option->value;
+      return {};
+    }
+    if (!names) {
+      names.emplace();
+      for (const auto& [k, v] : env) {
+        (*names)["ENV_" + k] = v;
+      }
+      (*names)["here"] = std::string(here);
+    }
+    auto expanded = expand(option->value, *names, "supervisorctl." + std::string(key));
     if (!expanded) {
       return expanded.error();
     }

@@ -1,14 +1,20 @@
 // zctl: arguments -> settings (from -c or the search path) -> command. Exit codes are
 // supervisorctl's (spec/ctl.md §1.2).
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -56,6 +62,48 @@ std::string usage(const std::string& argv0) {
       argv0);
 }
 
+/// A file's bytes, read with one allocation and no initialisation of the buffer.
+class FileText {
+ public:
+  std::string_view view() const { return {data_.get(), size_}; }
+
+  /// The whole file, or nullopt when it cannot be opened. Plain read(2): no iostream, whose
+  /// locale set-up costs a process that lives a millisecond more than the reading.
+  static std::optional<FileText> read(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return std::nullopt;
+    }
+    // The file's size plus one byte, to see the end in the same read.
+    struct stat st {};
+    std::size_t capacity = ::fstat(fd, &st) == 0 && st.st_size > 0
+                               ? static_cast<std::size_t>(st.st_size) + 1
+                               : std::size_t{64 * 1024};
+    FileText out;
+    out.data_ = std::make_unique_for_overwrite<char[]>(capacity);
+    for (;;) {
+      if (out.size_ == capacity) {
+        auto bigger = std::make_unique_for_overwrite<char[]>(capacity * 2);
+        std::memcpy(bigger.get(), out.data_.get(), out.size_);
+        out.data_ = std::move(bigger);
+        capacity *= 2;
+      }
+      const ssize_t n = ::read(fd, out.data_.get() + out.size_, capacity - out.size_);
+      if (n > 0) {
+        out.size_ += static_cast<std::size_t>(n);
+      } else if (n == 0 || errno != EINTR) {
+        break;
+      }
+    }
+    ::close(fd);
+    return out;
+  }
+
+ private:
+  std::unique_ptr<char[]> data_;  // the bytes, size_ of them valid
+  std::size_t size_ = 0;
+};
+
 std::string self_path(const std::string& argv0) {
   std::error_code ec;
   auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -83,20 +131,13 @@ int run(int argc, char** argv) {
   }
   zagent::ctl::CtlSettings settings;
   if (path) {
-    std::ifstream in(*path, std::ios::binary | std::ios::ate);
-    if (!in) {
+    const std::optional<FileText> text = FileText::read(*path);
+    if (!text) {
       return usage_error(argv0, "could not find config file " + *path);
-    }
-    std::string text;
-    if (const auto size = in.tellg(); size > 0) {
-      text.resize(static_cast<std::size_t>(size));
-      in.seekg(0);
-      in.read(text.data(), size);
-      text.resize(static_cast<std::size_t>(in.gcount()));
     }
     zagent::IniDocument doc;
     if (auto ok =
-            zagent::parse_ini_chunks(zagent::ctl::supervisorctl_sections(text), *path, doc);
+            zagent::parse_ini_chunks(zagent::ctl::supervisorctl_sections(text->view()), *path, doc);
         !ok) {
       return usage_error(argv0, ok.error().message);
     }

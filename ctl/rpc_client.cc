@@ -2,16 +2,22 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
+#include <string>
+#include <vector>
 #include <utility>
 
 namespace zagent::ctl {
@@ -58,6 +64,94 @@ CallError interrupted(int interrupt_fd) {
   CallError e;
   e.kind = CallError::Kind::Interrupted;
   return e;
+}
+
+/// One address to connect to: family and the socket address.
+struct Endpoint {
+  int family = AF_UNSPEC;
+  sockaddr_storage address{};
+  socklen_t length = 0;
+};
+
+/// The endpoints of host:port when no name service is needed: a numeric port with a numeric
+/// IPv4 or IPv6 address, or with `localhost` (::1, then 127.0.0.1: where neither answers,
+/// the error is 127.0.0.1's, as from a hosts file that lists only it). nullopt: anything else,
+/// for getaddrinfo(), which reads nsswitch.conf, host.conf, resolv.conf and the hosts file to
+/// look up `localhost`, and which in the static zctl knows only the `files` and `dns` sources
+/// (docs/zctl.md).
+std::optional<std::vector<Endpoint>> endpoints_without_resolver(const std::string& host,
+                                                                const std::string& port) {
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  const unsigned long number = std::stoul(port);
+  if (number > 65535) {
+    return std::nullopt;
+  }
+  const auto v4 = [&](const in_addr& a) {
+    Endpoint e;
+    e.family = AF_INET;
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<std::uint16_t>(number));
+    sa.sin_addr = a;
+    std::memcpy(&e.address, &sa, sizeof(sa));
+    e.length = sizeof(sa);
+    return e;
+  };
+  const auto v6 = [&](const in6_addr& a) {
+    Endpoint e;
+    e.family = AF_INET6;
+    sockaddr_in6 sa{};
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons(static_cast<std::uint16_t>(number));
+    sa.sin6_addr = a;
+    std::memcpy(&e.address, &sa, sizeof(sa));
+    e.length = sizeof(sa);
+    return e;
+  };
+  in_addr a4{};
+  if (::inet_pton(AF_INET, host.c_str(), &a4) == 1) {
+    return std::vector<Endpoint>{v4(a4)};
+  }
+  in6_addr a6{};
+  if (::inet_pton(AF_INET6, host.c_str(), &a6) == 1) {
+    return std::vector<Endpoint>{v6(a6)};
+  }
+  if (host == "localhost") {
+    a4.s_addr = htonl(INADDR_LOOPBACK);
+    return std::vector<Endpoint>{v6(in6addr_loopback), v4(a4)};
+  }
+  return std::nullopt;
+}
+
+/// Every endpoint of host:port: without a resolver where none is needed, else from
+/// getaddrinfo(); the error is zctl's text for a failed lookup.
+Result<std::vector<Endpoint>> resolve(const std::string& host, const std::string& port) {
+  if (auto direct = endpoints_without_resolver(host, port)) {
+    return std::move(*direct);
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+    return fail(fmt::format("[Errno {}] {}", rc, ::gai_strerror(rc)));
+  }
+  std::vector<Endpoint> out;
+  for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    if (ai->ai_socktype != SOCK_STREAM || ai->ai_addrlen > sizeof(sockaddr_storage)) {
+      continue;
+    }
+    Endpoint e;
+    e.family = ai->ai_family;
+    std::memcpy(&e.address, ai->ai_addr, ai->ai_addrlen);
+    e.length = ai->ai_addrlen;
+    out.push_back(e);
+  }
+  ::freeaddrinfo(found);
+  return out;
 }
 
 // Lines from the agent can be large (a big readProcessStdoutLog); memory is bounded by what the
@@ -176,22 +270,19 @@ CallResult<void> SocketClient::open_socket() {
     fd_ = fd;
     return {};
   }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (const int rc = ::getaddrinfo(address->host.c_str(), address->port.c_str(), &hints, &found);
-      rc != 0) {
-    return transport_error(0, fmt::format("[Errno {}] {}", rc, ::gai_strerror(rc)));
+  auto endpoints = resolve(address->host, address->port);
+  if (!endpoints) {
+    return transport_error(0, endpoints.error().message);
   }
   int last_errno = ECONNREFUSED;
-  for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
-    const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+  for (const Endpoint& e : *endpoints) {
+    const int fd = ::socket(e.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       last_errno = errno;
       continue;
     }
-    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API.
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&e.address), e.length) == 0) {
       fd_ = fd;
       break;
     }
@@ -201,7 +292,6 @@ CallResult<void> SocketClient::open_socket() {
       break;
     }
   }
-  ::freeaddrinfo(found);
   if (fd_ < 0) {
     if (last_errno == EINTR) {
       return kind_error(CallError::Kind::Interrupted);

@@ -182,3 +182,21 @@ TEST(SupervisorctlSections, TheSettingsReadFromTheFilteredTextAreTheSame) {
   EXPECT_EQ(a->serverurl, b->serverurl);
   EXPECT_EQ(a->prompt, b->prompt);
 }
+
+TEST(SupervisorctlSections, OnlyALineThatStartsWithABracketIsAHeader) {
+  // A '[' inside a value or a continuation is no header; `[supervisorctl` without its ']'
+  // and `[supervisorctlx]` name other sections; a header on line 1 starts the first piece.
+  const std::string text =
+      "[supervisorctl]\nprompt=a [b]\n  [c]\n[program:a]\ncommand=x [supervisorctl]\n"
+      "[supervisorctl\nk=1\n[supervisorctlx]\nk=2\n[DEFAULT]\nd=1\n[x]";
+  const auto chunks = zagent::ctl::supervisorctl_sections(text);
+  ASSERT_EQ(chunks.size(), 2u);
+  EXPECT_EQ(chunks[0].first_line, 1);
+  EXPECT_EQ(chunks[0].text, "[supervisorctl]\nprompt=a [b]\n  [c]\n");
+  EXPECT_EQ(chunks[1].first_line, 10);
+  EXPECT_EQ(chunks[1].text, "[DEFAULT]\nd=1\n");
+  EXPECT_TRUE(zagent::ctl::supervisorctl_sections("").empty());
+  const auto headless = zagent::ctl::supervisorctl_sections("k=v\n");
+  ASSERT_EQ(headless.size(), 1u);
+  EXPECT_EQ(headless[0].text, "k=v\n");
+}

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace zagent::ctl {
 namespace {
@@ -134,6 +136,52 @@ TEST(SocketClient, StaleSocketOrPlainFileIsRefused) {
   auto results = client.call_all({{"a", Json::array()}, {"b", Json::array()}});
   ASSERT_EQ(results.size(), 2U);
   EXPECT_EQ(results[1].error().sys_errno, ECONNREFUSED);
+}
+
+/// An http:// URL with a numeric host or `localhost` connects over TCP without a resolver
+/// (the static zctl); each host form reaches the same listener on 127.0.0.1.
+TEST(SocketClient, NumericHostsAndLocalhostConnectOverTcp) {
+  const int listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listen_fd, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
+  ASSERT_EQ(::bind(listen_fd, reinterpret_cast<const sockaddr*>(&sa), sizeof(sa)), 0);
+  ASSERT_EQ(::listen(listen_fd, 4), 0);
+  socklen_t len = sizeof(sa);
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
+  ASSERT_EQ(::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&sa), &len), 0);
+  const std::string port = std::to_string(ntohs(sa.sin_port));
+  const std::vector<std::string> urls = {"http://127.0.0.1:" + port, "http://localhost:" + port,
+                                         "http://user:pw@localhost:" + port + "/RPC2"};
+  std::thread server([&] {
+    for (std::size_t i = 0; i < urls.size(); ++i) {
+      const int fd = ::accept(listen_fd, nullptr, nullptr);
+      if (fd < 0) {
+        return;
+      }
+      const Json req = SocketServer::read_request(fd);
+      SocketServer::reply(fd, req["id"], "tcp " + std::to_string(i));
+      ::close(fd);
+    }
+  });
+  for (std::size_t i = 0; i < urls.size(); ++i) {
+    SocketClient client({urls[i], "", "", -1});
+    auto r = client.call("supervisor.getVersion", Json::array());
+    ASSERT_TRUE(r.has_value()) << urls[i] << ": " << r.error().message;
+    EXPECT_EQ(*r, "tcp " + std::to_string(i)) << urls[i];
+  }
+  server.join();
+  ::close(listen_fd);
+  // Nobody listens any more: refused, reported with 127.0.0.1's errno for localhost too.
+  for (const std::string& url : {"http://127.0.0.1:" + port, "http://localhost:" + port}) {
+    SocketClient client({url, "", "", -1});
+    auto r = client.call("supervisor.getVersion", Json::array());
+    ASSERT_FALSE(r.has_value()) << url;
+    EXPECT_EQ(r.error().kind, CallError::Kind::Transport) << url;
+    EXPECT_EQ(r.error().sys_errno, ECONNREFUSED) << url;
+  }
 }
 
 TEST(SocketClient, CallsFaultsAndNotificationsOnOneConnection) {
