@@ -10,6 +10,8 @@
 #include <memory>
 #include <utility>
 
+#include "agent/os/fd_range.h"
+
 namespace zagent {
 
 namespace {
@@ -122,7 +124,9 @@ Result<void> RotatingLog::clear() {
 bool RotatingLog::open_file() {
   // supervisord compat: the child log is opened in append mode ('ab'), never truncated;
   // O_CLOEXEC keeps it out of the children, 0666 leaves the mode to the agent's umask.
-  const int fd = ::open(options_.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+  // In the agent's descriptor range: the low numbers are kept for the spawns' children.
+  const int fd = move_to_agent_range(
+      ::open(options_.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666));
   if (fd < 0) {
     const int err = errno;
     set_error(errno_error("open " + options_.path, err));

@@ -3,6 +3,8 @@
 // (ChildGuard), even when an assertion fails; waits poll a condition up to a deadline.
 #include "agent/os/posix_spawner.h"
 
+#include "agent/os/fd_range.h"
+
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -17,6 +19,7 @@
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -257,6 +260,53 @@ TEST_F(PosixSpawnerTest, OnlyStdioIsOpenInTheChild) {
   ASSERT_GT(pid, 0);
   ASSERT_TRUE(wait_exit(pid));
   EXPECT_EQ(field("fds"), "0,1,2") << out();
+}
+
+TEST_F(PosixSpawnerTest, NoDescriptorAboveTheChildsOwnLeaksEither) {
+  // The child copies only the low part of the agent's table (fd_range.h): a descriptor
+  // without O_CLOEXEC far above the child's pipes is not copied, one below them is closed.
+  const int low = ::open("/dev/null", O_RDONLY);
+  ASSERT_GE(low, 3);
+  const int high = ::dup2(low, 900);
+  ASSERT_EQ(high, 900);
+  const pid_t pid = start(spec(helper("print_env")));
+  ::close(low);
+  ::close(high);
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(wait_exit(pid));
+  EXPECT_EQ(field("fds"), "0,1,2") << out();
+}
+
+TEST_F(PosixSpawnerTest, TheAgentsEndsLiveAboveTheLowNumbers) {
+  // The long-lived ends go to kAgentFdFloor and above, so that the next spawn's child ends
+  // get low numbers (its table copy stays small however many programs run).
+  const pid_t pid = start(spec(helper("sleep_forever")));
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(handed_.size(), 1u);
+  for (const int fd : {handed_[0].in_fd, handed_[0].out_fd, handed_[0].err_fd}) {
+    EXPECT_GE(fd, kAgentFdFloor);
+    EXPECT_NE(::fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
+  }
+  wait_for_output("ready\n");
+}
+
+TEST_F(PosixSpawnerTest, TheChildRunsWithTheAgentsCpuMask) {
+  // The agent pins itself to its CPU across the clone; the program gets the full mask back.
+  const auto allowed = [](const std::string& pid) {
+    const std::string key = "Cpus_allowed_list:";
+    std::ifstream in("/proc/" + pid + "/status");
+    for (std::string line; std::getline(in, line);) {
+      if (line.compare(0, key.size(), key) == 0) {
+        return line;
+      }
+    }
+    return std::string();
+  };
+  const pid_t pid = start(spec(helper("sleep_forever")));
+  ASSERT_GT(pid, 0);
+  wait_for_output("ready\n");
+  EXPECT_EQ(allowed(std::to_string(pid)), allowed("self"));
+  EXPECT_FALSE(allowed("self").empty());
 }
 
 TEST_F(PosixSpawnerTest, AgentKeepsNoDescriptorAfterSpawn) {
