@@ -142,6 +142,85 @@ int main(int argc, char** argv) {
   return 0;
 }
 """
+# The floor: the same work as a supervisor with nothing else around it, so that each zagent
+# figure can be read against the machine. `floor N STARTSECS LOGFILE PROG ARGS...` fork()s and
+# execv()s PROG N times in a loop (no pipes, no log files, no config), appends one
+# ` success: pNNNN` line to LOGFILE STARTSECS after each spawn (what the harness counts as
+# RUNNING), then waits in waitpid() and respawns a child that died at once (crash recovery);
+# SIGTERM: SIGTERM to every child, wait for all of them, exit 0.
+FLOOR_C = r"""
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+static volatile sig_atomic_t term;
+static void on_term(int s) { (void)s; term = 1; }
+static char** prog;
+static pid_t spawn(void) {
+  pid_t p = fork();
+  if (p == 0) {
+    execv(prog[0], prog);
+    _exit(127);
+  }
+  return p;
+}
+int main(int argc, char** argv) {
+  if (argc < 5) return 2;
+  int n = atoi(argv[1]);
+  double startsecs = atof(argv[2]);
+  prog = argv + 4;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_term;  /* no SA_RESTART: waitpid() and nanosleep() return EINTR */
+  sigaction(SIGTERM, &sa, 0);
+  pid_t* pids = calloc((size_t)n, sizeof *pids);
+  struct timespec* at = calloc((size_t)n, sizeof *at);
+  if (!pids || !at) return 4;
+  for (int i = 0; i < n && !term; ++i) {
+    pids[i] = spawn();
+    clock_gettime(CLOCK_MONOTONIC, &at[i]);
+  }
+  int log = open(argv[3], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  for (int i = 0; i < n && !term; ++i) {
+    struct timespec t = at[i];
+    long long ns = t.tv_nsec + (long long)(startsecs * 1e9);
+    t.tv_sec += ns / 1000000000;
+    t.tv_nsec = ns % 1000000000;
+    while (!term && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, 0) == EINTR) {
+    }
+    char line[64];
+    int len = snprintf(line, sizeof line, "floor success: p%04d\n", i);
+    if (log >= 0 && write(log, line, (size_t)len) < 0) return 3;
+  }
+  while (!term) {
+    int st;
+    pid_t p = waitpid(-1, &st, 0);
+    if (p < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      if (pids[i] == p) {
+        pids[i] = term ? 0 : spawn();
+        break;
+      }
+    }
+  }
+  for (int i = 0; i < n; ++i) {
+    if (pids[i] > 0) kill(pids[i], SIGTERM);
+  }
+  while (waitpid(-1, 0, 0) > 0 || errno == EINTR) {
+  }
+  return 0;
+}
+"""
+FLOOR = "floor"  # the floor's kind in the results: ("spawned", N, "floor") etc.
+FLOOR_CTL = "/bin/true"  # the control rows' floor: one fork+exec+wait of a program that exits
 WRITER_LINE = 100  # bytes per line of WRITER_C
 WRITE_SIZE = 65536  # WRITER_C's default write() size: the pipe's size, the main table's row
 # The logs scenario's write() sizes (--log-write-sizes): a page, just under the 64 KiB pipe
@@ -286,6 +365,31 @@ class Peer:
         return Session(self, prog, n, startsecs, scenario, writer)
 
 
+# Where the sessions' directories (config, socket, the programs' empty log files) live: on
+# tmpfs where there is one. On this VM's / (ext4 without a journal) creating a file skips
+# every inode of its group deleted in the last 60 to 360 s (the kernel's recently_deleted()),
+# and the harness itself deletes two log files per program after every session: a log file
+# cost about 1 ms to create on /tmp against 15 us on tmpfs, which made mass start a measure
+# of that scan for zagent and supervisord (s6's programs and the floor have no log files).
+# The logs and load scenarios write GiBs: they stay on /tmp.
+SESSION_TMPFS = "/dev/shm"
+BIG_SCENARIOS = ("logs", "load")
+
+
+def session_root(scenario):
+    """The parent directory of a session of `scenario`: SESSION_TMPFS if it is a writable
+    tmpfs directory and the scenario writes no big files, else /tmp."""
+    if scenario in BIG_SCENARIOS or not os.access(SESSION_TMPFS, os.W_OK):
+        return "/tmp"
+    try:
+        with open("/proc/self/mounts") as f:
+            tmpfs = any(line.split()[1] == SESSION_TMPFS and line.split()[2] == "tmpfs"
+                        for line in f if len(line.split()) > 2)
+    except OSError:
+        tmpfs = False
+    return SESSION_TMPFS if tmpfs else "/tmp"
+
+
 def write_script(path, line):
     with open(path, "w") as f:
         f.write(f"#!/bin/sh\n{line}\n")
@@ -354,7 +458,7 @@ class Session(SupervisorProcess):
         self.ctl = peer.ctl
         self.prog, self.prog_real = prog  # (command line, realpath of the exec'd file)
         self.n = n
-        self.dir = tempfile.mkdtemp(prefix=f"zb-{self.kind[0]}-", dir="/tmp")
+        self.dir = tempfile.mkdtemp(prefix=f"zb-{self.kind[0]}-", dir=session_root(scenario))
         self.logfile = os.path.join(self.dir, "main.log")
         self.conf = os.path.join(self.dir, "bench.conf")
         self.names = [f"p{i:04d}" for i in range(n)]
@@ -559,6 +663,47 @@ class Session(SupervisorProcess):
         return took
 
 
+class FloorPeer:
+    """The floor as a peer-like object for the scenarios that start a supervisor (mass start,
+    crash recovery, memory, idle): FLOOR_C built by the harness. Not a peer: its figures are
+    the Results table's floor column, never a competitor in the goals."""
+
+    def __init__(self, binary):
+        self.kind = FLOOR
+        self.binary = binary
+        self.ctl = None
+        self.tools = None
+        self.supervisord_lines = ()
+        self.program_lines = ()
+
+    def session(self, prog, n, startsecs, scenario, writer=None):
+        return FloorSession(self, prog, n, startsecs, scenario)
+
+
+class FloorSession(Session):
+    """One run of FLOOR_C: the same observation as an agent's session (its children, its
+    ` success:` lines in main.log, SIGTERM to exit), nothing to control."""
+
+    def __init__(self, peer, prog, n, startsecs, scenario):
+        super().__init__(peer, prog, n, startsecs, scenario)
+        self.startsecs = startsecs
+
+    def start(self):
+        self._spawn([self.binary, str(self.n), str(self.startsecs), self.logfile,
+                     *shlex.split(self.prog)])
+
+    def ready(self):
+        pass
+
+    def status_argv(self, name=None):
+        return None
+
+
+def with_floor(peers, floor):
+    """The peers and, when FLOOR_C was built, the floor: one more session per round."""
+    return list(peers) + ([floor] if floor else [])
+
+
 def kill_left(pids, reals):
     """SIGKILLs every pid in pids still alive and running one of reals; returns how many."""
     n = 0
@@ -609,7 +754,7 @@ class S6Session(SupervisorProcess):
         self.prog, self.prog_real = prog
         self.n = n
         self.scenario = scenario
-        self.dir = tempfile.mkdtemp(prefix="zb-6-", dir="/tmp")
+        self.dir = tempfile.mkdtemp(prefix="zb-6-", dir=session_root(scenario))
         self.scan = os.path.join(self.dir, "scan")
         self.scan_real = os.path.realpath(self.dir) + "/scan"
         self.logdir = os.path.join(self.dir, "logs")
@@ -844,7 +989,7 @@ def record_mem(s, n, res):
     res.setdefault(("pss", n, s.kind), []).append(pss)
 
 
-def scenario_crash(peers, prog, rounds, kills, settle, res):
+def scenario_crash(peers, prog, rounds, kills, settle, res, floor=None):
     """Crash recovery: SIGKILL the RUNNING program, time until a new pid runs it. Every
     program has lived CRASH_MIN_AGE seconds (and the peer has idled 0.2 s) before its kill.
     zagent runs twice per round: as configured (crash attribution, records and snapshots on)
@@ -856,6 +1001,8 @@ def scenario_crash(peers, prog, rounds, kills, settle, res):
             variants.append((Peer(peer.kind, peer.binary, ctl=peer.ctl,
                                   supervisord_lines=("crash_attribution = false",)),
                              "crash_off"))
+    if floor:
+        variants.append((floor, "crash"))
     for r in range(rounds):
         for peer, key in alternate(variants, r):
             kind = peer.kind
@@ -896,13 +1043,13 @@ def scenario_crash(peers, prog, rounds, kills, settle, res):
                 res.setdefault(("leftovers", kind), []).append(s.leftovers)
 
 
-def scenario_mass(peers, prog, ns, trials, startsecs, settle, res):
+def scenario_mass(peers, prog, ns, trials, startsecs, settle, res, floor=None):
     """Mass start: N programs; time to all exec'd and to N `success:` lines (not s6: it has
     no startsecs). Also records the supervisor's memory with N RUNNING and the time to stop
     all of them."""
     for n in ns:
         for r in range(trials):
-            for peer in alternate(peers, r):
+            for peer in alternate(with_floor(peers, floor), r):
                 kind = peer.kind
                 s = peer.session(prog, n, startsecs, "mass")
                 try:
@@ -922,10 +1069,10 @@ def scenario_mass(peers, prog, ns, trials, startsecs, settle, res):
                       f"{fmt(t_run, 's')}", file=sys.stderr)
 
 
-def scenario_memory(peers, prog, ns, trials, startsecs, settle, res):
+def scenario_memory(peers, prog, ns, trials, startsecs, settle, res, floor=None):
     for n in ns:
         for r in range(trials):
-            for peer in alternate(peers, r):
+            for peer in alternate(with_floor(peers, floor), r):
                 s = peer.session(prog, n, startsecs, "memory")
                 try:
                     s.start()
@@ -964,6 +1111,15 @@ def timed_run(runner, argv):
     return time.perf_counter() - t0, rc
 
 
+def control_floor(runner, key, res):
+    """One run of the control rows' floor (FLOOR_CTL: fork, exec, wait, nothing asked of
+    anyone), timed by the same runner in the same round as the peers' commands."""
+    t, rc = timed_run(runner, [FLOOR_CTL])
+    if rc != 0:
+        raise RuntimeError(f"{FLOOR_CTL} exited {rc}")
+    res.setdefault(key, []).append(t)
+
+
 def scenario_control(peers, prog, ns, runs, all_runs, runner, startsecs, res):
     """Control latency: `CTL -c conf status NAME` (and `status` for all programs), and
     `s6-svstat SCANDIR/NAME`, every peer loaded with N programs, one run each in turn."""
@@ -982,6 +1138,7 @@ def scenario_control(peers, prog, ns, runs, all_runs, runner, startsecs, res):
                     if rc != 0:
                         raise RuntimeError(f"{s.kind}: status p0000 exited {rc}")
                     res.setdefault(("status1", n, s.kind), []).append(t)
+                control_floor(runner, ("status1", n, FLOOR), res)
             with_all = [s for s in sessions if s.status_argv() is not None]
             for r in range(all_runs):
                 for s in alternate(with_all, r):
@@ -989,6 +1146,7 @@ def scenario_control(peers, prog, ns, runs, all_runs, runner, startsecs, res):
                     if rc != 0:
                         raise RuntimeError(f"{s.kind}: status exited {rc}")
                     res.setdefault(("status_all", n, s.kind), []).append(t)
+                control_floor(runner, ("status_all", n, FLOOR), res)
             for s in sessions:
                 print(f"  control N={n} {s.kind}: status NAME "
                       f"{fmt(med(res.get(('status1', n, s.kind), [])), 'ms')}, status "
@@ -1283,6 +1441,8 @@ def scenario_load(peers, prog, writer, burn, runs, runner, startsecs, settle, re
                 if rc != 0:
                     raise RuntimeError(f"{kind}: status p0000 exited {rc}")
                 res.setdefault((key, kind), []).append(t)
+                if kind == "zagent":  # the floor under zagent's conditions, interleaved
+                    control_floor(runner, (key, FLOOR), res)
 
             for _ in range(runs):
                 sample("load_idle")
@@ -1397,7 +1557,7 @@ def measure_quiet(s, secs, strace, strace_secs=None):
     return ticks_ms, sched_ms, total, per
 
 
-def scenario_idle(peers, prog, n, secs, rounds, startsecs, settle, res, strace):
+def scenario_idle(peers, prog, n, secs, rounds, startsecs, settle, res, strace, floor=None):
     """Idle cost with N RUNNING: CPU over `secs` untraced, then syscalls over `secs` traced,
     summed over the supervisor's own processes (s6: s6-svscan and every s6-supervise)."""
     # zagent without its sampling (sample_interval = 0): the rows below are about an agent
@@ -1405,6 +1565,7 @@ def scenario_idle(peers, prog, n, secs, rounds, startsecs, settle, res, strace):
     quiet = [Peer(p.kind, p.binary, ctl=p.ctl, tools=p.tools,
                   supervisord_lines=p.supervisord_lines + ("sample_interval = 0",),
                   program_lines=p.program_lines) if p.kind == "zagent" else p for p in peers]
+    quiet = with_floor(quiet, floor)
     for r in range(rounds):
         for peer in alternate(quiet, r):
             kind = peer.kind
@@ -1714,19 +1875,29 @@ def machine(args, prog_desc, peers):
     ]
 
 
-def build_table(res, cfg):
+def build_table(res, cfg, floors=None):
+    """The Results table. `floors`, when given, receives (label, zagent / floor) for every
+    row that has both (the closing note lists those far above their floor)."""
     rows = []
 
-    def add(label, keyf, unit, stat=med):
-        """keyf(kind) -> the result key of that peer (n/a where a peer has no samples)."""
-        vals = [stat(res.get(keyf(k), [])) for k in PEERS]
-        counts = [len(res.get(keyf(k), [])) for k in PEERS]
-        rows.append((label, *[fmt(v, unit) for v in vals], ratio(vals[0], vals[1]),
-                     ratio(vals[0], vals[2]), "/".join(map(str, counts))))
+    def add(label, keyf, unit, stat=med, floor=FLOOR):
+        """keyf(kind) -> the result key of that peer (n/a where a peer has no samples);
+        keyf(floor) -> the key of the row's floor (FLOOR, or "cat" for log capture)."""
+        kinds = PEERS + (floor,)
+        vals = [stat(res.get(keyf(k), [])) for k in kinds]
+        counts = [len(res.get(keyf(k), [])) for k in kinds]
+        add_values(label, vals[:3], unit, counts, vals[3])
 
-    def add_values(label, vals, unit, counts):
-        rows.append((label, *[fmt(v, unit) for v in vals], ratio(vals[0], vals[1]),
-                     ratio(vals[0], vals[2]), "/".join(map(str, counts))))
+    def add_values(label, vals, unit, counts, floor=None):
+        """vals, counts: zagent, supervisord, s6 (and the floor's count)."""
+        counts = list(counts) + [0] * (4 - len(counts))
+        rows.append((label, *[fmt(v, unit) for v in vals],
+                     fmt(floor, unit) if floor is not None else "—",
+                     ratio(vals[0], vals[1]), ratio(vals[0], vals[2]),
+                     ratio(vals[0], floor) if floor is not None else "—",
+                     "/".join(map(str, counts))))
+        if floors is not None and floor and vals[0] is not None:
+            floors.append((label, vals[0] / floor, unit))
 
     for n in cfg["ctl_ns"]:
         pl = f"{n} program{'s' if n > 1 else ''}"
@@ -1770,7 +1941,7 @@ def build_table(res, cfg):
                 # no peer has a memory guard: `—`, not a missing measure
                 rows.append((f"memory_limit trip, `over {GUARD_LIMIT_MIB} MiB` to SIGTERM, "
                              f"sample_interval={iv}: {name}", fmt(stat(v), "ms"), "—", "—",
-                             "n/a", "n/a", f"{len(v)}/0/0"))
+                             "—", "n/a", "n/a", "—", f"{len(v)}/0/0/0"))
     for n in cfg["mass_ns"]:
         add(f"mass start N={n}: first spawned", lambda k: ("first", n, k), "s")
         add(f"mass start N={n}: all spawned", lambda k: ("spawned", n, k), "s")
@@ -1779,7 +1950,8 @@ def build_table(res, cfg):
     if any(("logs_mbps", k) in res for k in PEERS):
         size = f"{res['logs_n'] / 2**20:g} MiB"
         add(f"log capture, {size} to `stdout_logfile` (s6: `s6-log`; 10MB rotation): MB/s, "
-            f"higher is faster", lambda k: ("logs_mbps", k), "MBps")
+            f"higher is faster (floor: `writer \\| cat > file`)", lambda k: ("logs_mbps", k),
+            "MBps", floor="cat")
         cat = med(res.get(("logs_mbps", "cat"), []))
         counts = [len(res.get(("logs_mbps", k), [])) for k in PEERS]
         add_values("log capture / `writer \\| cat > file` (MB/s over MB/s)",
@@ -1793,11 +1965,11 @@ def build_table(res, cfg):
             v, f = res.get(("logs_split", kind), []), res.get(("logs_files", kind), [])
             return "n/a" if not v else f"{med(v):g} of {med(f):g}"
 
-        c = "/".join(map(str, counts))
+        c = "/".join(map(str, counts + [len(res.get(("logs_mbps", "cat"), []))]))
         rows.append(("log capture: bytes identical to the writer's, every trial",
-                     *[identical(k) for k in PEERS], "", "", c))
+                     *[identical(k) for k in PEERS], identical("cat"), "", "", "", c))
         rows.append(("log capture: files not ending in `\\n` (a line split), of all files",
-                     *[split(k) for k in PEERS], "", "", c))
+                     *[split(k) for k in PEERS], split("cat"), "", "", "", c))
     if any(("load_idle", k) in res for k in PEERS):
         add("`status p0000`, writer stopped", lambda k: ("load_idle", k), "ms")
         add(f"`status p0000`, {BURNERS} CPU burners, no log work", lambda k: ("load_burn", k),
@@ -1805,12 +1977,15 @@ def build_table(res, cfg):
         add("`status p0000`, writer spewing (10MB rotation)", lambda k: ("load_busy", k), "ms")
         add_values("`status p0000`: spewing / stopped",
                    [div(med(res.get(("load_busy", k), [])), med(res.get(("load_idle", k), [])))
-                    for k in PEERS], "x", [len(res.get(("load_busy", k), [])) for k in PEERS])
+                    for k in PEERS], "x",
+                   [len(res.get(("load_busy", k), [])) for k in PEERS + (FLOOR,)],
+                   div(med(res.get(("load_busy", FLOOR), [])),
+                       med(res.get(("load_idle", FLOOR), []))))
         add("writer's pace while `status` ran (write() bytes, /proc/PID/io), MB/s",
             lambda k: ("load_wrate", k), "MBps")
-    out = ["| measure | zagent | supervisord | s6 | ratio z/supervisord | ratio z/s6 | "
-           "samples z/sd/s6 |",
-           "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    out = ["| measure | zagent | supervisord | s6 | floor | ratio z/supervisord | ratio z/s6 | "
+           "ratio z/floor | samples z/sd/s6/floor |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         out.append("| " + " | ".join(r) + " |")
     return "\n".join(out)
@@ -1918,9 +2093,9 @@ def goals_table(res, cfg):
     if len(ns) > 1:
         lo, hi = ns[0], ns[-1]
         g = {k: div(m(("status1", hi, k)), m(("status1", lo, k))) for k in PEERS}
-        row(f"`status NAME` no slower with {hi} programs than with {lo} (median at {hi} / "
-            f"median at {lo})", g[Z], {k: g[k] for k in others},
-            g[Z] is not None and g[Z] <= 1.0, "times")
+        row(f"`status NAME` no slower with {hi} programs than with {lo}, within 10% (median "
+            f"at {hi} / median at {lo})", g[Z], {k: g[k] for k in others},
+            g[Z] is not None and g[Z] <= 1.1, "times")
     else:
         row("`status NAME` no slower with 1000 programs than with 1", None, {}, False, "times")
     for n, limit in ((100, 5e6), (1000, 20e6)):
@@ -1958,8 +2133,8 @@ def goals_table(res, cfg):
             f"crash_attribution = false ({fmt(z_off, 'ms')})", z, {},
             z is not None and z <= 1.1 * z_off, "ms")
     z = m(("spawned", 1000, Z))
-    row("1000 programs spawned within 1 s", z, {k: m(("spawned", 1000, k)) for k in others},
-        z is not None and z <= 1.0, "s")
+    row("1000 programs spawned within 0.75 s", z, {k: m(("spawned", 1000, k)) for k in others},
+        z is not None and z <= 0.75, "s")
     cat = m(("logs_mbps", "cat"))
     lg = {k: div(m(("logs_mbps", k)), cat) for k in PEERS}
     ok = {k: res.get(("logs_ok", k), []) for k in PEERS}
@@ -2142,7 +2317,48 @@ def find_peers(args):
     return peers
 
 
-def markdown(args, cfg, res, info, elapsed, table, goals, peers, by_size=None):
+FLOOR_NOTE_OVER = 1.5  # the closing note lists the rows at more than this many floors
+
+# Why a row sits where it does against its floor, by the start of its label: the closing
+# note's text for the rows over FLOOR_NOTE_OVER floors. A row not listed here is named
+# without a reason.
+FLOOR_WHY = (
+    ("`status", "zctl is a client and a server's answer: the floor is one fork+exec+wait of "
+     "/bin/true; zctl adds a connect, a request the agent decodes and answers, and the reply "
+     "it formats, i.e. two more wake-ups of a process on a shared 2-core machine."),
+    ("crash recovery", "the floor respawns from waitpid() with nothing else to do; zagent "
+     "also reaps through its event loop, logs the exit, builds a crash record and opens the "
+     "pipes and log files of the new child."),
+    ("agent RSS", "the floor is a C program without libraries; zagent holds its config, "
+     "the process table, its log buffers and the C++ runtime."),
+    ("agent PSS", "as RSS: a C program without libraries against the agent's tables and "
+     "buffers."),
+    ("mass start", "the floor fork+execs with no pipes and no log files; zagent creates "
+     "three pipes, opens two log files and registers every descriptor with its event loop "
+     "per program."),
+    ("stop all", "the floor signals and reaps; zagent also walks each program's process "
+     "tree (/proc) before it signals, drains the pipes and logs every exit."),
+    ("log capture", "the floor is `cat`, a read/write loop; zagent also cuts lines at "
+     "rotation, counts bytes and rotates the files."),
+)
+
+
+def floor_note(floors):
+    """The closing note: every Results row whose zagent value is more than FLOOR_NOTE_OVER
+    times its floor (for MB/s, fewer than 1 / FLOOR_NOTE_OVER), with the reason."""
+    over = []
+    for label, r, unit in floors:
+        far = r < 1 / FLOOR_NOTE_OVER if unit == "MBps" else r > FLOOR_NOTE_OVER
+        if unit != "x" and far:
+            why = next((w for prefix, w in FLOOR_WHY if label.startswith(prefix)), "")
+            over.append(f"- {label}: {r:.2f}x the floor. {why}".rstrip())
+    if not over:
+        return [f"No row is more than {FLOOR_NOTE_OVER:g}x its floor."]
+    return [f"The rows more than {FLOOR_NOTE_OVER:g}x their floor (MB/s: under "
+            f"1/{FLOOR_NOTE_OVER:g} of it), and why:", ""] + over
+
+
+def markdown(args, cfg, res, info, elapsed, table, goals, peers, by_size=None, floors=None):
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     kinds = [p.kind for p in peers]
     cmd = "python3 bench/run.py" + (" --quick" if args.quick else "") + \
@@ -2191,8 +2407,8 @@ def markdown(args, cfg, res, info, elapsed, table, goals, peers, by_size=None):
         "",
         table,
         "",
-        "Medians unless marked p90. `samples z/sd/s6`: how many samples each median was "
-        "taken from (zagent / supervisord / s6). A ratio of `—` means both are 0. In the "
+        "Medians unless marked p90. `samples z/sd/s6/floor`: how many samples each median "
+        "was taken from (zagent / supervisord / s6 / the floor). A ratio of `—` means both are 0. In the "
         "log-capture MB/s rows a higher number is faster, so there a ratio above 1 means "
         "zagent is faster. `n/a` in the s6 column: the measure does not apply to s6 (no "
         "command reports every service; no startsecs, so no RUNNING state) or s6 was not "
@@ -2202,6 +2418,21 @@ def markdown(args, cfg, res, info, elapsed, table, goals, peers, by_size=None):
         "processes; s6's programs have no logger, zagent's and supervisord's each have "
         "stdout/stderr log files. s6's crash recovery is s6-supervise 2.11's fixed 1 s wait "
         "before each respawn.",
+        "",
+        "The floor column is the same work done by the simplest program that can do it, in "
+        "the same run and rotation: for the control rows one fork+exec+wait of `/bin/true` "
+        "timed by the same C runner (under log load: interleaved with zagent's runs, in "
+        "zagent's conditions); for mass start, crash recovery, stop, memory and idle a C "
+        "program built by the harness that fork()s and execv()s the N programs in a loop, "
+        "writes a `success:` line startsecs after each spawn, respawns a child from "
+        "waitpid() at once, and on SIGTERM signals and reaps them all (no pipes, no log "
+        "files, no config); for log capture `writer | cat > file`. `ratio z/floor` is "
+        "zagent's median over the floor's (MB/s: above 1 is faster than the floor); `—`: "
+        "the row has no floor.",
+        "",
+        "## Against the floor",
+        "",
+        *floor_note(floors or []),
         "",
     ]
     if by_size:
@@ -2240,6 +2471,20 @@ def markdown(args, cfg, res, info, elapsed, table, goals, peers, by_size=None):
         "to the program (s6-supervise execs it directly, no shell), no `log/` (the "
         "programs' output goes to s6-svscan's stdout, a file), `s6-svscan SCANDIR` (with "
         "`-c N` above 500 services).",
+        f"- Session directories (config, socket, the programs' log files) on "
+        f"{session_root('mass')}"
+        + (" (tmpfs), except the logs and load sessions (/tmp): on this machine's / (ext4 "
+           "without a journal) creating a file skips every inode deleted in the last 60-360 s "
+           "(recently_deleted()), and the harness deletes two log files per program after each "
+           "session; a log file took about 1 ms to create there against 15 us on tmpfs "
+           "(bench/README.md)." if session_root("mass") != "/tmp" else "."),
+        "- zagent's side of these numbers (what changed for them): zctl is a static binary "
+        "that reads only the `[supervisorctl]` and `[DEFAULT]` sections' text and needs no "
+        "resolver for `unix://`, numeric and `localhost` URLs (docs/zctl.md); a spawn's child "
+        "shares the agent's descriptor table and copies only its low numbers "
+        "(close_range(CLOSE_RANGE_UNSHARE); the agent keeps its pipes and log files at 64 and "
+        "above), where it used to copy and then close every descriptor of every program, and "
+        "it is born on the agent's CPU, which waits for its exec.",
         "- Agents started as `AGENT -n -c bench.conf`, s6 as `s6-svscan SCANDIR`, stdout to "
         "a file; stopped with SIGTERM (s6-svscan 2.11: bring every service down, let the "
         "loggers drain, wait for the whole tree, exit 0).",
@@ -2507,6 +2752,10 @@ def main():
         wexe = build_c(tmp, "writer", WRITER_C)
         writer = (wexe, os.path.realpath(wexe)) if wexe else None
         burn = build_c(tmp, "burn", BURN_C)
+        floor_exe = build_c(tmp, "floor", FLOOR_C)
+        floor = FloorPeer(floor_exe) if floor_exe else None
+        if not floor:
+            print("! no C compiler: no floor column", file=sys.stderr)
         info = machine(args, prog_desc, peers)
         if (wanted("logs") or wanted("load")) and not writer:
             print("! no C compiler: the logs and load scenarios are skipped", file=sys.stderr)
@@ -2518,15 +2767,15 @@ def main():
         if wanted("crash"):
             tasks.append(("crash", "crash recovery", scenario_crash,
                           (peers, prog, cfg["crash_rounds"], cfg["crash_kills"], cfg["settle"],
-                           res)))
+                           res, floor)))
         if wanted("idle"):
             tasks.append(("idle", "idle cost", scenario_idle,
                           (peers, prog, cfg["idle_n"], cfg["idle_secs"], cfg["idle_rounds"],
-                           cfg["startsecs"], idle_settle, res, strace)))
+                           cfg["startsecs"], idle_settle, res, strace, floor)))
         if wanted("mass"):
             tasks.append(("mass", "mass start", scenario_mass,
                           (peers, prog, cfg["mass_ns"], cfg["mass_trials"], cfg["startsecs"],
-                           cfg["settle"], res)))
+                           cfg["settle"], res, floor)))
         # Memory: N=1 comes from the crash sessions (before the first kill), N=idle_n from
         # the idle sessions, the mass-start N from mass start; any other N gets its own.
         covered = ({1} if wanted("crash") else set()) | \
@@ -2537,7 +2786,7 @@ def main():
             if mem_own:
                 tasks.append(("memory", "memory", scenario_memory,
                               (peers, prog, mem_own, cfg["mem_trials"], cfg["startsecs"],
-                               cfg["settle"], res)))
+                               cfg["settle"], res, floor)))
             else:
                 ran.append("memory")
         if wanted("logs") and writer:
@@ -2571,7 +2820,8 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     elapsed = time.monotonic() - t_begin
 
-    table = build_table(res, cfg)
+    floors = []
+    table = build_table(res, cfg, floors)
     goals = goals_table(res, cfg)
     by_size = logs_sizes_table(res, cfg)
     print(table)
@@ -2600,11 +2850,13 @@ def main():
     print("leftover processes after their supervisor exited: " +
           ", ".join(f"{k} {sum(res.get(('leftovers', k), []))}" for k in kinds))
     print(f"peers: {', '.join(kinds)}; total {elapsed:.0f} s")
+    print("\n".join(floor_note(floors)))
 
     problems += check_results(res, cfg, ran, kinds, strace)
     if args.output:
         with open(args.output, "w") as f:
-            f.write(markdown(args, cfg, res, info, elapsed, table, goals, peers, by_size))
+            f.write(markdown(args, cfg, res, info, elapsed, table, goals, peers, by_size,
+                             floors))
         print(f"wrote {args.output}")
     if problems:
         print("\nFAILED:", file=sys.stderr)
