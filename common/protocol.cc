@@ -330,4 +330,36 @@ Result<Incoming> decode_incoming(std::string_view line) {
   }
 }
 
+Result<std::vector<Incoming>> decode_incoming_all(std::string_view line) {
+  try {
+    const Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) {
+      return fail("decode reply: not valid JSON");
+    }
+    std::vector<Incoming> out;
+    if (!j.is_array()) {
+      auto one = decode_incoming_json(j);
+      if (!one) {
+        return one.error();
+      }
+      out.push_back(std::move(*one));
+      return out;
+    }
+    if (j.empty()) {
+      return fail("decode reply: empty batch reply");
+    }
+    out.reserve(j.size());
+    for (const Json& element : j) {
+      auto one = decode_incoming_json(element);  // a nested array is refused there
+      if (!one) {
+        return one.error();
+      }
+      out.push_back(std::move(*one));
+    }
+    return out;
+  } catch (...) {
+    return fail("decode reply: out of memory", ErrorCode::Internal);
+  }
+}
+
 }  // namespace zagent::rpc

@@ -129,4 +129,9 @@ struct Incoming {
 /// Errors: not JSON, not a response or notification.
 Result<Incoming> decode_incoming(std::string_view line);
 
+/// decode_incoming(), and a batch reply too: a JSON array of responses decodes to its
+/// elements in order (a single message to one element). Errors: as decode_incoming() for
+/// the line or any element; an empty array.
+Result<std::vector<Incoming>> decode_incoming_all(std::string_view line);
+
 }  // namespace zagent::rpc

@@ -158,6 +158,9 @@ Result<std::vector<Endpoint>> resolve(const std::string& host, const std::string
 // agent chooses to send, so the client takes any length.
 constexpr std::size_t kClientLineLimit = std::numeric_limits<std::size_t>::max() / 2;
 
+// The largest batch call_all() sends as one line.
+constexpr std::size_t kBatchBytes = 64 * 1024;
+
 }  // namespace
 
 std::optional<Fault> CallError::fault() const {
@@ -486,41 +489,47 @@ std::vector<CallResult<Json>> SocketClient::await(const std::vector<long long>& 
       reset();
       break;
     }
-    auto incoming = rpc::decode_incoming(**line);
-    if (!incoming) {
-      finish_all(kind_error(CallError::Kind::Protocol, incoming.error().message));
+    // One message, or the array that answers a batch (call_all).
+    auto messages = rpc::decode_incoming_all(**line);
+    if (!messages) {
+      finish_all(kind_error(CallError::Kind::Protocol, messages.error().message));
       reset();
       break;
     }
-    if (incoming->notification) {
-      notifications_.push_back(std::move(*incoming));
-      continue;
+    for (rpc::Incoming& incoming : *messages) {
+      if (pending == 0) {
+        break;
+      }
+      if (incoming.notification) {
+        notifications_.push_back(std::move(incoming));
+        continue;
+      }
+      if (incoming.id.is_null() && incoming.error) {
+        // The agent could not tell which request this answers (parse error, frame too
+        // large): it answers every call still waiting.
+        CallError e;
+        e.kind = CallError::Kind::Rpc;
+        e.rpc = std::move(*incoming.error);
+        finish_all(e);
+        break;
+      }
+      if (!incoming.id.is_number_integer()) {
+        continue;
+      }
+      const auto it = index.find(incoming.id.get<long long>());
+      if (it == index.end() || results[it->second]) {
+        continue;  // a reply to a call this client no longer waits for
+      }
+      if (incoming.error) {
+        CallError e;
+        e.kind = CallError::Kind::Rpc;
+        e.rpc = std::move(*incoming.error);
+        results[it->second].emplace(boost::system::in_place_error, std::move(e));
+      } else {
+        results[it->second].emplace(boost::system::in_place_value, std::move(*incoming.result));
+      }
+      --pending;
     }
-    if (incoming->id.is_null() && incoming->error) {
-      // The agent could not tell which request this answers (parse error, frame too large):
-      // it answers every call still waiting.
-      CallError e;
-      e.kind = CallError::Kind::Rpc;
-      e.rpc = std::move(*incoming->error);
-      finish_all(e);
-      break;
-    }
-    if (!incoming->id.is_number_integer()) {
-      continue;
-    }
-    const auto it = index.find(incoming->id.get<long long>());
-    if (it == index.end() || results[it->second]) {
-      continue;  // a reply to a call this client no longer waits for
-    }
-    if (incoming->error) {
-      CallError e;
-      e.kind = CallError::Kind::Rpc;
-      e.rpc = std::move(*incoming->error);
-      results[it->second].emplace(boost::system::in_place_error, std::move(e));
-    } else {
-      results[it->second].emplace(boost::system::in_place_value, std::move(*incoming->result));
-    }
-    --pending;
   }
   std::vector<CallResult<Json>> out;
   out.reserve(results.size());
@@ -556,10 +565,23 @@ std::vector<CallResult<Json>> SocketClient::call_all(const std::vector<Call>& ca
     return std::vector<CallResult<Json>>(calls.size(), ok.error());
   }
   std::vector<long long> ids;
-  std::string bytes;
+  Json requests = Json::array();
   for (const Call& c : calls) {
     ids.push_back(next_id_++);
-    bytes += rpc::encode_line(rpc::make_request(ids.back(), c.method, c.params));
+    requests.push_back(rpc::make_request(ids.back(), c.method, c.params));
+  }
+  // Several calls go as one JSON-RPC batch: the agent answers them with one array, one write
+  // and one wake-up of zctl instead of one per call (`status NAME` is two calls). A batch
+  // larger than kBatchBytes goes as one line per call, well inside the agent's frame limit.
+  std::string bytes;
+  if (calls.size() > 1) {
+    bytes = rpc::encode_line(requests);
+  }
+  if (calls.size() == 1 || bytes.size() > kBatchBytes) {
+    bytes.clear();
+    for (const Json& request : requests) {
+      bytes += rpc::encode_line(request);
+    }
   }
   if (auto sent = send_all(bytes); !sent) {
     return std::vector<CallResult<Json>>(calls.size(), sent.error());
@@ -606,15 +628,17 @@ CallResult<Event> SocketClient::wait_event(int input_fd,
       event.kind = timed_out ? Event::Kind::Timeout : Event::Kind::InputReady;
       return event;
     }
-    auto incoming = rpc::decode_incoming(**line);
-    if (!incoming) {
+    auto messages = rpc::decode_incoming_all(**line);
+    if (!messages) {
       reset();
-      return kind_error(CallError::Kind::Protocol, incoming.error().message);
+      return kind_error(CallError::Kind::Protocol, messages.error().message);
     }
-    if (incoming->notification) {
-      notifications_.push_back(std::move(*incoming));
+    for (rpc::Incoming& incoming : *messages) {
+      if (incoming.notification) {
+        notifications_.push_back(std::move(incoming));
+      }
     }
-    // A stray response (to a call given up on) is dropped.
+    // A stray response (to a call given up on, a batch's array) is dropped.
   }
 }
 

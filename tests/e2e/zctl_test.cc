@@ -294,15 +294,30 @@ class FakeServer {
         }
         buffer.append(chunk, static_cast<size_t>(n));
         for (size_t nl = buffer.find('\n'); nl != std::string::npos; nl = buffer.find('\n')) {
-          const Json request = Json::parse(buffer.substr(0, nl), nullptr, false);
+          const Json frame = Json::parse(buffer.substr(0, nl), nullptr, false);
           buffer.erase(0, nl + 1);
-          if (!request.is_object() || !request.contains("id")) {
+          // A batch (zctl sends several calls as one) is answered with one array.
+          const auto answer = [this](const Json& request) {
+            Json reply = answer_(request);
+            reply["jsonrpc"] = "2.0";
+            reply["id"] = request["id"];
+            return reply;
+          };
+          Json out;
+          if (frame.is_array()) {
+            out = Json::array();
+            for (const Json& request : frame) {
+              if (request.is_object() && request.contains("id")) {
+                out.push_back(answer(request));
+              }
+            }
+          } else if (frame.is_object() && frame.contains("id")) {
+            out = answer(frame);
+          }
+          if (out.is_null() || out.empty()) {
             continue;
           }
-          Json reply = answer_(request);
-          reply["jsonrpc"] = "2.0";
-          reply["id"] = request["id"];
-          const std::string line = reply.dump() + "\n";
+          const std::string line = out.dump() + "\n";
           if (send(conn, line.data(), line.size(), MSG_NOSIGNAL) < 0) {
             break;
           }

@@ -377,6 +377,29 @@ TEST(DecodeIncoming, Result) {
   EXPECT_FALSE(in->error.has_value());
 }
 
+TEST(DecodeIncomingAll, ABatchReplyIsItsResponsesInOrder) {
+  const auto all = decode_incoming_all(
+      R"([{"jsonrpc":"2.0","id":2,"result":"b"},)"
+      R"({"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"Method not found"}}])");
+  ASSERT_TRUE(all.has_value()) << all.error().message;
+  ASSERT_EQ(all->size(), 2U);
+  EXPECT_EQ((*all)[0].id, Json(2));
+  EXPECT_EQ(*(*all)[0].result, Json("b"));
+  EXPECT_EQ((*all)[1].id, Json(1));
+  ASSERT_TRUE((*all)[1].error.has_value());
+  const auto one = decode_incoming_all(R"({"jsonrpc":"2.0","id":4,"result":1})");
+  ASSERT_TRUE(one.has_value());
+  ASSERT_EQ(one->size(), 1U);
+  EXPECT_EQ(*(*one)[0].result, Json(1));
+}
+
+TEST(DecodeIncomingAll, BadBatchesAreErrors) {
+  EXPECT_FALSE(decode_incoming_all("[]").has_value());
+  EXPECT_FALSE(decode_incoming_all(R"([{"jsonrpc":"2.0","id":1,"result":1},[]])").has_value());
+  EXPECT_FALSE(decode_incoming_all(R"([{"jsonrpc":"1.0","id":1,"result":1}])").has_value());
+  EXPECT_FALSE(decode_incoming_all("[").has_value());
+}
+
 TEST(DecodeIncoming, NullResultIsAResult) {
   const Result<Incoming> in = decode_incoming(R"({"jsonrpc":"2.0","id":"q","result":null})");
   ASSERT_TRUE(in.has_value()) << in.error().message;

@@ -228,27 +228,60 @@ TEST(SocketClient, CallsFaultsAndNotificationsOnOneConnection) {
   EXPECT_EQ(event->kind, Event::Kind::Closed);
 }
 
-TEST(SocketClient, PipelinedCallsMatchRepliesById) {
+TEST(SocketClient, SeveralCallsGoAsOneBatchAndRepliesMatchById) {
   SocketServer server;
+  server.serve(2, [](int fd, int index) {
+    // One line: the batch of three requests.
+    const Json batch = SocketServer::read_request(fd);
+    ASSERT_TRUE(batch.is_array());
+    ASSERT_EQ(batch.size(), 3U);
+    if (index == 0) {
+      // Answered with one array, out of order.
+      Json out = Json::array();
+      for (int i : {2, 0, 1}) {
+        const Json& req = batch[static_cast<std::size_t>(i)];
+        out.push_back(rpc::make_response(req["id"], req["params"][0]));
+      }
+      SocketServer::write_text(fd, rpc::encode_line(out));
+    } else {
+      // Answered one line each: accepted too.
+      for (int i : {1, 2, 0}) {
+        const Json& req = batch[static_cast<std::size_t>(i)];
+        SocketServer::reply(fd, req["id"], req["params"][0]);
+      }
+    }
+  });
+  for (int round = 0; round < 2; ++round) {
+    SocketClient client({server.url(), "", "", -1});
+    auto results = client.call_all({{"supervisor.getProcessInfo", Json::array({"a"})},
+                                    {"supervisor.getProcessInfo", Json::array({"b"})},
+                                    {"supervisor.getProcessInfo", Json::array({"c"})}});
+    ASSERT_EQ(results.size(), 3U);
+    EXPECT_EQ(*results[0], "a") << round;
+    EXPECT_EQ(*results[1], "b") << round;
+    EXPECT_EQ(*results[2], "c") << round;
+  }
+}
+
+TEST(SocketClient, ABigBatchGoesAsOneLinePerCall) {
+  SocketServer server;
+  const std::string big(40 * 1024, 'x');  // two of them: over the 64 KiB batch line
   server.serve(1, [](int fd, int) {
     std::vector<Json> reqs;
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < 2; ++i) {
       reqs.push_back(SocketServer::read_request(fd));
+      EXPECT_TRUE(reqs.back().is_object());
     }
-    // Answer out of order.
-    for (int i : {2, 0, 1}) {
-      SocketServer::reply(fd, reqs[static_cast<std::size_t>(i)]["id"],
-                          reqs[static_cast<std::size_t>(i)]["params"][0]);
+    for (int i : {1, 0}) {
+      SocketServer::reply(fd, reqs[static_cast<std::size_t>(i)]["id"], i);
     }
   });
   SocketClient client({server.url(), "", "", -1});
-  auto results = client.call_all({{"supervisor.getProcessInfo", Json::array({"a"})},
-                                  {"supervisor.getProcessInfo", Json::array({"b"})},
-                                  {"supervisor.getProcessInfo", Json::array({"c"})}});
-  ASSERT_EQ(results.size(), 3U);
-  EXPECT_EQ(*results[0], "a");
-  EXPECT_EQ(*results[1], "b");
-  EXPECT_EQ(*results[2], "c");
+  auto results = client.call_all({{"supervisor.sendProcessStdin", Json::array({"a", big})},
+                                  {"supervisor.sendProcessStdin", Json::array({"b", big})}});
+  ASSERT_EQ(results.size(), 2U);
+  EXPECT_EQ(*results[0], 0);
+  EXPECT_EQ(*results[1], 1);
 }
 
 TEST(SocketClient, AnErrorWithoutIdAnswersTheWaitingCall) {
