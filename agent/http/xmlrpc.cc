@@ -613,7 +613,7 @@ void append_value(std::string& out, const Json& v) {
   switch (v.type()) {
     case Json::value_t::null:
     case Json::value_t::discarded:
-      out.append("<value><nil/></value>\n");
+      out.append("<value><nil/></value>");  // xmlrpc.client writes no newline here
       return;
     case Json::value_t::boolean:
       out.append(v.get<bool>() ? "<value><boolean>1</boolean></value>\n"
