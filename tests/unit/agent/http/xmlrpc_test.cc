@@ -21,9 +21,10 @@ constexpr std::string_view kHead = "<?xml version='1.0'?>\n";
 
 /// A methodCall of `method` whose <params> hold `params_xml` as written.
 std::string call_xml(std::string_view method, std::string_view params_xml) {
-  return fmt::format("<?xml version='1.0'?><methodCall><methodName>{}</methodName><params>{}"
-                     "</params></methodCall>",
-                     method, params_xml);
+  return fmt::format(
+      "<?xml version='1.0'?><methodCall><methodName>{}</methodName><params>{}"
+      "</params></methodCall>",
+      method, params_xml);
 }
 
 /// The one param `value_xml` (a whole <value>...</value>) decodes to.
@@ -70,8 +71,9 @@ TEST(XmlRpcDecode, WhatSupervisorctlSends) {
 }
 
 TEST(XmlRpcDecode, NoParamsElementIsNoParams) {
-  const auto call = decode_call("<methodCall><methodName>supervisor.getPID</methodName>"
-                                "</methodCall>");
+  const auto call = decode_call(
+      "<methodCall><methodName>supervisor.getPID</methodName>"
+      "</methodCall>");
   ASSERT_TRUE(call) << call.error();
   EXPECT_EQ(call->method, "supervisor.getPID");
   EXPECT_EQ(call->params, Json::array());
@@ -330,13 +332,13 @@ TEST(XmlRpcEncode, FaultAsSupervisordSendsIt) {
 
 TEST(XmlRpcEncode, MulticallResultAsSupervisordSendsIt) {
   // Captured from supervisord 4.2.5: [getPID, getProcessInfo('zz')].
-  EXPECT_EQ(encode_result(Json::array(
-                {25497, Json{{"faultCode", 10}, {"faultString", "BAD_NAME: zz"}}})),
-            "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><array><data>\n"
-            "<value><int>25497</int></value>\n<value><struct>\n<member>\n<name>faultCode</name>\n"
-            "<value><int>10</int></value>\n</member>\n<member>\n<name>faultString</name>\n"
-            "<value><string>BAD_NAME: zz</string></value>\n</member>\n</struct></value>\n"
-            "</data></array></value>\n</param>\n</params>\n</methodResponse>\n");
+  EXPECT_EQ(
+      encode_result(Json::array({25497, Json{{"faultCode", 10}, {"faultString", "BAD_NAME: zz"}}})),
+      "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><array><data>\n"
+      "<value><int>25497</int></value>\n<value><struct>\n<member>\n<name>faultCode</name>\n"
+      "<value><int>10</int></value>\n</member>\n<member>\n<name>faultString</name>\n"
+      "<value><string>BAD_NAME: zz</string></value>\n</member>\n</struct></value>\n"
+      "</data></array></value>\n</param>\n</params>\n</methodResponse>\n");
 }
 
 TEST(XmlRpcEncode, ScalarsAsXmlrpcClientWritesThem) {
@@ -428,10 +430,10 @@ TEST(XmlRpcEncode, StructsKeepSupervisordsMemberOrder) {
     info[k] = 0;
   }
   EXPECT_THAT(member_names(value_xml(info)),
-              ::testing::ElementsAre("name", "group", "start", "stop", "now", "state",
-                                     "statename", "spawnerr", "exitstatus", "logfile",
-                                     "stdout_logfile", "stderr_logfile", "pid", "description",
-                                     "last_cause", "stdout_log_error"));
+              ::testing::ElementsAre("name", "group", "start", "stop", "now", "state", "statename",
+                                     "spawnerr", "exitstatus", "logfile", "stdout_logfile",
+                                     "stderr_logfile", "pid", "description", "last_cause",
+                                     "stdout_log_error"));
   // The result struct of the group calls, captured from supervisord 4.2.5.
   EXPECT_EQ(value_xml(rpc_test::RS("web", "web")),
             "<value><struct>\n<member>\n<name>name</name>\n<value><string>web</string></value>\n"
@@ -439,6 +441,11 @@ TEST(XmlRpcEncode, StructsKeepSupervisordsMemberOrder) {
             "</member>\n<member>\n<name>status</name>\n<value><int>80</int></value>\n</member>\n"
             "<member>\n<name>description</name>\n<value><string>OK</string></value>\n</member>\n"
             "</struct></value>\n");
+  // The two-key shapes too, with more keys after them.
+  EXPECT_THAT(member_names(value_xml(Json{{"statename", "RUNNING"}, {"statecode", 1}, {"a", 0}})),
+              ::testing::ElementsAre("statecode", "statename", "a"));
+  EXPECT_THAT(member_names(value_xml(Json{{"faultString", ""}, {"faultCode", 1}, {"a", 0}})),
+              ::testing::ElementsAre("faultCode", "faultString", "a"));
   // Anything else: sorted.
   EXPECT_THAT(member_names(value_xml(Json{{"b", 1}, {"name", 2}, {"a", 3}})),
               ::testing::ElementsAre("a", "b", "name"));
@@ -552,7 +559,8 @@ TEST_F(XmlRpcServeTest, ResultThatIsNotUtf8Is500) {
   // supervisord: readProcessStdoutLog of binary output fails to decode and answers 500.
   make(rpc_test::kWeb);
   control_.files["/var/log/web.out"] = "ok\xFF\xFE\n";
-  for (const char* method : {"supervisor.readProcessStdoutLog", "supervisor.tailProcessStdoutLog"}) {
+  for (const char* method :
+       {"supervisor.readProcessStdoutLog", "supervisor.tailProcessStdoutLog"}) {
     const http::Response r = post(encode_call(method, Json::parse(R"(["web", 0, 100])")));
     EXPECT_EQ(r.status, 500u) << method;
     EXPECT_EQ(r.content_type, "text/html");
@@ -570,8 +578,7 @@ TEST_F(XmlRpcServeTest, Multicall) {
     {"methodName": "supervisor.getState"}]])");
   const http::Response r = post(encode_call("system.multicall", calls));
   EXPECT_EQ(r.status, 200u);
-  EXPECT_EQ(r.body,
-            encode_result(Json::parse(R"([4242,
+  EXPECT_EQ(r.body, encode_result(Json::parse(R"([4242,
       {"faultCode": 10, "faultString": "BAD_NAME: zz"},
       {"faultCode": 2, "faultString": "INCORRECT_PARAMETERS: Recursive system.multicall forbidden"},
       {"faultCode": 2, "faultString": "INCORRECT_PARAMETERS: No methodName"},
@@ -595,13 +602,35 @@ TEST_F(XmlRpcServeTest, ConfigInfoKeepsSupervisordsOrder) {
   ASSERT_EQ(r.status, 200u);
   const std::vector<std::string> names = member_names(r.body);
   // Captured from supervisord 4.2.5's getAllConfigInfo.
-  const std::vector<std::string> supervisord{
-      "autostart", "directory", "uid", "command", "exitcodes", "group", "group_prio", "inuse",
-      "killasgroup", "name", "process_prio", "redirect_stderr", "startretries", "startsecs",
-      "stdout_capture_maxbytes", "stdout_events_enabled", "stdout_logfile",
-      "stdout_logfile_backups", "stdout_logfile_maxbytes", "stdout_syslog", "stopsignal",
-      "stopwaitsecs", "stderr_capture_maxbytes", "stderr_events_enabled", "stderr_logfile",
-      "stderr_logfile_backups", "stderr_logfile_maxbytes", "stderr_syslog", "serverurl"};
+  const std::vector<std::string> supervisord{"autostart",
+                                             "directory",
+                                             "uid",
+                                             "command",
+                                             "exitcodes",
+                                             "group",
+                                             "group_prio",
+                                             "inuse",
+                                             "killasgroup",
+                                             "name",
+                                             "process_prio",
+                                             "redirect_stderr",
+                                             "startretries",
+                                             "startsecs",
+                                             "stdout_capture_maxbytes",
+                                             "stdout_events_enabled",
+                                             "stdout_logfile",
+                                             "stdout_logfile_backups",
+                                             "stdout_logfile_maxbytes",
+                                             "stdout_syslog",
+                                             "stopsignal",
+                                             "stopwaitsecs",
+                                             "stderr_capture_maxbytes",
+                                             "stderr_events_enabled",
+                                             "stderr_logfile",
+                                             "stderr_logfile_backups",
+                                             "stderr_logfile_maxbytes",
+                                             "stderr_syslog",
+                                             "serverurl"};
   ASSERT_GE(names.size(), supervisord.size());
   EXPECT_EQ(std::vector<std::string>(names.begin(), names.begin() + supervisord.size()),
             supervisord);
