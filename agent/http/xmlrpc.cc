@@ -516,27 +516,35 @@ std::string replace_bad_utf8(std::string_view s) {
   return Json::parse(j.dump(-1, ' ', false, Json::error_handler_t::replace)).get<std::string>();
 }
 
-/// Python's xmlrpc.client.escape: &, < and > only. Other characters go out as they are,
-/// control characters included, as supervisord sends them.
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+/// Python's xmlrpc.client.escape: &, < and > only; quotes, CR and the rest go out as they
+/// are. But for the characters XML 1.0 cannot carry at all, raw or as a reference (the C0
+/// controls other than tab, LF and CR; U+FFFE, U+FFFF): they become U+FFFD.
+/// supervisord compat, deliberately not matched: it writes them raw, and then its own
+/// supervisorctl fails to parse the answer (`tail` of a log with ANSI colours, Supervisor
+/// issue #85).
 void append_escaped(std::string& out, std::string_view s) {
   std::string clean;
   if (!is_utf8(s)) {
     clean = replace_bad_utf8(s);
     s = clean;
   }
-  for (const char c : s) {
-    switch (c) {
-      case '&':
-        out.append("&amp;");
-        break;
-      case '<':
-        out.append("&lt;");
-        break;
-      case '>':
-        out.append("&gt;");
-        break;
-      default:
-        out.push_back(c);
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '&') {
+      out.append("&amp;");
+    } else if (c == '<') {
+      out.append("&lt;");
+    } else if (c == '>') {
+      out.append("&gt;");
+    } else if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+      out.append(kReplacement);
+    } else if (s.substr(i, 3) == "\xEF\xBF\xBE" || s.substr(i, 3) == "\xEF\xBF\xBF") {
+      out.append(kReplacement);
+      i += 2;
+    } else {
+      out.push_back(c);
     }
   }
 }

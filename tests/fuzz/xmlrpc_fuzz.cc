@@ -29,16 +29,26 @@ void check(bool ok, const char* what, std::string_view context = {}) {
   }
 }
 
-/// `v` with its line ends normalised as an XML parser reads them (CR LF and CR become LF):
-/// the encoders, like xmlrpc.client, write a CR as it is.
-rpc::Json lf_only(const rpc::Json& v) {
+/// `v` as it reads back once encoded: line ends normalised as an XML parser reads them (CR LF
+/// and CR become LF; the encoders, like xmlrpc.client, write a CR as it is), and what XML
+/// cannot carry (C0 controls but tab and LF, U+FFFE, U+FFFF) as U+FFFD, which the encoders
+/// write for it. Such strings come from <base64>.
+rpc::Json read_back(const rpc::Json& v) {
   const auto fix = [](const std::string& s) {
     std::string out;
     for (std::size_t i = 0; i < s.size(); ++i) {
-      if (s[i] != '\r') {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c == '\r') {
+        if (i + 1 == s.size() || s[i + 1] != '\n') {
+          out.push_back('\n');
+        }
+      } else if (c < 0x20 && c != '\t' && c != '\n') {
+        out.append("\xEF\xBF\xBD");
+      } else if (s.compare(i, 3, "\xEF\xBF\xBE") == 0 || s.compare(i, 3, "\xEF\xBF\xBF") == 0) {
+        out.append("\xEF\xBF\xBD");
+        i += 2;
+      } else {
         out.push_back(s[i]);
-      } else if (i + 1 == s.size() || s[i + 1] != '\n') {
-        out.push_back('\n');
       }
     }
     return out;
@@ -49,14 +59,14 @@ rpc::Json lf_only(const rpc::Json& v) {
   if (v.is_array()) {
     rpc::Json out = rpc::Json::array();
     for (const rpc::Json& item : v) {
-      out.push_back(lf_only(item));
+      out.push_back(read_back(item));
     }
     return out;
   }
   if (v.is_object()) {
     rpc::Json out = rpc::Json::object();
     for (const auto& [key, item] : v.items()) {
-      out[fix(key)] = lf_only(item);
+      out[fix(key)] = read_back(item);
     }
     return out;
   }
@@ -82,11 +92,11 @@ rpc::Json result_value(const std::string& response) {
 void check_call(const Call& call) {
   check(!call.method.empty(), "a decoded call has a method");
   check(call.params.is_array(), "params are an array");
-  const rpc::Json expected = lf_only(call.params);
+  const rpc::Json expected = read_back(call.params);
   const std::string again = encode_call(call.method, call.params);
   const auto back = decode_call(again);
   check(back.has_value(), "encoded call decodes", again);
-  check(back->method == lf_only(rpc::Json(call.method)).get<std::string>(), "method round-trips",
+  check(back->method == read_back(rpc::Json(call.method)).get<std::string>(), "method round-trips",
         again);
   check(back->params == expected, "params round-trip", again);
   check(result_value(encode_result(call.params)) == expected, "result round-trips");

@@ -376,12 +376,23 @@ TEST(XmlRpcEncode, DoublesAsPythonRepr) {
 }
 
 TEST(XmlRpcEncode, StringsEscapeOnlyAmpersandAndAngles) {
-  // As xmlrpc.client.escape: quotes and control characters go out as they are.
-  EXPECT_EQ(value_xml("a<b>&c \"q\" 's'\x01\r\xC3\xA9"),
-            "<value><string>a&lt;b&gt;&amp;c \"q\" 's'\x01\r\xC3\xA9</string></value>\n");
+  // As xmlrpc.client.escape: quotes, tab, CR and LF go out as they are.
+  EXPECT_EQ(value_xml("a<b>&c \"q\" 's'\t\r\n\xC3\xA9"),
+            "<value><string>a&lt;b&gt;&amp;c \"q\" 's'\t\r\n\xC3\xA9</string></value>\n");
   EXPECT_EQ(value_xml(Json{{"<k&>", 1}}),
             "<value><struct>\n<member>\n<name>&lt;k&amp;&gt;</name>\n<value><int>1</int></value>"
             "\n</member>\n</struct></value>\n");
+}
+
+TEST(XmlRpcEncode, CharactersXmlCannotCarryBecomeReplacementCharacters) {
+  // supervisord writes them raw and its supervisorctl then fails to parse the answer
+  // (ANSI colours in a log); any XML parser reads ours.
+  EXPECT_EQ(value_xml("\x1b[31mred\x1b[0m \x01\x7f \xEF\xBF\xBE\xEF\xBF\xBF\xEF\xBF\xBD"),
+            "<value><string>\xEF\xBF\xBD[31mred\xEF\xBF\xBD[0m \xEF\xBF\xBD\x7f "
+            "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD</string></value>\n");
+  const auto back = decode_call(encode_call("m.x", Json::array({"\x1b[1mbold\x1b[0m"})));
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(back->params, Json::array({"\xEF\xBF\xBD[1mbold\xEF\xBF\xBD[0m"}));
 }
 
 TEST(XmlRpcEncode, BytesThatAreNotUtf8BecomeReplacementCharacters) {
