@@ -280,13 +280,13 @@ class Session final : public Connection,
     }
   }
 
-  /// The callback an endpoint answers through; ignored once the session has moved on.
+  /// The callback an endpoint answers through; ignored once the session has moved on. It
+  /// keeps the session alive: while a call waits (a start or stop with wait), nothing else
+  /// does, since nothing is read or written meanwhile.
   Respond responder() {
-    std::weak_ptr<Session> weak = this->weak_from_this();
     const std::uint64_t id = request_id_;
-    return [weak, id](Response response) {
-      auto self = weak.lock();
-      if (self && self->state_ == State::Handling && self->request_id_ == id) {
+    return [self = this->shared_from_this(), id](Response response) {
+      if (self->state_ == State::Handling && self->request_id_ == id) {
         self->answer(std::move(response));
       }
     };
@@ -300,16 +300,17 @@ class Session final : public Connection,
     return r;
   }
 
-  /// The header block of an answer: status line, Server, Date, `extra`, then the framing.
+  /// The header block of an answer: status line, Server, Date, Content-Type, `extra`, then the
+  /// framing.
   std::string header_block(unsigned status, std::string_view content_type, const Headers& extra,
                            std::optional<std::size_t> content_length, bool keep_alive) const {
     std::string out = fmt::format("HTTP/1.{} {} {}\r\nServer: zagent/{}\r\nDate: {}\r\n",
                                   version_ >= 11 ? 1 : 0, status, reason_phrase(status),
                                   agent_version(), http_date(std::time(nullptr)));
+    out += fmt::format("Content-Type: {}\r\n", content_type);
     for (const auto& [name, value] : extra) {
       out += fmt::format("{}: {}\r\n", name, value);
     }
-    out += fmt::format("Content-Type: {}\r\n", content_type);
     if (content_length) {
       out += fmt::format("Content-Length: {}\r\n", *content_length);
     } else if (version_ >= 11) {
