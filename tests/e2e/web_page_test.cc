@@ -60,7 +60,7 @@ struct HttpReply {
 };
 
 /// One HTTP/1.1 request with `Connection: close` on a connected socket; reads to EOF.
-std::optional<HttpReply> exchange(int fd, const std::string& request) {
+std::optional<HttpReply> http_exchange(int fd, const std::string& request) {
   timeval tv{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
@@ -101,7 +101,7 @@ std::optional<HttpReply> http_get(int port, const std::string& target) {
     }
     return std::nullopt;
   }
-  return exchange(fd, get_request(target));
+  return http_exchange(fd, get_request(target));
 }
 
 std::optional<HttpReply> unix_get(const std::string& path, const std::string& target) {
@@ -115,7 +115,7 @@ std::optional<HttpReply> unix_get(const std::string& path, const std::string& ta
     }
     return std::nullopt;
   }
-  return exchange(fd, get_request(target));
+  return http_exchange(fd, get_request(target));
 }
 
 /// Standard base64, as Page.captureScreenshot sends its PNG.
@@ -174,22 +174,27 @@ class Browser {
     if (::geteuid() == 0) {
       args.insert(args.begin() + 1, "--no-sandbox");  // chromium refuses to run as root else
     }
+    std::filesystem::create_directories(profile_dir);
     const std::string log = profile_dir + "/chromium.log";
+    std::vector<char*> argv;
+    for (auto& a : args) {
+      argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ == 0) {
       ::setpgid(0, 0);
-      ::dup2(to_browser[0], 3);
-      ::dup2(from_browser[1], 4);
-      const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      // Moved above 10 first: a pipe end that already is fd 3 or 4 would keep its CLOEXEC
+      // through a dup2 onto itself.
+      const int in = ::fcntl(to_browser[0], F_DUPFD_CLOEXEC, 10);
+      const int out_pipe = ::fcntl(from_browser[1], F_DUPFD_CLOEXEC, 10);
+      ::dup2(in, 3);
+      ::dup2(out_pipe, 4);
+      const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
       if (out >= 0) {
         ::dup2(out, 1);
         ::dup2(out, 2);
       }
-      std::vector<char*> argv;
-      for (auto& a : args) {
-        argv.push_back(a.data());
-      }
-      argv.push_back(nullptr);
       ::execv(kChromium.c_str(), argv.data());
       ::_exit(127);
     }
