@@ -29,6 +29,9 @@ boost::system::result<Call, std::string> decode_call(std::string_view body);
 std::string encode_result(const rpc::Json& result);
 /// A <methodResponse> with a <fault>: faultCode and faultString as rpc::fault_struct gives them.
 std::string encode_fault(const rpc::RpcError& error);
+/// A <methodCall> of `method` with one <param> per element of `params` (an array), as
+/// xmlrpc.client.dumps writes it: what a client sends (tests, and the fuzzer's round trip).
+std::string encode_call(std::string_view method, const rpc::Json& params);
 
 /// POST /RPC2: decodes `body`, runs the call through `methods` and answers the XML (or an
 /// HTTP error for a body that is no methodCall), through `respond`, exactly once.
