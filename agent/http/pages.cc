@@ -293,8 +293,17 @@ MetricsFigures metrics_figures(const Outcomes& o) {
   }
   const auto stats = by_namespec(array_or_empty(o[3]));
   std::map<std::string, std::map<std::string, std::int64_t>> causes;
+  std::map<std::string, int> record_exit;  // program -> exit code of its newest record
   for (const Json& r : array_or_empty(o[4])) {
-    ++causes[str(r, "program")][str(r, "cause")];
+    const std::string program = str(r, "program");
+    ++causes[program][str(r, "cause")];
+    if (record_exit.count(program) == 0) {  // newest first
+      if (const auto code = number<int>(r, "exit_code")) {
+        record_exit[program] = *code;
+      } else if (r.value("signal", Json()).is_string()) {
+        record_exit[program] = -1;
+      }
+    }
   }
   for (const Json& p : array_or_empty(o[2])) {
     ProgramFigures pf;
@@ -302,8 +311,13 @@ MetricsFigures metrics_figures(const Outcomes& o) {
     pf.group = str(p, "group");
     const std::string ns = namespec(pf.group, pf.name);
     pf.state = number<int>(p, "state").value_or(1000);
-    if (number<std::int64_t>(p, "stop").value_or(0) != 0) {
+    // The process info keeps the exit code only until the next start; a process running
+    // again takes it from its newest crash record.
+    const bool ended = pf.state == 0 || pf.state == 30 || pf.state == 100 || pf.state == 200;
+    if (ended && number<std::int64_t>(p, "stop").value_or(0) != 0) {
       pf.last_exit_code = number<int>(p, "exitstatus");
+    } else if (const auto it = record_exit.find(ns); it != record_exit.end()) {
+      pf.last_exit_code = it->second;
     }
     pf.health = health_status(p);
     if (const auto it = causes.find(ns); it != causes.end()) {
