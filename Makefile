@@ -8,7 +8,7 @@ FUZZ_DIR  ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
 .PHONY: all deps build run test sanitize clean
-.PHONY: bench fuzz
+.PHONY: bench fuzz fuzz-xmlrpc
 
 all: build
 
@@ -50,6 +50,17 @@ fuzz:
 	  -DZAGENT_BUILD_TESTS=OFF
 	cmake --build $(FUZZ_DIR) -j $(JOBS) --target rpc_fuzz
 	mkdir -p $(FUZZ_DIR)/corpus
-	cp tests/fuzz/corpus/* $(FUZZ_DIR)/corpus/
+	find tests/fuzz/corpus -maxdepth 1 -type f -exec cp {} $(FUZZ_DIR)/corpus/ \;
 	cd $(FUZZ_DIR) && tests/fuzz/rpc_fuzz -max_len=4096 -max_total_time=$(FUZZ_SECONDS) \
 	  -print_final_stats=1 corpus
+
+# The same for the XML-RPC codec (tests/fuzz/xmlrpc_fuzz.cc), seeded from tests/fuzz/corpus/xmlrpc.
+fuzz-xmlrpc:
+	@scripts/install-deps.sh --fuzz
+	CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=Debug -DZAGENT_FUZZ=ON \
+	  -DZAGENT_BUILD_TESTS=OFF
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target xmlrpc_fuzz
+	mkdir -p $(FUZZ_DIR)/corpus-xmlrpc
+	cp tests/fuzz/corpus/xmlrpc/* $(FUZZ_DIR)/corpus-xmlrpc/
+	cd $(FUZZ_DIR) && tests/fuzz/xmlrpc_fuzz -max_len=4096 -max_total_time=$(FUZZ_SECONDS) \
+	  -print_final_stats=1 corpus-xmlrpc

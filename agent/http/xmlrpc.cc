@@ -31,25 +31,13 @@ using rpc::Json;
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
+/// What an open element is. Int stands for <int>, <i4> and <i8>.
+// clang-format off
 enum class Kind {
-  MethodCall,
-  MethodName,
-  Params,
-  Param,
-  Value,
-  Int,     // int, i4, i8
-  Boolean,
-  String,
-  Double,
-  DateTime,
-  Base64,
-  Nil,
-  Array,
-  Data,
-  Struct,
-  Member,
-  Name,
+  MethodCall, MethodName, Params, Param, Value, Int, Boolean, String, Double, DateTime, Base64,
+  Nil, Array, Data, Struct, Member, Name
 };
+// clang-format on
 
 /// One open element.
 struct Frame {
@@ -65,19 +53,13 @@ struct Frame {
 
 /// The elements a <value> may hold, and the kind each opens.
 std::optional<Kind> type_kind(std::string_view tag) {
-  static constexpr std::array<std::pair<std::string_view, Kind>, 11> kTypes{{
-      {"int", Kind::Int},
-      {"i4", Kind::Int},
-      {"i8", Kind::Int},
-      {"boolean", Kind::Boolean},
-      {"string", Kind::String},
-      {"double", Kind::Double},
-      {"dateTime.iso8601", Kind::DateTime},
-      {"base64", Kind::Base64},
-      {"nil", Kind::Nil},
-      {"array", Kind::Array},
-      {"struct", Kind::Struct},
-  }};
+  // clang-format off
+  static constexpr std::array<std::pair<std::string_view, Kind>, 11> kTypes{
+      {{"int", Kind::Int}, {"i4", Kind::Int}, {"i8", Kind::Int}, {"boolean", Kind::Boolean},
+       {"string", Kind::String}, {"double", Kind::Double}, {"dateTime.iso8601", Kind::DateTime},
+       {"base64", Kind::Base64}, {"nil", Kind::Nil}, {"array", Kind::Array},
+       {"struct", Kind::Struct}}};
+  // clang-format on
   for (const auto& [name, kind] : kTypes) {
     if (name == tag) {
       return kind;
@@ -154,9 +136,9 @@ class Decoder {
     XML_SetUserData(parser_, this);
     XML_SetElementHandler(parser_, &Decoder::on_start, &Decoder::on_end);
     XML_SetCharacterDataHandler(parser_, &Decoder::on_text);
-    // No DTD at all: no entity can be declared, so none is expanded (internal or external).
+    // No DTD at all: the parse stops at <!DOCTYPE, before any declaration in it, so no entity
+    // is ever declared, let alone expanded (internal or external).
     XML_SetStartDoctypeDeclHandler(parser_, &Decoder::on_doctype);
-    XML_SetEntityDeclHandler(parser_, &Decoder::on_entity);
     // expat takes an int length: feed a large body in pieces.
     constexpr std::size_t kChunk = std::size_t{1} << 30;
     do {
@@ -192,13 +174,6 @@ class Decoder {
                          const XML_Char* /*pubid*/, int /*has_internal_subset*/) {
     static_cast<Decoder*>(self)->fail("a DOCTYPE is not allowed");
   }
-  static void on_entity(void* self, const XML_Char* /*name*/, int /*is_parameter*/,
-                        const XML_Char* /*value*/, int /*value_length*/,
-                        const XML_Char* /*base*/, const XML_Char* /*sysid*/,
-                        const XML_Char* /*pubid*/, const XML_Char* /*notation*/) {
-    static_cast<Decoder*>(self)->fail("an entity declaration is not allowed");
-  }
-
   /// Keeps the first error, with expat's position, and stops the parse.
   void fail(std::string_view what) {
     if (error_) {
@@ -495,24 +470,33 @@ class Decoder {
 using Shape = std::vector<std::string_view>;
 
 const std::vector<Shape>& shapes() {
-  static const std::vector<Shape> kShapes{
-      // rpcinterface.getAllConfigInfo
-      {{"autostart", "directory", "uid", "command", "exitcodes", "group", "group_prio", "inuse",
-        "killasgroup", "name", "process_prio", "redirect_stderr", "startretries", "startsecs",
-        "stdout_capture_maxbytes", "stdout_events_enabled", "stdout_logfile",
-        "stdout_logfile_backups", "stdout_logfile_maxbytes", "stdout_syslog", "stopsignal",
-        "stopwaitsecs", "stderr_capture_maxbytes", "stderr_events_enabled", "stderr_logfile",
-        "stderr_logfile_backups", "stderr_logfile_maxbytes", "stderr_syslog", "serverurl"}},
-      // rpcinterface.getProcessInfo
-      {{"name", "group", "start", "stop", "now", "state", "statename", "spawnerr", "exitstatus",
-        "logfile", "stdout_logfile", "stderr_logfile", "pid", "description"}},
-      // the result structs of the group and all-process calls
-      {{"name", "group", "status", "description"}},
-      // getState
-      {{"statecode", "statename"}},
-      // faults
-      {{"faultCode", "faultString"}},
-  };
+  static const std::vector<Shape> kShapes = [] {
+    std::vector<Shape> out;
+    for (std::string_view keys :
+         {// rpcinterface.getAllConfigInfo
+          "autostart directory uid command exitcodes group group_prio inuse killasgroup name "
+          "process_prio redirect_stderr startretries startsecs stdout_capture_maxbytes "
+          "stdout_events_enabled stdout_logfile stdout_logfile_backups "
+          "stdout_logfile_maxbytes stdout_syslog stopsignal stopwaitsecs "
+          "stderr_capture_maxbytes stderr_events_enabled stderr_logfile "
+          "stderr_logfile_backups stderr_logfile_maxbytes stderr_syslog serverurl",
+          // rpcinterface.getProcessInfo
+          "name group start stop now state statename spawnerr exitstatus logfile "
+          "stdout_logfile stderr_logfile pid description",
+          // the result structs of the group and all-process calls
+          "name group status description",
+          "statecode statename",     // getState
+          "faultCode faultString"})  // faults
+    {
+      Shape& shape = out.emplace_back();
+      for (std::size_t at = 0; at < keys.size();) {
+        const std::size_t space = std::min(keys.find(' ', at), keys.size());
+        shape.push_back(keys.substr(at, space - at));
+        at = space + 1;
+      }
+    }
+    return out;
+  }();
   return kShapes;
 }
 
@@ -526,54 +510,41 @@ const Shape* shape_of(const Json& object) {
   return nullptr;
 }
 
-/// Appends `s` with the bytes that are not UTF-8 replaced by U+FFFD, one per bad byte.
-void append_utf8(std::string& out, std::string_view s) {
-  if (is_utf8(s)) {
-    out.append(s);
-    return;
-  }
-  std::size_t i = 0;
-  while (i < s.size()) {
-    std::size_t len = 1;
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-    }
-    if (c < 0x80 || (i + len <= s.size() && is_utf8(s.substr(i, len)))) {
-      out.append(s.substr(i, len));
-      i += len;
-    } else {
-      out.append("\xEF\xBF\xBD");
-      ++i;
-    }
-  }
+/// `s` with what is not UTF-8 replaced by U+FFFD, as the JSON-RPC side writes it (encode_line).
+std::string replace_bad_utf8(std::string_view s) {
+  const Json j = std::string(s);
+  return Json::parse(j.dump(-1, ' ', false, Json::error_handler_t::replace)).get<std::string>();
 }
 
-/// Python's xmlrpc.client.escape: &, < and > only. Other characters go out as they are,
-/// control characters included, as supervisord sends them.
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+/// Python's xmlrpc.client.escape: &, < and > only; quotes, CR and the rest go out as they
+/// are. But for the characters XML 1.0 cannot carry at all, raw or as a reference (the C0
+/// controls other than tab, LF and CR; U+FFFE, U+FFFF): they become U+FFFD.
+/// supervisord compat, deliberately not matched: it writes them raw, and then its own
+/// supervisorctl fails to parse the answer (`tail` of a log with ANSI colours, Supervisor
+/// issue #85).
 void append_escaped(std::string& out, std::string_view s) {
   std::string clean;
   if (!is_utf8(s)) {
-    append_utf8(clean, s);
+    clean = replace_bad_utf8(s);
     s = clean;
   }
-  for (const char c : s) {
-    switch (c) {
-      case '&':
-        out.append("&amp;");
-        break;
-      case '<':
-        out.append("&lt;");
-        break;
-      case '>':
-        out.append("&gt;");
-        break;
-      default:
-        out.push_back(c);
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '&') {
+      out.append("&amp;");
+    } else if (c == '<') {
+      out.append("&lt;");
+    } else if (c == '>') {
+      out.append("&gt;");
+    } else if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+      out.append(kReplacement);
+    } else if (s.substr(i, 3) == "\xEF\xBF\xBE" || s.substr(i, 3) == "\xEF\xBF\xBF") {
+      out.append(kReplacement);
+      i += 2;
+    } else {
+      out.push_back(c);
     }
   }
 }
@@ -613,7 +584,7 @@ void append_value(std::string& out, const Json& v) {
   switch (v.type()) {
     case Json::value_t::null:
     case Json::value_t::discarded:
-      out.append("<value><nil/></value>\n");
+      out.append("<value><nil/></value>");  // xmlrpc.client writes no newline here
       return;
     case Json::value_t::boolean:
       out.append(v.get<bool>() ? "<value><boolean>1</boolean></value>\n"
