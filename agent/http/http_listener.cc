@@ -11,7 +11,9 @@
 
 #include <fmt/format.h>
 
+#include "agent/http/http_rules.h"
 #include "agent/http/http_session.h"
+#include "agent/http/sniffer.h"
 
 namespace zagent::http {
 
@@ -141,7 +143,14 @@ void HttpListener::accept() {
           return;
         }
         if (!ec) {
-          connections_.add(start_http_session(context_, std::move(socket)));
+          auto sniffer = std::make_shared<Sniffer<tcp::socket>>(
+              std::move(socket), [this, alive](tcp::socket s, unsigned char first) {
+                if (*alive && !draining_) {
+                  hand_off(std::move(s), first);
+                }
+              });
+          connections_.add(sniffer);
+          sniffer->start();
         }
         if (accept_should_wait(ec)) {
           // Out of descriptors: the connection stays in the backlog; an accept at once would
@@ -156,6 +165,30 @@ void HttpListener::accept() {
         }
         accept();
       });
+}
+
+void HttpListener::hand_off(tcp::socket socket, unsigned char first) {
+  if (protocol_of_first_byte(first) == Protocol::Http) {
+    connections_.add(start_http_session(context_, std::move(socket)));
+    return;
+  }
+  // zctl -s http://HOST:PORT speaks JSON-RPC, as on the unix socket: the session reads and
+  // writes a stream socket, whatever its family, so the connection moves over as one.
+  boost::system::error_code ec;
+  const int fd = socket.release(ec);
+  if (ec) {
+    return;  // closed with `socket`
+  }
+  asio::local::stream_protocol::socket stream(acceptor_.get_executor());
+  stream.assign(asio::local::stream_protocol(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    return;
+  }
+  auto session = std::make_shared<RpcSession>(context_, std::move(stream),
+                                              RpcSession::PeerRule::LoginOnly);
+  connections_.add(session);
+  session->start();
 }
 
 void HttpListener::drain(std::chrono::milliseconds grace, std::function<void()> done) {

@@ -71,8 +71,9 @@ class ConnectionSet {
   std::shared_ptr<bool> alive_;         // false once destroyed (guards late completions)
 };
 
-/// The TCP listener of `[inet_http_server]`: every connection speaks HTTP, behind the
-/// section's login (no peer-credential rule: TCP has none).
+/// The TCP listener of `[inet_http_server]`: a connection speaks HTTP or, told by its first
+/// byte as on the unix socket, JSON-RPC (zctl -s http://...), behind the section's login
+/// (no peer-credential rule: TCP has none).
 class HttpListener {
  public:
   /// Takes over `listen_fd` (from open_inet_socket); the daemon keeps owning it (closes it).
@@ -92,6 +93,8 @@ class HttpListener {
 
  private:
   void accept();
+  /// Starts the session the first byte asks for.
+  void hand_off(boost::asio::ip::tcp::socket socket, unsigned char first);
 
   boost::asio::ip::tcp::acceptor acceptor_;  // the listening socket (not owned)
   SessionContext context_;                   // what the sessions share

@@ -4,6 +4,7 @@
 
 #include "agent/http/http_rules.h"
 #include "agent/http/http_session.h"
+#include "agent/http/sniffer.h"
 
 namespace zagent {
 
@@ -14,77 +15,6 @@ namespace {
 
 /// How long to wait before accepting again when accept() ran out of descriptors.
 constexpr std::chrono::milliseconds kAcceptRetry{100};
-
-/// A new connection whose first byte has not come yet: waits for it without reading it (the
-/// session that takes the connection reads it as its own), then hands the connection on.
-/// Closed by drain() or when nothing comes within the HTTP idle timeout.
-class Sniffer final : public std::enable_shared_from_this<Sniffer> {
- public:
-  using HandOff = std::function<void(stream_protocol::socket, unsigned char)>;
-
-  Sniffer(stream_protocol::socket socket, HandOff hand_off)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), hand_off_(std::move(hand_off)) {}
-
-  void start() {
-    timer_.expires_after(http::kIdleTimeout);
-    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (!ec) {
-        self->drain();  // it never said anything
-      }
-    });
-    wait();
-  }
-
-  void drain() {
-    if (done_) {
-      return;
-    }
-    done_ = true;
-    timer_.cancel();
-    boost::system::error_code ignored;
-    socket_.close(ignored);
-  }
-
-  bool closed() const { return done_; }
-
- private:
-  void wait() {
-    socket_.async_wait(stream_protocol::socket::wait_read,
-                       [self = shared_from_this()](const boost::system::error_code& ec) {
-                         self->on_readable(ec);
-                       });
-  }
-
-  void on_readable(const boost::system::error_code& ec) {
-    if (done_) {
-      return;
-    }
-    if (ec) {
-      drain();
-      return;
-    }
-    unsigned char first = 0;
-    boost::system::error_code peek_ec;
-    const std::size_t n = socket_.receive(asio::buffer(&first, 1),
-                                          stream_protocol::socket::message_peek, peek_ec);
-    if (peek_ec == asio::error::would_block || peek_ec == asio::error::try_again) {
-      wait();
-      return;
-    }
-    if (peek_ec || n == 0) {
-      drain();  // gone before a word (n == 0: end of stream)
-      return;
-    }
-    done_ = true;
-    timer_.cancel();
-    hand_off_(std::move(socket_), first);
-  }
-
-  stream_protocol::socket socket_;  // the new connection
-  asio::steady_timer timer_;        // the first byte's deadline
-  HandOff hand_off_;                // starts the session (the server's, guarded)
-  bool done_ = false;               // handed on or closed
-};
 
 }  // namespace
 
@@ -113,7 +43,7 @@ void RpcServer::accept() {
       return;
     }
     if (!ec) {
-      auto sniffer = std::make_shared<Sniffer>(
+      auto sniffer = std::make_shared<http::Sniffer<stream_protocol::socket>>(
           std::move(socket), [this, alive](stream_protocol::socket s, unsigned char first) {
             if (*alive && !draining_) {
               hand_off(std::move(s), first);

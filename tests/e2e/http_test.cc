@@ -312,6 +312,27 @@ TEST_F(HttpFixture, InetWithoutAuthServesEveryone) {
   stop_agent();
 }
 
+TEST_F(HttpFixture, ZctlSpeaksJsonRpcOverTheInetPortBehindItsLogin) {
+  ASSERT_TRUE(start_agent(inet_section("username=user\npassword=test\n") +
+                          program("web", helper("sleep_forever"), "startsecs=0\n")));
+  ASSERT_TRUE(wait_state("web", "RUNNING"));
+  const std::string url = "http://127.0.0.1:" + std::to_string(port_);
+  // zctl -s http://... : JSON-RPC on the port the stock supervisorctl uses for XML-RPC.
+  const RunResult ok = zctl({"-s", url, "-u", "user", "-p", "test", "status", "web"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_THAT(ok.out, ::testing::MatchesRegex("web +RUNNING +pid [0-9]+, uptime .*\n"));
+  const RunResult pid = zctl({"-s", url, "-u", "user", "-p", "test", "pid"});
+  EXPECT_EQ(pid.out, std::to_string(agent_->pid()) + "\n") << pid.err;
+  // The section's login applies (TCP has no peer credentials to fall back on).
+  const RunResult denied = zctl({"-s", url, "-u", "user", "-p", "wrong", "status"});
+  EXPECT_NE(denied.exit_code, 0) << denied.out;
+  EXPECT_THAT(denied.out + denied.err, ::testing::HasSubstr("Server requires authentication"));
+  // HTTP on the same port goes on as before.
+  auto c = Conn::tcp(port_);
+  expect_get_state(*c, basic("user:test"));
+  stop_agent();
+}
+
 TEST_F(HttpFixture, InetWithShaPasswordNeedsBasicAuth) {
   // {SHA} of "test".
   ASSERT_TRUE(start_agent(
