@@ -14,6 +14,9 @@
 
 namespace zagent::http {
 
+/// The value of one hex digit (0-15), or -1 for any other character.
+int hex_value(char c);
+
 /// What a connection on the unix socket speaks, told by its first byte.
 enum class Protocol { JsonRpc, Http };
 

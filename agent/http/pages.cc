@@ -22,6 +22,7 @@
 #include <tuple>
 #include <utility>
 
+#include "agent/http/http_rules.h"
 #include "agent/http/metrics_text.h"
 #include "agent/http/web_page.h"
 #include "agent/rpc/methods.h"
@@ -35,19 +36,6 @@ using rpc::Json;
 
 /// A form: query parameters, then the POST body's (which win, as in supervisord's web.py).
 using Form = std::map<std::string, std::string>;
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 /// Percent-decoding with `+` as a space (application/x-www-form-urlencoded); a `%` not
 /// followed by two hex digits is kept as it is.

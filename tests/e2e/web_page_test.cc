@@ -33,25 +33,6 @@ const std::string kArtifacts = ZAGENT_ARTIFACTS_DIR;
 const std::string kParseMetrics = ZAGENT_PARSE_METRICS;
 const std::string kSystemPython = "/usr/bin/python3";
 
-/// A free TCP port on 127.0.0.1 (bound once, then released for the agent).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    if (fd >= 0) {
-      ::close(fd);
-    }
-    return 0;
-  }
-  const int port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
-}
 
 struct HttpReply {
   int status = 0;
