@@ -345,10 +345,11 @@ def main():
                             ("maintail -f", stop_manual), ("tail -f nosuch", lambda s: None)):
             row = both(sides, lambda s: s.follow(cmd, 3.0, during))
             if cmd == "maintail -f":
-                # The main logs began differently (zagent's own start lines): compare what the
-                # follow printed from the first line about `manual` on.
+                # The main logs began differently (zagent's own start lines), so the 1024
+                # bytes the follow starts with differ: compare from the last spawn of
+                # `manual` (its stop is what the follow sees happen) on.
                 def from_manual(out):
-                    at = out.find("manual")
+                    at = out.rfind("spawned: 'manual'")
                     if at < 0:
                         return out[:out.find("\n") + 1]
                     return out[:out.find("\n") + 1] + out[out.rfind("\n", 0, at) + 1:]
