@@ -7,7 +7,7 @@ CONFIG    ?= examples/demo.conf
 FUZZ_DIR  ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build run test sanitize clean
+.PHONY: all deps build run test sanitize clean release
 .PHONY: bench fuzz fuzz-xmlrpc
 
 all: build
@@ -34,8 +34,16 @@ sanitize: deps
 	cmake --build $(SAN_DIR) -j $(JOBS)
 	cd $(SAN_DIR) && ctest --output-on-failure -j $(JOBS)
 
+# A packager's build: Release with Debian's default flags (dpkg-buildflags), the binaries
+# only, warnings as errors, so that an optimised build with other flags keeps building.
+release: deps
+	CXXFLAGS="$$(dpkg-buildflags --get CXXFLAGS)" LDFLAGS="$$(dpkg-buildflags --get LDFLAGS)" \
+	  cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DZAGENT_BUILD_TESTS=OFF \
+	  -DZAGENT_WERROR=ON > /dev/null
+	cmake --build build-release -j $(JOBS) --target zagent zctl
+
 clean:
-	rm -rf $(BUILD_DIR) $(SAN_DIR)
+	rm -rf $(BUILD_DIR) $(SAN_DIR) build-release
 
 # Side-by-side benchmark against supervisord; writes docs/benchmarks.md (bench/README.md).
 bench: build
