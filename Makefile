@@ -7,8 +7,8 @@ CONFIG    ?= examples/demo.conf
 FUZZ_DIR  ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build run test sanitize clean
-.PHONY: bench fuzz
+.PHONY: all deps build run test sanitize clean release
+.PHONY: bench fuzz fuzz-xmlrpc
 
 all: build
 
@@ -34,8 +34,16 @@ sanitize: deps
 	cmake --build $(SAN_DIR) -j $(JOBS)
 	cd $(SAN_DIR) && ctest --output-on-failure -j $(JOBS)
 
+# A packager's build: Release with Debian's default flags (dpkg-buildflags), the binaries
+# only, warnings as errors, so that an optimised build with other flags keeps building.
+release: deps
+	CXXFLAGS="$$(dpkg-buildflags --get CXXFLAGS)" LDFLAGS="$$(dpkg-buildflags --get LDFLAGS)" \
+	  cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DZAGENT_BUILD_TESTS=OFF \
+	  -DZAGENT_WERROR=ON > /dev/null
+	cmake --build build-release -j $(JOBS) --target zagent zctl
+
 clean:
-	rm -rf $(BUILD_DIR) $(SAN_DIR)
+	rm -rf $(BUILD_DIR) $(SAN_DIR) build-release
 
 # Side-by-side benchmark against supervisord; writes docs/benchmarks.md (bench/README.md).
 bench: build
@@ -50,6 +58,17 @@ fuzz:
 	  -DZAGENT_BUILD_TESTS=OFF
 	cmake --build $(FUZZ_DIR) -j $(JOBS) --target rpc_fuzz
 	mkdir -p $(FUZZ_DIR)/corpus
-	cp tests/fuzz/corpus/* $(FUZZ_DIR)/corpus/
+	find tests/fuzz/corpus -maxdepth 1 -type f -exec cp {} $(FUZZ_DIR)/corpus/ \;
 	cd $(FUZZ_DIR) && tests/fuzz/rpc_fuzz -max_len=4096 -max_total_time=$(FUZZ_SECONDS) \
 	  -print_final_stats=1 corpus
+
+# The same for the XML-RPC codec (tests/fuzz/xmlrpc_fuzz.cc), seeded from tests/fuzz/corpus/xmlrpc.
+fuzz-xmlrpc:
+	@scripts/install-deps.sh --fuzz
+	CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=Debug -DZAGENT_FUZZ=ON \
+	  -DZAGENT_BUILD_TESTS=OFF
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target xmlrpc_fuzz
+	mkdir -p $(FUZZ_DIR)/corpus-xmlrpc
+	cp tests/fuzz/corpus/xmlrpc/* $(FUZZ_DIR)/corpus-xmlrpc/
+	cd $(FUZZ_DIR) && tests/fuzz/xmlrpc_fuzz -max_len=4096 -max_total_time=$(FUZZ_SECONDS) \
+	  -print_final_stats=1 corpus-xmlrpc

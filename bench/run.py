@@ -2634,6 +2634,22 @@ def write_sizes(text):
     return v
 
 
+# The other benches (gpu.py, health.py, xmlrpc.py) append their sections to
+# docs/benchmarks.md below this line; a full run rewrites only what is above it.
+KEPT_MARKER = "<!-- bench/run.py writes the part above this line"
+
+
+def kept_sections(path):
+    """What follows KEPT_MARKER in the file at path (the marker line included), or ''."""
+    try:
+        with open(path) as f:
+            old = f.read()
+    except FileNotFoundError:
+        return ""
+    at = old.find(KEPT_MARKER)
+    return "" if at < 0 else "\n" + old[at:]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
@@ -2859,9 +2875,9 @@ def main():
 
     problems += check_results(res, cfg, ran, kinds, strace)
     if args.output:
+        text = markdown(args, cfg, res, info, elapsed, table, goals, peers, by_size, floors)
         with open(args.output, "w") as f:
-            f.write(markdown(args, cfg, res, info, elapsed, table, goals, peers, by_size,
-                             floors))
+            f.write(text + kept_sections(args.output))
         print(f"wrote {args.output}")
     if problems:
         print("\nFAILED:", file=sys.stderr)

@@ -38,6 +38,7 @@
 #include "agent/daemon/gpu_setup.h"
 #include "agent/health/health_monitor.h"
 #include "agent/health/probes.h"
+#include "agent/http/http_listener.h"
 #include "agent/monitor/gpu_monitor.h"
 #include "agent/monitor/resource_monitor.h"
 #include "agent/os/proc_lineage.h"
@@ -62,6 +63,8 @@ using namespace daemon_setup;  // NOLINT(google-build-using-namespace): the life
 
 constexpr int kExitOk = 0;
 constexpr int kExitRuntime = 1;
+/// How long the end of a life waits for the control connections to be answered and closed.
+constexpr std::chrono::milliseconds kDrainGrace{500};
 
 
 // --- one life of the agent (start .. shutdown or reload) --------------------------------------
@@ -75,7 +78,7 @@ class AgentLife {
  public:
   AgentLife(const AgentConfig& config, MainLog& log, Clock& clock, EnvironmentList env,
             const std::string& config_path, const ConfigOverrides& overrides, ConfigHost& host,
-            int socket_fd, AccessPolicy policy);
+            int socket_fd, AccessPolicy policy, int inet_fd, AccessPolicy inet_policy);
   ~AgentLife();
 
   LifeEnd run() {
@@ -85,6 +88,9 @@ class AgentLife {
     ::sigprocmask(SIG_UNBLOCK, &handled, nullptr);
     if (server_) {
       server_->start();
+    }
+    if (http_) {
+      http_->start();
     }
     supervisor_.start();
     reap();  // a child may have exited before the signal handler was in place
@@ -208,10 +214,22 @@ class AgentLife {
     }
     finishing_ = true;
     timer_.cancel();
-    if (server_) {
-      server_->drain(std::chrono::milliseconds(500), [this]() { io_.stop(); });
-    } else {
+    // Both listeners drain at once; the loop ends when the later one is done.
+    auto pending = std::make_shared<int>((server_ ? 1 : 0) + (http_ ? 1 : 0));
+    if (*pending == 0) {
       io_.stop();
+      return;
+    }
+    const auto drained = [this, pending]() {
+      if (--*pending == 0) {
+        io_.stop();
+      }
+    };
+    if (server_) {
+      server_->drain(kDrainGrace, drained);
+    }
+    if (http_) {
+      http_->drain(kDrainGrace, drained);
     }
   }
 
@@ -306,6 +324,7 @@ class AgentLife {
   std::unique_ptr<RpcMethods> methods_;   // the method table
   FollowRegistry follows_;                // tail -f / maintail -f: who follows which log
   std::unique_ptr<RpcServer> server_;     // the control socket (null without one)
+  std::unique_ptr<http::HttpListener> http_;  // [inet_http_server] (null without one)
 };
 
 class LifeControl final : public AgentControl {
@@ -371,7 +390,8 @@ class LifeControl final : public AgentControl {
 
 AgentLife::AgentLife(const AgentConfig& config, MainLog& log, Clock& clock, EnvironmentList env,
                      const std::string& config_path, const ConfigOverrides& overrides,
-                     ConfigHost& host, int socket_fd, AccessPolicy policy)
+                     ConfigHost& host, int socket_fd, AccessPolicy policy, int inet_fd,
+                     AccessPolicy inet_policy)
     : log_(log),
       config_path_(config_path),
       overrides_(overrides),
@@ -429,6 +449,13 @@ AgentLife::AgentLife(const AgentConfig& config, MainLog& log, Clock& clock, Envi
   if (socket_fd >= 0) {
     server_ = std::make_unique<RpcServer>(io_, socket_fd, *methods_, std::move(policy), follows_,
                                           [this]() { return control_->main_log_path(); });
+  }
+  if (inet_fd >= 0) {
+    http_ = std::make_unique<http::HttpListener>(io_, inet_fd, *methods_, std::move(inet_policy),
+                                                 follows_,
+                                                 [this]() { return control_->main_log_path(); });
+  }
+  if (server_ || http_) {
     // tail -f and maintail -f: data is pushed as it is written, never polled.
     capture_.set_listeners(
         [this](const std::string& path, std::string_view data) { follows_.publish(path, data); },
@@ -441,6 +468,7 @@ AgentLife::~AgentLife() {
   supervisor_.set_spawn_listener({});
   log_.set_listener({});
   capture_.set_listeners({}, {});
+  http_.reset();
   server_.reset();
   methods_.reset();
 }
@@ -495,14 +523,41 @@ int run_daemon(const std::string& config_path, const AgentCli& cli, const std::s
     }
     log = std::move(*opened);
 
-    for (const auto& name : config.rpcinterfaces) {
-      log->log(LogLevel::Info, fmt::format("RPC interface '{}' initialized", name));
+    const auto log_interfaces = [&]() {
+      for (const auto& name : config.rpcinterfaces) {
+        log->log(LogLevel::Info, fmt::format("RPC interface '{}' initialized", name));
+      }
+    };
+    // supervisord compat: make_http_servers opens [inet_http_server] before
+    // [unix_http_server], and logs the interfaces and the missing login after each.
+    int inet_fd = -1;
+    AccessPolicy inet_policy;
+    if (config.inet_http_server) {
+      auto fd = http::open_inet_socket(*config.inet_http_server);
+      if (!fd) {
+        return usage_error(argv0, fd.error().message);
+      }
+      inet_fd = *fd;
+      log_interfaces();
+      inet_policy.username = config.inet_http_server->username;
+      inet_policy.password = config.inet_http_server->password;
+      inet_policy.sha1_hex = sha1_hex;
+      if (inet_policy.username.empty()) {
+        log->log(LogLevel::Critical,
+                 "Server 'inet_http_server' running without any HTTP authentication checking");
+      }
+    }
+    if (!config.inet_http_server || config.unix_http_server) {
+      log_interfaces();
     }
     const UnixHttpServerConfig server = control_socket_config(config);
     int socket_fd = -1;
     {
       auto fd = open_control_socket(server);
       if (!fd) {
+        if (inet_fd >= 0) {
+          ::close(inet_fd);
+        }
         return usage_error(argv0, fd.error().message);
       }
       socket_fd = *fd;
@@ -532,8 +587,11 @@ int run_daemon(const std::string& config_path, const AgentCli& cli, const std::s
     {
       // The control socket stays bound (so a second agent is refused) while this life runs.
       AgentLife life(config, *log, clock, agent_env, config_path, cli.overrides, host, socket_fd,
-                     std::move(policy));
+                     std::move(policy), inet_fd, std::move(inet_policy));
       end = life.run();
+    }
+    if (inet_fd >= 0) {
+      ::close(inet_fd);
     }
     if (socket_fd >= 0) {
       ::close(socket_fd);

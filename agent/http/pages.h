@@ -18,6 +18,9 @@ namespace zagent::http {
 bool is_page(std::string_view path);
 
 /// Serves one of them (GET and HEAD; POST for the page's forms) through `respond`, exactly once.
+/// A HEAD request gets the response GET would get, body included (so that Content-Length is
+/// right), and never acts; the session sends no body for it. Another method is 405 with an
+/// Allow header; an unknown page action or one without its processname is 400.
 void serve_page(RpcMethods& methods, const Request& request, Respond respond);
 
 }  // namespace zagent::http

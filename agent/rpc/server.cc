@@ -2,6 +2,10 @@
 
 #include <utility>
 
+#include "agent/http/http_rules.h"
+#include "agent/http/http_session.h"
+#include "agent/http/sniffer.h"
+
 namespace zagent {
 
 namespace asio = boost::asio;
@@ -19,19 +23,15 @@ RpcServer::RpcServer(asio::io_context& io, int listen_fd, RpcMethods& methods,
                      std::function<std::string()> main_log_path)
     : acceptor_(io, stream_protocol(), listen_fd),
       context_{methods, std::move(policy), follows, std::move(main_log_path)},
+      connections_(io),
       accept_timer_(io),
-      drain_timer_(io),
       alive_(std::make_shared<bool>(true)) {}
 
 RpcServer::~RpcServer() {
   *alive_ = false;
   boost::system::error_code ignored;
   acceptor_.release(ignored);  // the daemon owns and closes the listening fd
-  for (auto& w : sessions_) {
-    if (auto s = w.lock()) {
-      s->drain();
-    }
-  }
+  // connections_ drains what is left as it goes.
 }
 
 void RpcServer::start() { accept(); }
@@ -43,18 +43,16 @@ void RpcServer::accept() {
       return;
     }
     if (!ec) {
-      auto session = std::make_shared<RpcSession>(context_, std::move(socket));
-      std::erase_if(sessions_, [](const std::weak_ptr<RpcSession>& w) {
-        auto s = w.lock();
-        return !s || s->closed();
-      });
-      sessions_.push_back(session);
-      session->start();
+      auto sniffer = std::make_shared<http::Sniffer<stream_protocol::socket>>(
+          std::move(socket), [this, alive](stream_protocol::socket s, unsigned char first) {
+            if (*alive && !draining_) {
+              hand_off(std::move(s), first);
+            }
+          });
+      connections_.add(sniffer);
+      sniffer->start();
     }
-    if (ec == boost::system::errc::too_many_files_open ||
-        ec == boost::system::errc::too_many_files_open_in_system ||
-        ec == boost::system::errc::no_buffer_space ||
-        ec == boost::system::errc::not_enough_memory) {
+    if (http::accept_should_wait(ec)) {
       // Out of descriptors or memory: the connection stays in the listen backlog, so an
       // accept at once would fail at once, forever (a busy loop). Retry a little later.
       accept_timer_.expires_after(kAcceptRetry);
@@ -70,46 +68,24 @@ void RpcServer::accept() {
   });
 }
 
-std::size_t RpcServer::session_count() const {
-  std::size_t n = 0;
-  for (const auto& w : sessions_) {
-    if (auto s = w.lock(); s && !s->closed()) {
-      ++n;
-    }
+void RpcServer::hand_off(stream_protocol::socket socket, unsigned char first) {
+  if (http::protocol_of_first_byte(first) == http::Protocol::Http) {
+    connections_.add(http::start_http_session(context_, std::move(socket)));
+    return;
   }
-  return n;
+  auto session = std::make_shared<RpcSession>(context_, std::move(socket));
+  connections_.add(session);
+  session->start();
 }
+
+std::size_t RpcServer::session_count() const { return connections_.size(); }
 
 void RpcServer::drain(std::chrono::milliseconds grace, std::function<void()> done) {
   draining_ = true;
   boost::system::error_code ignored;
   acceptor_.cancel(ignored);
   accept_timer_.cancel();
-  for (auto& w : sessions_) {
-    if (auto s = w.lock()) {
-      s->drain();
-    }
-  }
-  drain_deadline_ = std::chrono::steady_clock::now() + grace;
-  drain_done_ = std::move(done);
-  check_drained();
-}
-
-void RpcServer::check_drained() {
-  // Poll the sessions until all are closed or the grace period is over.
-  if (session_count() == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
-    if (auto done = std::move(drain_done_)) {
-      drain_done_ = nullptr;
-      done();
-    }
-    return;
-  }
-  drain_timer_.expires_after(std::chrono::milliseconds(5));
-  drain_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
-    if (*alive && !ec) {
-      check_drained();
-    }
-  });
+  connections_.drain(grace, std::move(done));
 }
 
 }  // namespace zagent

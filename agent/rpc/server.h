@@ -1,5 +1,7 @@
 // The control socket's listener (DESIGN.md "The control socket"): accepts on the listening
-// Unix socket and starts one RpcSession (agent/rpc/session.h) per connection; drains them
+// Unix socket, tells the protocol of each connection by its first byte (docs/http.md
+// "Listeners": `{` or `[` JSON-RPC, a letter HTTP) and starts an RpcSession
+// (agent/rpc/session.h) or an HTTP session (agent/http/http_session.h) for it; drains them
 // at the end of a life. An adapter: it owns the acceptor.
 // Runs on the agent's one io_context.
 #pragma once
@@ -14,6 +16,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "agent/http/http_listener.h"
 #include "agent/logs/follow_registry.h"
 #include "agent/rpc/access.h"
 #include "agent/rpc/methods.h"
@@ -35,23 +38,22 @@ class RpcServer {
   /// Starts accepting.
   void start();
   /// Stops accepting and closes every session once what is queued for it has been written
-  /// (at most `grace` later); then calls `done`.
+  /// (at most `grace` later), and every connection that has not sent its first byte yet;
+  /// then calls `done`.
   void drain(std::chrono::milliseconds grace, std::function<void()> done);
 
   std::size_t session_count() const;
 
  private:
   void accept();
-  void check_drained();
+  /// Starts the session for `socket` whose first byte is `first`.
+  void hand_off(boost::asio::local::stream_protocol::socket socket, unsigned char first);
 
   boost::asio::local::stream_protocol::acceptor acceptor_;
-  SessionContext context_;                           // what the sessions share
-  std::vector<std::weak_ptr<RpcSession>> sessions_;  // live sessions (pruned as they end)
-  boost::asio::steady_timer accept_timer_;           // retries accept() after EMFILE
+  SessionContext context_;                   // what the sessions share
+  http::ConnectionSet connections_;          // sessions, and connections not told apart yet
+  boost::asio::steady_timer accept_timer_;   // retries accept() after EMFILE
   bool draining_ = false;
-  boost::asio::steady_timer drain_timer_;            // drain(): waits for sessions to close
-  std::chrono::steady_clock::time_point drain_deadline_;
-  std::function<void()> drain_done_;
   std::shared_ptr<bool> alive_;  // false once destroyed (guards late completions)
 };
 

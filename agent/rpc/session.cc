@@ -88,12 +88,15 @@ std::optional<std::vector<Json>> params_list(const Json& params,
 
 }  // namespace
 
-RpcSession::RpcSession(const SessionContext& context, stream_protocol::socket socket)
+RpcSession::RpcSession(const SessionContext& context, stream_protocol::socket socket,
+                       PeerRule rule)
     : context_(context),
       socket_(std::move(socket)),
       decoder_(rpc::kMaxFrameBytes),
-      refusal_(peer_refusal(context_.policy, read_peer_credentials(socket_.native_handle()),
-                            in_supplementary_group)),
+      refusal_(rule == PeerRule::LoginOnly
+                   ? std::nullopt
+                   : peer_refusal(context_.policy, read_peer_credentials(socket_.native_handle()),
+                                  in_supplementary_group)),
       logged_in_(!login_required(context_.policy)) {}
 
 RpcSession::~RpcSession() {

@@ -37,10 +37,16 @@ struct SessionContext {
 
 class RpcSession final : public std::enable_shared_from_this<RpcSession>, private LogFollower {
  public:
+  /// Who may call on the connection: the unix socket's peer-credential rule (and the
+  /// login), or, on a TCP connection of `[inet_http_server]` (handed over as a stream
+  /// socket), the login alone: TCP has no peer credentials.
+  enum class PeerRule { Credentials, LoginOnly };
+
   /// Reads the peer's credentials (SO_PEERCRED) and decides whether it may call.
   /// `context` must outlive every call into the session (the destructor touches it only while
   /// follows are left, which drain() and close end).
-  RpcSession(const SessionContext& context, boost::asio::local::stream_protocol::socket socket);
+  RpcSession(const SessionContext& context, boost::asio::local::stream_protocol::socket socket,
+             PeerRule rule = PeerRule::Credentials);
   ~RpcSession();
   RpcSession(const RpcSession&) = delete;
   RpcSession& operator=(const RpcSession&) = delete;

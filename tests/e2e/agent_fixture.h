@@ -6,7 +6,10 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <csignal>
@@ -37,6 +40,22 @@ inline constexpr milliseconds kStopDeadline{15000};
 inline const std::string kFollowHeader = "==> Press Ctrl-C to exit <==\n";
 
 inline std::string helper(const std::string& name) { return kHelpers + "/" + name; }
+
+/// A TCP port on 127.0.0.1 that nobody listened on a moment ago (bound to port 0, read back,
+/// closed), for a helper server or `[inet_http_server]`.
+inline int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ADD_FAILURE() << "cannot find a free port";
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
 
 /// `[program:NAME]` with `command=COMMAND` and further `key=value\n` lines.
 inline std::string program(const std::string& name, const std::string& command,

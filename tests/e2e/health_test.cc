@@ -19,20 +19,6 @@ namespace {
 using Json = nlohmann::json;
 using namespace std::chrono_literals;
 
-/// A TCP port on 127.0.0.1 that was free a moment ago (bound to 0, read back, closed).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ADD_FAILURE() << "cannot find a free port";
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 class HealthTest : public AgentFixture {
  protected:
