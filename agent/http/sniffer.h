@@ -4,6 +4,9 @@
 // header-only because it is a template over the unix and the TCP socket.
 #pragma once
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <functional>
 #include <memory>
 #include <utility>
@@ -34,7 +37,9 @@ class Sniffer final : public std::enable_shared_from_this<Sniffer<Socket>> {
         self->drain();  // it never said anything
       }
     });
-    wait();
+    // A client that wrote at once (zctl) has its bytes here already: looked at before any
+    // wait, which would cost one more turn of the loop.
+    on_readable({});
   }
 
   void drain() {
@@ -65,15 +70,18 @@ class Sniffer final : public std::enable_shared_from_this<Sniffer<Socket>> {
       drain();
       return;
     }
+    // MSG_DONTWAIT: Asio's own receive would wait for a byte on a socket in blocking mode,
+    // and start() looks before anything said the socket was readable.
     unsigned char first = 0;
-    boost::system::error_code peek_ec;
-    const std::size_t n = socket_.receive(boost::asio::buffer(&first, 1),
-                                          Socket::message_peek, peek_ec);
-    if (peek_ec == boost::asio::error::would_block || peek_ec == boost::asio::error::try_again) {
+    ssize_t n = -1;
+    do {
+      n = ::recv(socket_.native_handle(), &first, 1, MSG_PEEK | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       wait();
       return;
     }
-    if (peek_ec || n == 0) {
+    if (n <= 0) {
       drain();  // gone before a word (n == 0: end of stream)
       return;
     }

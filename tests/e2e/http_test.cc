@@ -254,6 +254,23 @@ TEST_F(HttpFixture, UnixSocketServesHttpAndJsonRpc) {
   stop_agent();
 }
 
+// The agent looks for a connection's first byte as soon as it accepts it; one that says
+// nothing yet is waited for, while others are answered, and is served once it speaks.
+TEST_F(HttpFixture, AConnectionThatSpeaksLateIsServed) {
+  ASSERT_TRUE(start_agent(""));
+  auto late_json = Conn::unix_socket(sock());
+  auto late_http = Conn::unix_socket(sock());
+  // Answered after both were accepted: the agent serves its connections in order.
+  auto other = Conn::unix_socket(sock());
+  expect_get_state(*other);
+  ASSERT_TRUE(late_json->send(R"({"jsonrpc":"2.0","id":7,"method":"supervisor.getState"})"
+                              "\n"));
+  ASSERT_TRUE(late_json->read_until("\n"));
+  EXPECT_EQ(Json::parse(late_json->raw())["id"], 7);
+  expect_get_state(*late_http);
+  stop_agent();
+}
+
 TEST_F(HttpFixture, UnknownPathsAndMethodsAsSupervisord) {
   ASSERT_TRUE(start_agent(program("hello", "/bin/echo hello", "startsecs=0\nautorestart=false\n")));
   auto c = Conn::unix_socket(sock());

@@ -1282,6 +1282,25 @@ TEST_F(ZctlTest, OptionErrors) {
   check_result(zctl({"-c", conf_, "-s", url_ + "x", "status"}), url_ + "x no such file\n", "", 4);
 }
 
+// A large config (zctl maps it instead of reading it) is read to its end: the
+// [supervisorctl] section after a thousand program sections is the one that counts.
+TEST_F(ZctlTest, LargeConfigIsReadToItsEnd) {
+  write_config("");
+  std::string text = "[supervisord]\n";
+  for (int i = 0; i < 1000; ++i) {
+    text += "[program:p" + std::to_string(i) + "]\ncommand=/bin/true\n";
+  }
+  ASSERT_GT(text.size(), 32U * 1024U);
+  const std::string programs = text;
+  text += "[supervisorctl]\nserverurl=" + url_ + "z\n";
+  const std::string large = dir_.write("large.conf", text);
+  check_result(zctl({"-c", large, "status"}), url_ + "z no such file\n", "", 4);
+  // The same section at the top: the rest of the file is not the client's.
+  const std::string top =
+      dir_.write("top.conf", "[supervisorctl]\nserverurl=" + url_ + "t\n" + programs);
+  check_result(zctl({"-c", top, "status"}), url_ + "t no such file\n", "", 4);
+}
+
 TEST_F(ZctlTest, ServerDownSocketMissing) {
   write_config("");  // no agent
   const std::string no_file = url_ + " no such file\n";
