@@ -89,27 +89,27 @@ std::optional<std::vector<Endpoint>> endpoints_without_resolver(const std::strin
   if (number > 65535) {
     return std::nullopt;
   }
-  const auto v4 = [&](const in_addr& a) {
+  const auto endpoint = [](int family, const auto& sa) {
     Endpoint e;
-    e.family = AF_INET;
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(static_cast<std::uint16_t>(number));
-    sa.sin_addr = a;
+    e.family = family;
     std::memcpy(&e.address, &sa, sizeof(sa));
     e.length = sizeof(sa);
     return e;
   };
+  const std::uint16_t port_n = htons(static_cast<std::uint16_t>(number));
+  const auto v4 = [&](const in_addr& a) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = port_n;
+    sa.sin_addr = a;
+    return endpoint(AF_INET, sa);
+  };
   const auto v6 = [&](const in6_addr& a) {
-    Endpoint e;
-    e.family = AF_INET6;
     sockaddr_in6 sa{};
     sa.sin6_family = AF_INET6;
-    sa.sin6_port = htons(static_cast<std::uint16_t>(number));
+    sa.sin6_port = port_n;
     sa.sin6_addr = a;
-    std::memcpy(&e.address, &sa, sizeof(sa));
-    e.length = sizeof(sa);
-    return e;
+    return endpoint(AF_INET6, sa);
   };
   in_addr a4{};
   if (::inet_pton(AF_INET, host.c_str(), &a4) == 1) {
